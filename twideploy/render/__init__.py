@@ -1,0 +1,7 @@
+"""Plans rendered for people (text, markdown) and machines (JSON). Rendering never computes."""
+
+from twideploy.render.plan_json import render_json
+from twideploy.render.plan_markdown import render_markdown
+from twideploy.render.plan_text import render_text
+
+__all__ = ["render_json", "render_markdown", "render_text"]

@@ -1,0 +1,51 @@
+"""`twideploy apply`: make the planned changes, or roll them all back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from twideploy import deploy
+from twideploy.cli.common import (auto_approve_option, confirm, console, env_option, lock_timeout_option,
+                                  project_dir_option)
+from twideploy.gitinfo import head_sha
+from twideploy.render import render_text
+from twideploy.workspace import open_workspace
+
+
+@click.command()
+@click.argument("plan_file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@env_option
+@project_dir_option
+@auto_approve_option
+@click.option("--prune/--no-prune", default=None, help="Delete live flows, functions and variables not in the manifests.")
+@click.option("--include-layout", is_flag=True, help="Also write flows whose only change is canvas layout.")
+@lock_timeout_option
+@click.option("--abandon-unfinished", is_flag=True,
+              help="Mark an interrupted deploy's journal as abandoned and carry on.")
+def apply(plan_file, env_name, project_dir, auto_approve, prune, include_layout, lock_timeout, abandon_unfinished):
+    """Apply the manifests to an environment (or a saved PLAN_FILE after checking it is still current)."""
+    saved = deploy.load_plan(plan_file) if plan_file else None
+    env_name = env_name or (saved.environment if saved else None)
+    options = deploy.ApplyOptions(prune=prune, include_layout=include_layout, lock_timeout=lock_timeout,
+                                  abandon_unfinished=abandon_unfinished, git_sha=head_sha(project_dir))
+
+    def ask(plan) -> bool:
+        render_text(plan, console)
+        return confirm("Apply these changes?", auto_approve or saved is not None)
+
+    with open_workspace(project_dir, env_name) as ws:
+        with console.status("applying...") as status:
+            planned, outcome = deploy.apply(ws, options, saved=saved, confirm=ask,
+                                            progress=lambda message: status.update(message))
+    if outcome is None:
+        console.print("Apply cancelled; nothing was changed.")
+        return
+    if outcome.deploy_id is None:
+        console.print("No changes. The live account matches the manifests.")
+        return
+    for line in outcome.report:
+        console.print(f"  {line}")
+    console.print(f"[bold green]Apply complete[/]: deploy {outcome.deploy_id}, {outcome.writes} write(s). "
+                  f"Undo with: twideploy rollback --env {ws.env.name}")

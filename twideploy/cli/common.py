@@ -1,0 +1,53 @@
+"""Options and helpers every command shares; errors become messages and exit codes here."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from twideploy.errors import ApplyError, ManifestError, TwideployError
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+class TwideployGroup(click.Group):
+    """Turns every TwideployError into `error: message` on stderr and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ManifestError as error:
+            for problem in error.problems:
+                click.echo(str(problem), err=True)
+            ctx.exit(error.exit_code)
+        except ApplyError as error:
+            click.echo(f"error: {error}", err=True)
+            for line in error.rollback_report:
+                click.echo(f"  rolled back: {line}", err=True)
+            ctx.exit(error.exit_code)
+        except TwideployError as error:
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(error.exit_code)
+
+
+project_dir_option = click.option(
+    "--project-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+    envvar="TWIDEPLOY_PROJECT_DIR", show_default=True, help="Folder holding twideploy.yaml.")
+env_option = click.option("--env", "env_name", help="Environment (default: the project's default_environment).")
+auto_approve_option = click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+lock_timeout_option = click.option("--lock-timeout", type=float, default=0, show_default=True,
+                                   help="Seconds to wait for another run's lock on the environment.")
+
+
+def confirm(question: str, auto_approve: bool) -> bool:
+    if auto_approve:
+        return True
+    if not sys.stdin.isatty():
+        raise TwideployError("refusing to make changes without confirmation: stdin is not a terminal; "
+                             "pass --auto-approve")
+    return click.confirm(question, default=False)

@@ -1,0 +1,139 @@
+"""The engine's entry points: plan, apply, rollback, history. The CLI only parses and prints."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from twideploy.errors import StalePlanError, TwideployError
+from twideploy.plan import journal as journals
+from twideploy.plan import rollback as rollbacks
+from twideploy.plan.executor import Executor, Outcome
+from twideploy.plan.lock import environment_lock
+from twideploy.plan.model import PLAN_FORMAT_VERSION, Plan
+from twideploy.plan.planner import Planned, comparable, make_plan
+from twideploy.resources import flows
+from twideploy.workspace import Workspace
+
+
+def plan(ws: Workspace, *, prune: bool | None = None, include_layout: bool = False,
+         git_sha: str | None = None) -> Planned:
+    cache = ws.content_cache()
+    planned = make_plan(ws.gateway, ws.project, ws.env, cache=cache, prune=prune,
+                        include_layout=include_layout, git_sha=git_sha)
+    cache.save()
+    return planned
+
+
+def save_plan(plan_: Plan, path: Path) -> None:
+    path.write_text(json.dumps(plan_.to_dict(), indent=2, default=str) + "\n")
+
+
+def load_plan(path: Path) -> Plan:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise TwideployError(f"{path}: not a readable twideploy plan file ({error})") from error
+    if data.get("format_version") != PLAN_FORMAT_VERSION:
+        raise TwideployError(f"{path}: plan format version {data.get('format_version')} is not "
+                             f"{PLAN_FORMAT_VERSION}; make the plan again with this twideploy")
+    return Plan.from_dict(data)
+
+
+def check_saved_plan(saved: Plan, fresh: Plan) -> None:
+    """A saved plan is applied only if the account and the manifests are as they were."""
+    if saved.environment != fresh.environment or saved.account_sid != fresh.account_sid:
+        raise StalePlanError(f"the plan was made for {saved.environment} ({saved.account_sid}), "
+                             f"not {fresh.environment} ({fresh.account_sid})")
+    if saved.fingerprint != fresh.fingerprint:
+        moved = describe_moves(saved.fingerprint, fresh.fingerprint)
+        raise StalePlanError("the live account changed since the plan was made (" + "; ".join(moved[:5]) +
+                             (f"; and {len(moved) - 5} more" if len(moved) > 5 else "") +
+                             "). Make a new plan and review it.")
+    if comparable(saved) != comparable(fresh):
+        raise StalePlanError("the manifests changed since the plan was made; make a new plan and review it")
+
+
+def describe_moves(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    moves = []
+    for section in sorted(set(before) | set(after)):
+        old, new = before.get(section, {}), after.get(section, {})
+        for key in sorted(set(old) | set(new)):
+            if old.get(key) != new.get(key):
+                what = "appeared" if key not in old else "disappeared" if key not in new else "changed"
+                moves.append(f"{section[:-1]} {key} {what}")
+    return moves
+
+
+@dataclass
+class ApplyOptions:
+    prune: bool | None = None
+    include_layout: bool = False
+    lock_timeout: float = 0
+    abandon_unfinished: bool = False
+    git_sha: str | None = None
+
+
+def apply(ws: Workspace, options: ApplyOptions, *, saved: Plan | None = None,
+          confirm: Callable[[Plan], bool] = lambda plan: True,
+          progress: Callable[[str], None] = lambda message: None) -> tuple[Planned, Outcome | None]:
+    """Plan afresh under the lock, check a saved plan against it, confirm, execute.
+
+    Returns the plan and the outcome (None when the user declined).
+    """
+    with environment_lock(ws.state_dir / "locks", ws.env.name, purpose="apply", wait_seconds=options.lock_timeout):
+        if options.abandon_unfinished:
+            rollbacks.abandon_unfinished(ws.state_dir, ws.env.name)
+        rollbacks.check_no_unfinished(ws.state_dir, ws.env.name)
+        prune = saved.prune if saved else options.prune
+        include_layout = saved.include_layout if saved else options.include_layout
+        planned = plan(ws, prune=prune, include_layout=include_layout, git_sha=options.git_sha)
+        if saved is not None:
+            check_saved_plan(saved, planned.plan)
+        if planned.plan.has_changes and not confirm(planned.plan):
+            return planned, None
+        executor = Executor(ws.gateway, planned, state_dir=ws.state_dir, cache=ws.content_cache(),
+                            git_sha=options.git_sha, progress=progress)
+        return planned, executor.run()
+
+
+def rollback(ws: Workspace, *, to: str | None = None, flow: str | None = None, revision: int | None = None,
+             lock_timeout: float = 0, confirm: Callable[[str], bool] = lambda what: True) -> list[str]:
+    with environment_lock(ws.state_dir / "locks", ws.env.name, purpose="rollback", wait_seconds=lock_timeout):
+        if flow is not None:
+            if revision is None:
+                raise TwideployError("--flow needs --revision N")
+            source = ws.project.flows.get(flow)
+            friendly_name = source.friendly_name if source else flow
+            live = flows.read(ws.gateway, {friendly_name}).get(friendly_name)
+            if live is None:
+                raise TwideployError(f"flow {flow} does not exist in {ws.env.name}")
+            if not confirm(f"write revision {revision} of flow {flow} back as a new revision"):
+                return []
+            return [rollbacks.flow_to_revision(ws.gateway, live, revision)]
+        records = rollbacks.deploys_to_undo(ws.state_dir, ws.env.name, to)
+        what = ", ".join(f"{r.deploy_id} ({r.status}, {len(r.steps)} writes)" for r in records)
+        if records and not confirm(f"undo deploy(s) {what}"):
+            return []
+        return rollbacks.undo_deploys(ws.gateway, ws.state_dir, ws.env.name, records)
+
+
+def history(ws: Workspace, *, limit: int = 20) -> dict[str, Any]:
+    """Deploys from the journals, and the live revisions of the environment's flows."""
+    records = journals.deploys(ws.state_dir / "journal", ws.env.name)
+    reverted = rollbacks.reverted_ids(records)
+    deploys = [{
+        "deploy_id": r.deploy_id, "kind": r.header.get("kind"), "status": r.status,
+        "reverted": r.deploy_id in reverted, "git_sha": r.header.get("git_sha"),
+        "started_at": r.header.get("started_at"), "changes": r.header.get("changes", []),
+        "reverts": r.header.get("reverts", []), "writes": len(r.steps),
+    } for r in records][-limit:]
+    names = {f.friendly_name for f in ws.project.flows.values() if f.name in ws.env.flows}
+    live = flows.read(ws.gateway, set())
+    revisions = {}
+    for name in sorted(names & live.keys()):
+        revisions[name] = [{"revision": r.revision, "status": r.status, "commit_message": r.commit_message,
+                            "date_updated": str(r.date_updated)} for r in flows.revisions(ws.gateway, live[name].sid)]
+    return {"environment": ws.env.name, "deploys": deploys, "flow_revisions": revisions}

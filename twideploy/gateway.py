@@ -1,0 +1,225 @@
+"""The only place that talks to Twilio: SDK client, retries, paging, upload, request counting.
+
+The `twilio` SDK addresses each product by its own host (studio.twilio.com,
+serverless.twilio.com, api.twilio.com, serverless-upload.twilio.com). To point it at
+the local emulator we redirect every one of those hosts to a single base URL inside the
+SDK's http client, so the rest of twideploy uses the real SDK unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, TypeVar
+
+import requests
+from requests.adapters import HTTPAdapter
+from tenacity import (
+    RetryCallState,
+    retry_if_exception_type,
+    Retrying,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from twideploy.errors import TwilioApiError
+from twideploy.secrets import Secret
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+TWILIO_HOST = re.compile(r"^https://[a-z0-9.-]+\.twilio\.com")
+UPLOAD_BASE = "https://serverless-upload.twilio.com"
+MAX_PAGE_SIZE = 1000
+RETRY_AFTER_CAP_SECONDS = 60.0
+
+#: Statuses worth another attempt. A POST is retried only when Twilio says it did not
+#: process the request (429, 503): a 500 after a write may have applied it, and
+#: blind re-sending could create a duplicate.
+RETRYABLE_READ = {429, 500, 502, 503, 504}
+RETRYABLE_WRITE = {429, 503}
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Who we authenticate as: account SID plus (auth token | API key SID + secret)."""
+
+    account_sid: str
+    username: str
+    password: Secret
+
+
+class _RetryableStatus(Exception):
+    """Internal: a response whose status says try again (carries Retry-After)."""
+
+    def __init__(self, response: requests.Response):
+        self.response = response
+        super().__init__(f"HTTP {response.status_code}")
+
+
+class _RedirectingHttpClient(TwilioHttpClient):
+    """TwilioHttpClient that rewrites Twilio hosts to `base_url`, counts and retries."""
+
+    def __init__(self, gateway: "Gateway", base_url: str | None, timeout: float):
+        super().__init__(timeout=timeout)
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(8, gateway.concurrency * 2))
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self._gateway = gateway
+        self._base_url = base_url.rstrip("/") if base_url else None
+
+    def rewrite(self, url: str) -> str:
+        return TWILIO_HOST.sub(self._base_url, url) if self._base_url else url
+
+    def request(self, method, url, params=None, data=None, headers=None, auth=None,
+                timeout=None, allow_redirects=False) -> Response:
+        response = self.send(method, self.rewrite(url), params=params, data=data,
+                             headers=headers, auth=auth, timeout=timeout or self.timeout)
+        return Response(int(response.status_code), response.text, response.headers)
+
+    def send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """One logical request: attempts with tenacity until success or a final answer."""
+        method = method.upper()
+        retryable = RETRYABLE_READ if method in ("GET", "DELETE") else RETRYABLE_WRITE
+        retry_errors = (requests.ConnectionError, requests.Timeout) if method in ("GET", "DELETE") \
+            else (requests.ConnectTimeout,)
+
+        def attempt() -> requests.Response:
+            self._gateway._count(method)
+            response = self.session.request(method, url, allow_redirects=False, **kwargs)
+            if response.status_code in retryable:
+                raise _RetryableStatus(response)
+            return response
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self._gateway.max_attempts),
+            wait=_wait_retry_after,
+            retry=retry_if_exception_type((_RetryableStatus, *retry_errors)),
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except _RetryableStatus as exhausted:
+            return exhausted.response
+        except requests.RequestException as error:
+            raise TwilioApiError(f"{method} {url}: {type(error).__name__} after "
+                                 f"{self._gateway.max_attempts} attempts") from error
+
+
+_backoff = wait_exponential_jitter(initial=0.2, max=10)
+
+
+def _wait_retry_after(state: RetryCallState) -> float:
+    """Honour Twilio's Retry-After header when there is one, else back off exponentially."""
+    error = state.outcome.exception() if state.outcome else None
+    if isinstance(error, _RetryableStatus):
+        header = error.response.headers.get("Retry-After")
+        try:
+            return min(float(header), RETRY_AFTER_CAP_SECONDS) if header else _backoff(state)
+        except ValueError:
+            return _backoff(state)
+    return _backoff(state)
+
+
+class Gateway:
+    """A Twilio account as twideploy sees it: the SDK client plus the plumbing around it."""
+
+    def __init__(self, credentials: Credentials, *, base_url: str | None = None,
+                 concurrency: int = 8, timeout: float = 30.0, max_attempts: int = 6):
+        self.credentials = credentials
+        self.concurrency = concurrency
+        self.max_attempts = max_attempts
+        self.requests_by_method: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._http = _RedirectingHttpClient(self, base_url, timeout)
+        self.client = Client(credentials.username, credentials.password.reveal(),
+                             account_sid=credentials.account_sid, http_client=self._http)
+
+    @property
+    def account_sid(self) -> str:
+        return self.credentials.account_sid
+
+    @property
+    def requests_made(self) -> int:
+        return sum(self.requests_by_method.values())
+
+    @property
+    def writes_made(self) -> int:
+        return sum(n for method, n in self.requests_by_method.items() if method != "GET")
+
+    def _count(self, method: str) -> None:
+        with self._lock:
+            self.requests_by_method[method] += 1
+
+    def list_all(self, resource_list: Any, **filters: Any) -> list[Any]:
+        """Every record of an SDK list resource, in pages of the maximum size."""
+        return call(lambda: resource_list.list(page_size=MAX_PAGE_SIZE, **filters))
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """`fn` over `items`, at most `concurrency` requests in flight, results in order."""
+        items = list(items)
+        if len(items) <= 1 or self.concurrency <= 1:
+            return [fn(item) for item in items]
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            return list(pool.map(fn, items))
+
+    def upload_version(self, service_sid: str, kind: str, resource_sid: str, *, path: str,
+                       visibility: str, content: bytes, content_type: str) -> str:
+        """Create a Function or Asset Version by multipart upload (the SDK has no call for it).
+
+        `kind` is "Functions" or "Assets". Returns the new version's SID.
+        """
+        url = self._http.rewrite(f"{UPLOAD_BASE}/v1/Services/{service_sid}/{kind}/{resource_sid}/Versions")
+        response = self._http.send(
+            "POST", url,
+            data={"Path": path, "Visibility": visibility},
+            files={"Content": (path.rsplit("/", 1)[-1] or "content", content, content_type)},
+            auth=(self.credentials.username, self.credentials.password.reveal()),
+            timeout=self._http.timeout,
+        )
+        if response.status_code >= 400:
+            raise _api_error(f"upload of {path}", response.status_code, _json_or_empty(response))
+        return response.json()["sid"]
+
+    def fetch_text(self, url: str) -> str:
+        """GET a raw (non-JSON) resource such as a function version's content."""
+        response = self._http.send(
+            "GET", self._http.rewrite(url),
+            auth=(self.credentials.username, self.credentials.password.reveal()),
+            timeout=self._http.timeout,
+        )
+        if response.status_code >= 400:
+            raise _api_error(f"GET {url}", response.status_code, _json_or_empty(response))
+        return response.text
+
+
+def call(fn: Callable[[], T]) -> T:
+    """Run an SDK call, turning the SDK's exception into twideploy's."""
+    try:
+        return fn()
+    except TwilioRestException as error:
+        raise TwilioApiError(f"Twilio error {error.code}: {error.msg} ({error.method} {error.uri})",
+                             status=error.status, code=error.code) from error
+
+
+def is_not_found(error: TwilioApiError) -> bool:
+    return error.status == 404
+
+
+def _json_or_empty(response: requests.Response) -> dict:
+    try:
+        return response.json()
+    except ValueError:
+        return {}
+
+
+def _api_error(what: str, status: int, body: dict) -> TwilioApiError:
+    return TwilioApiError(f"{what}: HTTP {status}: {body.get('message', 'no message')}",
+                          status=status, code=body.get("code"))

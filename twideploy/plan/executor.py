@@ -1,0 +1,182 @@
+"""Apply a plan in dependency order with a journal, and undo it when anything fails.
+
+Order: services and environments -> function/asset versions -> build -> deploy ->
+variables -> flows (subflows first) -> number bindings -> prune deletions. Flows are
+validated by Studio before the first write of the deploy, so a flow Studio rejects
+never leaves a half-made deploy behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from twideploy.errors import ApplyError, TwideployError
+from twideploy.gateway import Gateway
+from twideploy.manifest.references import FlowAddress, compile_flow
+from twideploy.plan import journal as journals
+from twideploy.plan.model import Action, Change
+from twideploy.plan.planner import Planned, address_book, compile_all
+from twideploy.resources import flows, numbers, serverless
+from twideploy.resources.base import UndoFunction
+
+UNDO: dict[str, UndoFunction] = {**serverless.UNDO, **flows.UNDO, **numbers.UNDO}
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Outcome:
+    deploy_id: str | None
+    writes: int
+    report: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Made:
+    """A write this run started: undo data (secrets included, memory only) and its result."""
+
+    seq: int
+    op: str
+    address: str
+    undo: dict[str, Any]
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+class Executor:
+    def __init__(self, gw: Gateway, planned: Planned, *, state_dir: Path, cache: serverless.ContentCache,
+                 git_sha: str | None, progress: Progress = lambda message: None):
+        self.gw, self.planned = gw, planned
+        self.state_dir, self.cache, self.git_sha, self.progress = state_dir, cache, git_sha, progress
+        self.made: list[_Made] = []
+        self.journal: journals.Journal | None = None
+
+    def run(self) -> Outcome:
+        plan = self.planned.plan
+        if not plan.has_changes:
+            return Outcome(None, 0, ["No changes."])
+        self._validate_flows()
+        self.journal = journals.Journal.start(
+            self.state_dir / "journal", plan.environment, account_sid=plan.account_sid, git_sha=self.git_sha,
+            kind="deploy", summary=plan.summary(), changes=[c.address for c in plan.actionable])
+        writes_before = self.gw.writes_made
+        try:
+            self._apply_services()
+            self._apply_flows()
+            self._apply_numbers()
+            self._prune()
+        except BaseException as error:
+            report = self._roll_back()
+            outcome = "rolled_back" if all(not line.startswith("FAILED") for line in report) else "rollback_failed"
+            self.journal.finish(outcome, error=_safe(error), report=report)
+            self.cache.save()
+            if isinstance(error, KeyboardInterrupt):
+                raise
+            raise ApplyError(f"apply failed: {_safe(error)}; every change made was rolled back", report) from error
+        self.journal.finish("applied", writes=self.gw.writes_made - writes_before)
+        self.cache.save()
+        return Outcome(self.journal.deploy_id, self.gw.writes_made - writes_before,
+                       [f"{c.action.value} {c.address}" for c in plan.actionable])
+
+    # -- the writer every resource module calls -------------------------------------------
+
+    def write(self, op: str, address: str, undo: dict[str, Any], run: Callable[[], dict[str, Any]],
+              *, secret_undo: dict[str, Any] | None = None) -> dict[str, Any]:
+        seq = self.journal.intent(op, address, undo)
+        made = _Made(seq, op, address, {**undo, **(secret_undo or {})})
+        self.made.append(made)
+        self.progress(f"{op} {address}")
+        made.result = run() or {}
+        self.journal.done(seq, made.result)
+        return made.result
+
+    # -- phases ------------------------------------------------------------------------------
+
+    def _changes(self, *kinds: str, prefix: str = "") -> list[Change]:
+        return [c for c in self.planned.plan.changes if c.kind in kinds and c.address.startswith(prefix)]
+
+    def _apply_services(self) -> None:
+        live = self.planned.live
+        for name, (source, settings) in self.planned.desired.services.items():
+            changes = [c for c in self.planned.plan.changes
+                       if c.address == f"service.{name}" or c.address.startswith(f"service.{name}.")]
+            if all(c.action in (Action.NOOP, Action.UNMANAGED) for c in changes):
+                continue
+            deployer = serverless.ServiceDeployer(self.gw, name, source, settings, live.services.get(name),
+                                                  self.write, self.cache, self.progress)
+            live.services[name] = deployer.apply(changes)
+
+    def _apply_flows(self) -> None:
+        desired, live = self.planned.desired, self.planned.live
+        book = address_book(desired, live)
+        message = f"{flows.COMMIT_PREFIX} deploy {self.journal.deploy_id}" + \
+                  (f" git {self.git_sha}" if self.git_sha else "")
+        changes = {c.address: c for c in self._changes("flow")}
+        for source in desired.flows:
+            change = changes[f"flow.{source.name}"]
+            if change.action is Action.NOOP:
+                continue
+            definition = compile_flow(source.definition, vars=desired.env.vars, book=book)
+            current = flows.apply(self.gw, change, source.friendly_name, source.status, definition,
+                                  live.flows.get(source.friendly_name), message, self.write)
+            live.flows[source.friendly_name] = current
+            book.flows[source.name] = FlowAddress(current.sid, current.webhook_url)
+
+    def _apply_numbers(self) -> None:
+        desired, live = self.planned.desired, self.planned.live
+        book = address_book(desired, live)
+        for change in self._changes("number"):
+            number = change.address.split(".", 1)[1]
+            if number in desired.env.numbers:
+                wanted = numbers.desired_fields(desired.env.numbers[number], book.url_for)
+                found = live.numbers[number]
+                if {f: found.fields.get(f) for f in wanted} == wanted:
+                    continue
+                change = Change("number", change.address, Action.UPDATE, change.before, wanted)
+            elif change.action is not Action.UPDATE:
+                continue
+            numbers.apply(self.gw, change, live.numbers[number], self.write)
+
+    def _prune(self) -> None:
+        live = self.planned.live
+        for change in self._changes("flow"):
+            if change.action is Action.DELETE:
+                found = live.flows[change.before["friendly_name"]]
+                flows.apply(self.gw, change, found.friendly_name, found.status, None, found, "", self.write)
+        for name in self.planned.desired.services:
+            if name in live.services:
+                serverless.delete_unmanaged_code(self.gw, live.services[name],
+                                                 self._changes("function", "asset", prefix=f"service.{name}."),
+                                                 self.write)
+
+    def _validate_flows(self) -> None:
+        """Studio's own validation of every flow this deploy writes, before any write."""
+        desired, live = self.planned.desired, self.planned.live
+        book = address_book(desired, live)
+        to_write = {c.address for c in self.planned.plan.actionable if c.kind == "flow" and c.action is not Action.DELETE}
+        sources = [s for s in desired.flows if f"flow.{s.name}" in to_write]
+        compiled = compile_all(desired, book)
+        self.gw.map(lambda s: flows.studio_validate(self.gw, s.name, s.friendly_name, s.status, compiled[s.name]),
+                    sources)
+
+    def _roll_back(self) -> list[str]:
+        self.progress("rolling back")
+        return undo_steps(self.gw, [(m.op, m.address, m.undo, m.result) for m in self.made])
+
+
+def undo_steps(gw: Gateway, steps: list[tuple[str, str, dict[str, Any], dict[str, Any]]]) -> list[str]:
+    """Undo writes newest first; one failing undo does not stop the others."""
+    report = []
+    for op, address, undo, result in reversed(steps):
+        undo_fn = UNDO.get(op)
+        if undo_fn is None:
+            continue
+        try:
+            report.append(f"{address}: {undo_fn(gw, undo, result or {})}")
+        except TwideployError as error:
+            report.append(f"FAILED {address}: could not undo {op}: {error}")
+    return report
+
+
+def _safe(error: BaseException) -> str:
+    return str(error) or type(error).__name__

@@ -1,0 +1,124 @@
+"""Semantic, per-widget difference between two Studio flow definitions.
+
+A raw JSON diff of two flows is unreadable in review: states are a list, so one inserted
+widget shifts every index. Here states are matched by name, transitions by event (and
+match conditions by their friendly name), and layout offsets are separated out as cosmetic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from twideploy.plan.model import WidgetChange
+
+FLOW = "(flow)"
+
+
+def diff_flows(before: dict[str, Any], after: dict[str, Any]) -> list[WidgetChange]:
+    changes: list[WidgetChange] = []
+    for key in sorted(set(before) | set(after) - {"states"}):
+        if key != "states" and before.get(key) != after.get(key):
+            changes.append(WidgetChange(FLOW, "flow", key, before.get(key), after.get(key)))
+    old_states = {s["name"]: s for s in before.get("states", [])}
+    new_states = {s["name"]: s for s in after.get("states", [])}
+    for name in new_states.keys() - old_states.keys():
+        changes.append(WidgetChange(name, "added", new_states[name].get("type", "?"), None, _summary(new_states[name])))
+    for name in old_states.keys() - new_states.keys():
+        changes.append(WidgetChange(name, "removed", old_states[name].get("type", "?"), _summary(old_states[name]), None))
+    for name in old_states.keys() & new_states.keys():
+        changes.extend(_diff_state(name, old_states[name], new_states[name]))
+    order = {name: i for i, name in enumerate([*new_states, *old_states])}
+    return sorted(changes, key=lambda c: (c.widget != FLOW, order.get(c.widget, -1), c.what, c.detail))
+
+
+def _summary(state: dict[str, Any]) -> dict[str, Any]:
+    return {"type": state.get("type"), "transitions": _edges(state)}
+
+
+def _diff_state(name: str, old: dict[str, Any], new: dict[str, Any]) -> list[WidgetChange]:
+    changes: list[WidgetChange] = []
+    if old.get("type") != new.get("type"):
+        changes.append(WidgetChange(name, "property", "type", old.get("type"), new.get("type")))
+    old_props = dict(old.get("properties") or {})
+    new_props = dict(new.get("properties") or {})
+    old_offset, new_offset = old_props.pop("offset", None), new_props.pop("offset", None)
+    if old_offset != new_offset:
+        changes.append(WidgetChange(name, "layout", "offset", old_offset, new_offset))
+    for key in sorted(old_props.keys() | new_props.keys()):
+        if old_props.get(key) == new_props.get(key):
+            continue
+        changes.extend(_property_changes(name, key, old_props.get(key), new_props.get(key)))
+    old_edges, new_edges = _edges(old), _edges(new)
+    for edge in sorted(old_edges.keys() | new_edges.keys()):
+        before, after = old_edges.get(edge), new_edges.get(edge)
+        if before != after:
+            changes.append(WidgetChange(name, "transition", edge, before, after))
+    return changes
+
+
+def _property_changes(widget: str, key: str, before: Any, after: Any) -> list[WidgetChange]:
+    """One change per leaf that differs, with a readable path like `parameters[0].value`."""
+    if not isinstance(before, (dict, list)) or not isinstance(after, (dict, list)):
+        return [WidgetChange(widget, "property", key, before, after)]
+    diff = DeepDiff(before, after, verbose_level=2, view="tree")
+    changes = []
+    for items in diff.values():
+        for item in items:
+            path = item.path(root=key).replace("['", ".").replace("']", "")
+            t1 = None if _is_missing(item.t1) else item.t1
+            t2 = None if _is_missing(item.t2) else item.t2
+            changes.append(WidgetChange(widget, "property", path, t1, t2))
+    return changes
+
+
+def _is_missing(value: Any) -> bool:
+    return type(value).__name__ == "NotPresent"
+
+
+def _edges(state: dict[str, Any]) -> dict[str, Any]:
+    """Transitions keyed by event; `match` transitions keyed by their condition's name.
+
+    The value is the target state, plus the conditions for a match, so a changed
+    condition value shows as a transition change on that branch.
+    """
+    edges: dict[str, Any] = {}
+    for index, transition in enumerate(state.get("transitions") or []):
+        event = transition.get("event", "?")
+        conditions = transition.get("conditions")
+        if conditions:
+            label = conditions[0].get("friendly_name") or str(index)
+            key = f"{event}({label})"
+            edges[key] = {"next": transition.get("next"), "conditions": conditions}
+        else:
+            edges[event] = transition.get("next")
+    return edges
+
+
+def describe(change: WidgetChange) -> str:
+    """One line for humans, e.g. `menu --keypress--> sales  becomes  --> support`."""
+    if change.what == "transition":
+        return (f"{change.widget} --{change.detail}--> {_target(change.before)}  becomes  "
+                f"--> {_target(change.after)}")
+    if change.what == "added":
+        return f"+ widget {change.widget} ({change.detail})"
+    if change.what == "removed":
+        return f"- widget {change.widget} ({change.detail})"
+    if change.what == "layout":
+        return f"{change.widget}: moved on the canvas (cosmetic)"
+    where = "flow" if change.widget == FLOW else change.widget
+    return f"{where}.{change.detail}: {_short(change.before)} -> {_short(change.after)}"
+
+
+def _target(edge: Any) -> str:
+    if edge is None:
+        return "(none)"
+    if isinstance(edge, dict):
+        edge = edge.get("next")
+    return edge or "(end)"
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = "(absent)" if value is None else repr(value) if not isinstance(value, str) else f'"{value}"'
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,142 @@
+"""The deploy journal: one JSON-lines file per deploy under `.twideploy/journal/<env>/`.
+
+Line 1 is the header (deploy id, environment, account, git SHA, start time, summary).
+Each write adds an `intent` line *before* it is made, holding what is needed to undo
+it, and a `done` line after, holding its result (e.g. the SID it created). The last
+line is the outcome (`applied`, `rolled_back`, `rollback_failed`, `abandoned`). A file
+without an outcome is an interrupted deploy. Every line is flushed and fsynced, so a
+killed process leaves a journal that tells the truth up to the write it was making.
+
+Secret values are never written: an undo that needs one (a secret variable's previous
+value) is kept in memory for this run's automatic rollback only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+JOURNAL_FORMAT_VERSION = 1
+OUTCOMES = ("applied", "rolled_back", "rollback_failed", "abandoned", "no_changes")
+
+
+@dataclass
+class Step:
+    seq: int
+    op: str
+    address: str
+    undo: dict[str, Any]
+    result: dict[str, Any] | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.result is not None
+
+
+@dataclass
+class DeployRecord:
+    """A journal read back from disk."""
+
+    path: Path
+    header: dict[str, Any]
+    steps: list[Step] = field(default_factory=list)
+    outcome: dict[str, Any] | None = None
+
+    @property
+    def deploy_id(self) -> str:
+        return self.header["deploy_id"]
+
+    @property
+    def finished(self) -> bool:
+        return self.outcome is not None
+
+    @property
+    def status(self) -> str:
+        return self.outcome["outcome"] if self.outcome else "interrupted"
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_deploy_id() -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"d{stamp[:-4]}{os.urandom(2).hex()}"
+
+
+class Journal:
+    """Appends to one deploy's journal file."""
+
+    def __init__(self, path: Path, header: dict[str, Any]):
+        self.path = path
+        self.header = header
+        self._seq = 0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("a", encoding="utf-8")
+        self._append({"type": "header", "format_version": JOURNAL_FORMAT_VERSION, **header})
+
+    @classmethod
+    def start(cls, directory: Path, environment: str, **meta: Any) -> "Journal":
+        deploy_id = meta.pop("deploy_id", None) or new_deploy_id()
+        header = {"deploy_id": deploy_id, "environment": environment, "started_at": now(), **meta}
+        return cls(directory / environment / f"{deploy_id}.jsonl", header)
+
+    @property
+    def deploy_id(self) -> str:
+        return self.header["deploy_id"]
+
+    def intent(self, op: str, address: str, undo: dict[str, Any]) -> int:
+        self._seq += 1
+        self._append({"type": "intent", "seq": self._seq, "op": op, "address": address, "undo": undo, "at": now()})
+        return self._seq
+
+    def done(self, seq: int, result: dict[str, Any]) -> None:
+        self._append({"type": "done", "seq": seq, "result": result, "at": now()})
+
+    def finish(self, outcome: str, **details: Any) -> None:
+        assert outcome in OUTCOMES, outcome
+        self._append({"type": "outcome", "outcome": outcome, "at": now(), **details})
+        self._file.close()
+
+    def _append(self, entry: dict[str, Any]) -> None:
+        self._file.write(json.dumps(entry, sort_keys=True) + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+
+def append_outcome(record: DeployRecord, outcome: str, **details: Any) -> None:
+    """Close a journal read back from disk (an interrupted deploy that was undone or abandoned)."""
+    with record.path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps({"type": "outcome", "outcome": outcome, "at": now(), **details}, sort_keys=True) + "\n")
+    record.outcome = {"outcome": outcome, **details}
+
+
+def load(path: Path) -> DeployRecord:
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    record = DeployRecord(path, lines[0])
+    steps: dict[int, Step] = {}
+    for entry in lines[1:]:
+        if entry["type"] == "intent":
+            steps[entry["seq"]] = Step(entry["seq"], entry["op"], entry["address"], entry["undo"])
+        elif entry["type"] == "done":
+            steps[entry["seq"]].result = entry["result"]
+        elif entry["type"] == "outcome":
+            record.outcome = entry
+    record.steps = [steps[k] for k in sorted(steps)]
+    return record
+
+
+def deploys(directory: Path, environment: str) -> list[DeployRecord]:
+    """Every journal of an environment, oldest first (deploy ids sort by time)."""
+    folder = directory / environment
+    if not folder.is_dir():
+        return []
+    return [load(p) for p in sorted(folder.glob("*.jsonl"))]
+
+
+def unfinished(directory: Path, environment: str) -> list[DeployRecord]:
+    return [r for r in deploys(directory, environment) if not r.finished]

@@ -1,0 +1,129 @@
+"""A plan is plain data: what would change, per resource, and the live state it was read from.
+
+It is computed by `planner`, rendered by `twideploy.render`, saved as JSON by `plan --out`,
+and executed by `executor`. Values that are secret never enter a plan: they are masked
+before a Change is built (see `mask`).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+PLAN_FORMAT_VERSION = 1
+
+
+class Action(str, enum.Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    NOOP = "no-op"
+    UNMANAGED = "unmanaged"  # exists live, not in the manifests, left alone without --prune
+
+
+@dataclass(frozen=True)
+class WidgetChange:
+    """One semantic difference inside a flow definition.
+
+    `what` is one of: added, removed, property, transition, layout, flow (a top-level
+    field such as description or flags). Layout changes are cosmetic.
+    """
+
+    widget: str
+    what: str
+    detail: str
+    before: Any = None
+    after: Any = None
+
+    @property
+    def cosmetic(self) -> bool:
+        return self.what == "layout"
+
+
+@dataclass
+class Change:
+    """What happens to one resource. `address` is stable and unique in a plan,
+    e.g. `flow.ivr-main`, `service.crm`, `service.crm.function./lookup`, `number.+15005550006`."""
+
+    kind: str
+    address: str
+    action: Action
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    widgets: list[WidgetChange] = field(default_factory=list)
+    reason: str = ""
+
+    @property
+    def cosmetic_only(self) -> bool:
+        return self.action is Action.UPDATE and bool(self.widgets) and all(w.cosmetic for w in self.widgets)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["action"] = self.action.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Change":
+        return cls(kind=data["kind"], address=data["address"], action=Action(data["action"]),
+                   before=data.get("before"), after=data.get("after"),
+                   widgets=[WidgetChange(**w) for w in data.get("widgets", [])],
+                   reason=data.get("reason", ""))
+
+
+@dataclass
+class Plan:
+    environment: str
+    account_sid: str
+    changes: list[Change]
+    fingerprint: dict[str, Any]
+    git_sha: str | None = None
+    created_at: str = ""
+    include_layout: bool = False
+    prune: bool = False
+    version: int = PLAN_FORMAT_VERSION
+
+    @property
+    def actionable(self) -> list[Change]:
+        """Changes apply would make (layout-only flow edits count only with include_layout)."""
+        return [c for c in self.changes
+                if c.action in (Action.CREATE, Action.UPDATE, Action.DELETE)
+                and (self.include_layout or not c.cosmetic_only)]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.actionable)
+
+    def summary(self) -> dict[str, int]:
+        counts = {"create": 0, "update": 0, "delete": 0}
+        for change in self.actionable:
+            counts[change.action.value] += 1
+        return counts
+
+    def summary_line(self) -> str:
+        s = self.summary()
+        if not self.has_changes:
+            return "No changes. The live account matches the manifests."
+        return f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete."
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": self.version,
+            "environment": self.environment,
+            "account_sid": self.account_sid,
+            "git_sha": self.git_sha,
+            "created_at": self.created_at,
+            "include_layout": self.include_layout,
+            "prune": self.prune,
+            "summary": self.summary(),
+            "fingerprint": self.fingerprint,
+            "changes": [c.to_dict() for c in self.changes],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Plan":
+        return cls(environment=data["environment"], account_sid=data["account_sid"],
+                   changes=[Change.from_dict(c) for c in data["changes"]],
+                   fingerprint=data["fingerprint"], git_sha=data.get("git_sha"),
+                   created_at=data.get("created_at", ""), include_layout=data.get("include_layout", False),
+                   prune=data.get("prune", False), version=data["format_version"])

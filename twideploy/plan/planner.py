@@ -1,0 +1,184 @@
+"""Manifests + live account -> Plan.
+
+Desired state comes from the manifests of one environment; live state is read through the
+gateway with the fewest round trips (lists of up to 1,000, then only the fetches that are
+needed, concurrently); symbolic references are compiled with an AddressBook of the live
+SIDs (unknown ones, for resources still to be created, read "(known after apply)").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from twideploy.gateway import Gateway
+from twideploy.manifest import Environment, Project
+from twideploy.manifest.references import (AddressBook, FlowAddress, FunctionAddress, FunctionRef,
+                                           compile_flow)
+from twideploy.plan.journal import now
+from twideploy.plan.model import Action, Change, Plan, WidgetChange
+from twideploy.resources import flows, numbers, serverless
+from twideploy.secrets import MASK, Secret
+
+
+@dataclass
+class Desired:
+    project: Project
+    env: Environment
+
+    @property
+    def flows(self) -> list[Any]:
+        """The environment's flows, subflows before the flows that run them."""
+        return order_flows([self.project.flows[name] for name in self.env.flows])
+
+    @property
+    def services(self) -> dict[str, tuple[Any, Any]]:
+        return {name: (self.project.services[name], settings) for name, settings in self.env.services.items()}
+
+    def secret_values(self) -> list[str]:
+        values = [v.reveal() for v in self.env.vars.values() if isinstance(v, Secret)]
+        for settings in self.env.services.values():
+            values += [v.reveal() for v in settings.variables.values() if isinstance(v, Secret)]
+        return [v for v in values if v]
+
+
+@dataclass
+class Live:
+    flows: dict[str, flows.LiveFlow]
+    services: dict[str, serverless.LiveService]
+    numbers: dict[str, numbers.LiveNumber]
+
+
+@dataclass
+class Planned:
+    """A plan plus what apply needs that a plan file must not hold (code, secrets)."""
+
+    plan: Plan
+    desired: Desired
+    live: Live
+
+
+def read_live(gw: Gateway, desired: Desired, cache: serverless.ContentCache) -> Live:
+    managed_flows = {f.friendly_name for f in desired.flows}
+    wanted_services = {name: source.unique_name for name, (source, _) in desired.services.items()}
+    env_names = {name: settings.environment for name, (_, settings) in desired.services.items()}
+    tasks = [lambda: flows.read(gw, managed_flows),
+             lambda: serverless.read(gw, wanted_services, env_names, cache),
+             lambda: numbers.read(gw) if desired.env.numbers else {}]
+    live_flows, live_services, live_numbers = gw.map(lambda task: task(), tasks)
+    return Live(live_flows, live_services, live_numbers)
+
+
+def address_book(desired: Desired, live: Live) -> AddressBook:
+    book = AddressBook(functions={}, flows={})
+    for name, (source, _) in desired.services.items():
+        service = live.services.get(name)
+        if not service or not service.environment:
+            continue
+        for path, code in service.functions.items():
+            book.functions[FunctionRef(name, path)] = FunctionAddress(
+                service.sid, service.environment.sid, code.sid, f"https://{service.environment.domain_name}{path}")
+    for flow in desired.flows:
+        found = live.flows.get(flow.friendly_name)
+        if found:
+            book.flows[flow.name] = FlowAddress(found.sid, found.webhook_url)
+    return book
+
+
+def compile_all(desired: Desired, book: AddressBook) -> dict[str, dict[str, Any]]:
+    return {f.name: compile_flow(f.definition, vars=desired.env.vars, book=book) for f in desired.flows}
+
+
+def make_plan(gw: Gateway, project: Project, env: Environment, *, cache: serverless.ContentCache,
+              prune: bool | None = None, include_layout: bool = False, git_sha: str | None = None) -> Planned:
+    prune = env.prune if prune is None else prune
+    desired = Desired(project, env)
+    live = read_live(gw, desired, cache)
+    book = address_book(desired, live)
+    changes: list[Change] = []
+
+    for name, (source, settings) in desired.services.items():
+        changes += serverless.plan(name, source, settings, live.services.get(name), prune)
+
+    compiled = compile_all(desired, book)
+    managed = set()
+    for flow in desired.flows:
+        managed.add(flow.friendly_name)
+        changes.append(flows.plan(flow.name, flow.friendly_name, flow.status, compiled[flow.name],
+                                  live.flows.get(flow.friendly_name)))
+    changes += [flows.plan_unmanaged(f, prune) for name, f in sorted(live.flows.items()) if name not in managed]
+
+    for number, binding in sorted(desired.env.numbers.items()):
+        changes.append(numbers.plan(number, numbers.desired_fields(binding, book.url_for), live.numbers.get(number)))
+    managed_urls = {a.webhook_url for a in book.flows.values()} | {a.url for a in book.functions.values()}
+    for number, found in sorted(live.numbers.items()):
+        if number not in desired.env.numbers:
+            unbind = numbers.plan_unbind(found, managed_urls, prune)
+            if unbind:
+                changes.append(unbind)
+
+    plan = Plan(environment=env.name, account_sid=gw.account_sid,
+                changes=mask_secrets(changes, desired.secret_values()),
+                fingerprint=fingerprint(live), git_sha=git_sha, created_at=now(),
+                include_layout=include_layout, prune=prune)
+    return Planned(plan, desired, live)
+
+
+def fingerprint(live: Live) -> dict[str, Any]:
+    """What the plan was computed from; apply refuses a saved plan when this moved."""
+    return {
+        "flows": {name: flows.fingerprint(f) for name, f in sorted(live.flows.items())},
+        "services": {name: serverless.fingerprint(s) for name, s in sorted(live.services.items())},
+        "numbers": {n: numbers.fingerprint(x) for n, x in sorted(live.numbers.items())},
+    }
+
+
+def order_flows(sources: list[Any]) -> list[Any]:
+    """Topological order over run-subflow references (a subflow before its callers).
+
+    Cycles are rejected by `validate`; here a cycle would simply keep manifest order.
+    """
+    by_name = {s.name: s for s in sources}
+    ordered: list[Any] = []
+    seen: set[str] = set()
+
+    def visit(source: Any) -> None:
+        if source.name in seen:
+            return
+        seen.add(source.name)
+        for state in source.definition.get("states", []):
+            target = (state.get("properties") or {}).get("flow") if state.get("type") == "run-subflow" else None
+            if target in by_name:
+                visit(by_name[target])
+        ordered.append(source)
+
+    for source in sources:
+        visit(source)
+    return ordered
+
+
+def mask_secrets(changes: list[Change], secrets: list[str]) -> list[Change]:
+    """Replace every secret value that a compiled definition or URL may carry with the mask."""
+    if not secrets:
+        return changes
+    ordered = sorted(set(secrets), key=len, reverse=True)
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, str):
+            for secret in ordered:
+                value = value.replace(secret, MASK)
+            return value
+        if isinstance(value, dict):
+            return {k: scrub(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
+        return value
+
+    return [Change(c.kind, c.address, c.action, scrub(c.before), scrub(c.after),
+                   [WidgetChange(w.widget, w.what, w.detail, scrub(w.before), scrub(w.after)) for w in c.widgets],
+                   c.reason) for c in changes]
+
+
+def comparable(plan: Plan) -> list[dict[str, Any]]:
+    """The part of a plan that must be identical between a saved plan and apply time."""
+    return [c.to_dict() for c in plan.changes if c.action is not Action.NOOP]

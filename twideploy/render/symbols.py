@@ -1,0 +1,24 @@
+"""What each action looks like, shared by the text and markdown renderers."""
+
+from twideploy.plan.model import Action, Change
+
+SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.NOOP: " ", Action.UNMANAGED: "?"}
+STYLE = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red", Action.NOOP: "dim",
+         Action.UNMANAGED: "dim"}
+
+
+def field_lines(change: Change) -> list[str]:
+    """`key: before -> after` for the plain fields of a change (not flow widgets)."""
+    before, after = change.before or {}, change.after or {}
+    lines = []
+    for key in sorted(set(before) | set(after)):
+        if key in ("revision", "sid", "build_sid"):
+            continue
+        old, new = before.get(key), after.get(key)
+        if change.action is Action.CREATE:
+            lines.append(f"{key}: {new!r}")
+        elif change.action is Action.DELETE:
+            lines.append(f"{key}: {old!r}")
+        elif old != new and change.after is not None:
+            lines.append(f"{key}: {old!r} -> {new!r}")
+    return lines

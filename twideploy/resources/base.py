@@ -1,0 +1,45 @@
+"""What every resource kind (flows, serverless, numbers) shares.
+
+Each kind's module offers the same small interface:
+
+- ``read(gateway, desired) -> live``: the live state of what the project names, in few round trips;
+- ``plan(desired, live, context) -> list[Change]``: pure comparison;
+- ``apply(change, context) -> None``: make one change, recording each write in the journal
+  first through ``context.write``, with the data needed to undo it;
+- ``UNDO``: a table from write operation to the function that reverses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Callable, Protocol
+
+from twideploy.gateway import Gateway
+from twideploy.secrets import MASK, Secret
+
+SENSITIVE = "(sensitive value)"
+
+
+class Writer(Protocol):
+    """Journals a write (op, address, undo data) before running it; returns its result."""
+
+    def __call__(self, op: str, address: str, undo: dict[str, Any], run: Callable[[], dict[str, Any]],
+                 *, secret_undo: dict[str, Any] | None = None) -> dict[str, Any]: ...
+
+
+UndoFunction = Callable[[Gateway, dict[str, Any], dict[str, Any]], str]
+"""(gateway, undo data, result of the write) -> a line describing what was undone."""
+
+
+def digest(*parts: str | bytes) -> str:
+    """sha256 hex of the parts, for fingerprints and content comparison."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else part.encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def shown(value: str | Secret | None) -> str | None:
+    """A value as it may appear in a plan: secrets masked."""
+    return MASK if isinstance(value, Secret) else value

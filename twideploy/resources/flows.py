@@ -1,0 +1,160 @@
+"""Studio flows: identity by friendly_name; every write is a new revision.
+
+Studio has no "revert": rollback writes an earlier revision's definition back as a new
+revision, which is also how the journal undoes an update.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from twideploy.errors import ApplyError, TwilioApiError
+from twideploy.gateway import Gateway, call
+from twideploy.plan.flowdiff import diff_flows
+from twideploy.plan.model import Action, Change, WidgetChange
+from twideploy.resources.base import UndoFunction, Writer
+
+COMMIT_PREFIX = "twideploy"
+
+
+@dataclass
+class LiveFlow:
+    sid: str
+    friendly_name: str
+    status: str
+    revision: int
+    definition: dict[str, Any] | None
+    commit_message: str | None
+    webhook_url: str
+    date_updated: str = ""
+
+
+def read(gw: Gateway, managed_names: set[str]) -> dict[str, LiveFlow]:
+    """Every flow of the account by friendly_name; definitions only for the managed ones.
+
+    The list may omit definitions; then only managed flows are fetched, concurrently.
+    """
+    records = gw.list_all(gw.client.studio.v2.flows)
+    flows = {r.friendly_name: _live(r) for r in records}
+    missing = [f for name, f in flows.items() if name in managed_names and f.definition is None]
+    for flow in gw.map(lambda f: _live(call(lambda: gw.client.studio.v2.flows(f.sid).fetch())), missing):
+        flows[flow.friendly_name] = flow
+    return flows
+
+
+def _live(record: Any) -> LiveFlow:
+    definition = record.definition
+    if isinstance(definition, str):
+        definition = json.loads(definition)
+    return LiveFlow(record.sid, record.friendly_name, record.status, record.revision, definition,
+                    record.commit_message, record.webhook_url, str(record.date_updated or ""))
+
+
+def plan(name: str, friendly_name: str, status: str, compiled: dict[str, Any], live: LiveFlow | None) -> Change:
+    address = f"flow.{name}"
+    after = {"friendly_name": friendly_name, "status": status}
+    if live is None:
+        widgets = [WidgetChange(s["name"], "added", s.get("type", "?")) for s in compiled.get("states", [])]
+        return Change("flow", address, Action.CREATE, None, after, widgets)
+    before = {"friendly_name": live.friendly_name, "status": live.status, "revision": live.revision, "sid": live.sid}
+    widgets = diff_flows(live.definition or {}, compiled)
+    if live.status != status:
+        widgets.insert(0, WidgetChange("(flow)", "flow", "status", live.status, status))
+    return Change("flow", address, Action.UPDATE if widgets else Action.NOOP, before, after, widgets)
+
+
+def plan_unmanaged(live: LiveFlow, prune: bool) -> Change:
+    before = {"friendly_name": live.friendly_name, "status": live.status, "revision": live.revision, "sid": live.sid}
+    return Change("flow", f"flow.{live.friendly_name}", Action.DELETE if prune else Action.UNMANAGED, before)
+
+
+def fingerprint(live: LiveFlow) -> dict[str, Any]:
+    return {"sid": live.sid, "revision": live.revision}
+
+
+def studio_validate(gw: Gateway, name: str, friendly_name: str, status: str, definition: dict[str, Any]) -> None:
+    """Ask Studio to validate before writing anything, so a bad flow fails before the deploy starts."""
+    try:
+        call(lambda: gw.client.studio.v2.flow_validate.update(
+            friendly_name=friendly_name, status=status, definition=definition))
+    except TwilioApiError as error:
+        raise ApplyError(f"Studio rejected flow {name}: {error}") from error
+
+
+def apply(gw: Gateway, change: Change, friendly_name: str, status: str, definition: dict[str, Any] | None,
+          live: LiveFlow | None, commit_message: str, write: Writer) -> LiveFlow | None:
+    flows = gw.client.studio.v2.flows
+    if change.action is Action.CREATE:
+        result = write("flow.create", change.address, {"friendly_name": friendly_name}, lambda: _result(call(
+            lambda: flows.create(friendly_name=friendly_name, status=status, definition=definition,
+                                 commit_message=commit_message))))
+        return LiveFlow(result["sid"], friendly_name, status, result["revision"], definition, commit_message,
+                        result["webhook_url"])
+    if change.action is Action.UPDATE:
+        undo = {"sid": live.sid, "friendly_name": live.friendly_name, "revision": live.revision,
+                "status": live.status, "definition": live.definition}
+        result = write("flow.update", change.address, undo, lambda: _result(call(
+            lambda: flows(live.sid).update(status=status, friendly_name=friendly_name, definition=definition,
+                                           commit_message=commit_message))))
+        return LiveFlow(live.sid, friendly_name, status, result["revision"], definition, commit_message,
+                        live.webhook_url)
+    if change.action is Action.DELETE:
+        undo = {"sid": live.sid, "friendly_name": live.friendly_name, "status": live.status,
+                "definition": live.definition, "commit_message": live.commit_message}
+        write("flow.delete", change.address, undo, lambda: call(lambda: flows(live.sid).delete()) and {})
+        return None
+    return live
+
+
+def _result(record: Any) -> dict[str, Any]:
+    return {"sid": record.sid, "revision": record.revision, "webhook_url": record.webhook_url}
+
+
+def revert_to(gw: Gateway, sid: str, definition: dict[str, Any], status: str, commit_message: str) -> int:
+    """Write an earlier definition back as a new revision; returns the new revision number."""
+    record = call(lambda: gw.client.studio.v2.flows(sid).update(status=status, definition=definition,
+                                                                commit_message=commit_message))
+    return record.revision
+
+
+def revision(gw: Gateway, sid: str, number: int) -> Any:
+    return call(lambda: gw.client.studio.v2.flows(sid).revisions(str(number)).fetch())
+
+
+def revisions(gw: Gateway, sid: str) -> list[Any]:
+    return gw.list_all(gw.client.studio.v2.flows(sid).revisions)
+
+
+# --------------------------------------------------------------------------- undo
+
+def _undo_create(gw: Gateway, undo: dict, result: dict) -> str:
+    sid = result.get("sid") or next((f.sid for f in gw.list_all(gw.client.studio.v2.flows)
+                                     if f.friendly_name == undo["friendly_name"]), None)
+    if sid:
+        call(lambda: gw.client.studio.v2.flows(sid).delete())
+    return f"deleted flow {undo['friendly_name']}"
+
+
+def _undo_update(gw: Gateway, undo: dict, result: dict) -> str:
+    current = call(lambda: gw.client.studio.v2.flows(undo["sid"]).fetch())
+    if current.revision == undo["revision"]:
+        return f"flow {undo['friendly_name']} was not changed"
+    new = revert_to(gw, undo["sid"], undo["definition"], undo["status"],
+                    f"{COMMIT_PREFIX} rollback to revision {undo['revision']}")
+    return f"flow {undo['friendly_name']} back to revision {undo['revision']}'s definition (as revision {new})"
+
+
+def _undo_delete(gw: Gateway, undo: dict, result: dict) -> str:
+    record = call(lambda: gw.client.studio.v2.flows.create(
+        friendly_name=undo["friendly_name"], status=undo["status"], definition=undo["definition"],
+        commit_message=f"{COMMIT_PREFIX} rollback: recreated"))
+    return f"recreated flow {undo['friendly_name']} as {record.sid} (a new SID: rebind numbers by applying)"
+
+
+UNDO: dict[str, UndoFunction] = {
+    "flow.create": _undo_create,
+    "flow.update": _undo_update,
+    "flow.delete": _undo_delete,
+}

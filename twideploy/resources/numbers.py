@@ -1,0 +1,95 @@
+"""Phone-number bindings: a number's webhook URLs point at a flow, a function or a URL.
+
+twideploy never buys or releases a number; it only sets (or, with --prune, clears) the
+URL fields the manifest names, leaving the others as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from twideploy.errors import TwideployError
+from twideploy.gateway import Gateway, call
+from twideploy.plan.model import Action, Change
+from twideploy.resources.base import UndoFunction, Writer, digest
+
+#: binding key in the manifest -> (URL field, method field) of IncomingPhoneNumber
+FIELDS: dict[str, tuple[str, str | None]] = {
+    "voice": ("voice_url", "voice_method"),
+    "voice_fallback": ("voice_fallback_url", "voice_fallback_method"),
+    "sms": ("sms_url", "sms_method"),
+    "sms_fallback": ("sms_fallback_url", "sms_fallback_method"),
+    "status_callback": ("status_callback", "status_callback_method"),
+}
+ALL_FIELDS = [f for pair in FIELDS.values() for f in pair if f] + ["friendly_name"]
+
+
+@dataclass
+class LiveNumber:
+    sid: str
+    phone_number: str
+    fields: dict[str, str | None]
+
+
+def read(gw: Gateway) -> dict[str, LiveNumber]:
+    records = gw.list_all(gw.client.api.v2010.accounts(gw.account_sid).incoming_phone_numbers)
+    return {r.phone_number: LiveNumber(r.sid, r.phone_number, {f: getattr(r, f, None) for f in ALL_FIELDS})
+            for r in records}
+
+
+def desired_fields(binding: Any, url_for: Any) -> dict[str, str]:
+    """The IncomingPhoneNumber fields a binding sets, with targets turned into URLs."""
+    wanted: dict[str, str] = {}
+    for key, (url_field, method_field) in FIELDS.items():
+        target = getattr(binding, key, None)
+        if target is not None:
+            wanted[url_field] = url_for(target)
+            if method_field:
+                wanted[method_field] = "POST"
+    if getattr(binding, "friendly_name", None):
+        wanted["friendly_name"] = binding.friendly_name
+    return wanted
+
+
+def plan(number: str, wanted: dict[str, str], live: LiveNumber | None) -> Change:
+    address = f"number.{number}"
+    if live is None:
+        raise TwideployError(f"number {number} is not in this account; twideploy binds numbers you own, "
+                             f"it never buys them")
+    before = {f: live.fields.get(f) for f in wanted}
+    return Change("number", address, Action.NOOP if before == wanted else Action.UPDATE, before, wanted)
+
+
+def plan_unbind(live: LiveNumber, managed_urls: set[str], prune: bool) -> Change | None:
+    """A number outside the manifests that still points at one of our flows or functions."""
+    bound = {f: v for f, v in live.fields.items() if f.endswith("_url") or f == "status_callback"}
+    ours = {f: v for f, v in bound.items() if v in managed_urls}
+    if not ours:
+        return None
+    cleared = {f: "" for f in ours}
+    return Change("number", f"number.{live.phone_number}", Action.UPDATE if prune else Action.UNMANAGED,
+                  ours, cleared if prune else None, reason="not in the manifests; unbound only with --prune")
+
+
+def fingerprint(live: LiveNumber) -> str:
+    return digest(*(f"{k}={live.fields.get(k) or ''}" for k in ALL_FIELDS))
+
+
+def apply(gw: Gateway, change: Change, live: LiveNumber, write: Writer) -> None:
+    wanted = change.after or {}
+    undo = {"sid": live.sid, "phone_number": live.phone_number,
+            "fields": {f: live.fields.get(f) or "" for f in wanted}}
+    numbers = gw.client.api.v2010.accounts(gw.account_sid).incoming_phone_numbers
+    write("number.update", change.address, undo,
+          lambda: {"sid": call(lambda: numbers(live.sid).update(**wanted)).sid})
+    live.fields.update(wanted)
+
+
+def _undo_update(gw: Gateway, undo: dict, result: dict) -> str:
+    numbers = gw.client.api.v2010.accounts(gw.account_sid).incoming_phone_numbers
+    call(lambda: numbers(undo["sid"]).update(**undo["fields"]))
+    return f"restored the URLs of {undo['phone_number']}"
+
+
+UNDO: dict[str, UndoFunction] = {"number.update": _undo_update}

@@ -1,0 +1,463 @@
+"""Serverless services: service -> environment -> functions/assets -> versions -> build -> deploy -> variables.
+
+Unchanged code is detected by content hash and never uploaded again. Function version
+content is fetched from Twilio (and remembered by version SID, since versions are
+immutable); asset versions have no content endpoint, so their hashes are known only
+from the local cache of what twideploy uploaded (see `ContentCache`).
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from twideploy.errors import ApplyError
+from twideploy.gateway import Gateway, call
+from twideploy.plan.model import Action, Change
+from twideploy.resources.base import SENSITIVE, UndoFunction, Writer, digest
+from twideploy.secrets import Secret, reveal
+
+BUILD_POLL_SECONDS = 0.5
+BUILD_TIMEOUT_SECONDS = 600
+
+
+@dataclass
+class LiveCode:
+    sid: str
+    path: str
+    visibility: str | None = None
+    version_sid: str | None = None
+    content_hash: str | None = None
+
+
+@dataclass
+class LiveEnvironment:
+    sid: str
+    unique_name: str
+    domain_name: str
+    build_sid: str | None
+
+
+@dataclass
+class LiveBuild:
+    sid: str
+    runtime: str | None
+    dependencies: dict[str, str]
+
+
+@dataclass
+class LiveService:
+    sid: str
+    unique_name: str
+    friendly_name: str
+    ui_editable: bool
+    environment: LiveEnvironment | None = None
+    build: LiveBuild | None = None
+    functions: dict[str, LiveCode] = field(default_factory=dict)
+    assets: dict[str, LiveCode] = field(default_factory=dict)
+    variables: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (sid, value)
+
+
+class ContentCache:
+    """version SID -> sha256 of its content. Versions are immutable, so this never goes stale."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.hashes: dict[str, str] = {}
+        if path and path.exists():
+            self.hashes = json.loads(path.read_text())
+
+    def save(self) -> None:
+        if self.path:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(json.dumps(self.hashes, indent=0, sort_keys=True))
+
+
+# --------------------------------------------------------------------------- read
+
+def read(gw: Gateway, wanted: dict[str, str], env_names: dict[str, str], cache: ContentCache) -> dict[str, LiveService]:
+    """Live state of the services named in `wanted` (folder -> unique_name).
+
+    One list of services, then per wanted service (concurrently): environments, functions,
+    assets; then the deployed build, the variables and unknown function content.
+    """
+    by_unique = {s.unique_name: s for s in gw.list_all(gw.client.serverless.v1.services)}
+    present = [(name, by_unique[u]) for name, u in wanted.items() if u in by_unique]
+    services = gw.map(lambda item: _read_service(gw, item[1], env_names[item[0]], cache), present)
+    return {name: service for (name, _), service in zip(present, services)}
+
+
+def _read_service(gw: Gateway, record: Any, env_name: str, cache: ContentCache) -> LiveService:
+    api = gw.client.serverless.v1.services(record.sid)
+    service = LiveService(record.sid, record.unique_name, record.friendly_name, bool(record.ui_editable))
+    environments, functions, assets = gw.map(lambda lister: gw.list_all(lister), [api.environments, api.functions, api.assets])
+    service.functions = {f.friendly_name: LiveCode(f.sid, f.friendly_name) for f in functions}
+    service.assets = {a.friendly_name: LiveCode(a.sid, a.friendly_name) for a in assets}
+    env = next((e for e in environments if e.unique_name == env_name), None)
+    if env is None:
+        return service
+    service.environment = LiveEnvironment(env.sid, env.unique_name, env.domain_name, env.build_sid)
+
+    def read_build() -> None:
+        if not env.build_sid:
+            return
+        build = call(lambda: api.builds(env.build_sid).fetch())
+        service.build = LiveBuild(build.sid, build.runtime,
+                                  {d["name"]: d["version"] for d in (build.dependencies or [])})
+        _attach_versions(service.functions, build.function_versions or [], "function_sid")
+        _attach_versions(service.assets, build.asset_versions or [], "asset_sid")
+
+    def read_variables() -> None:
+        records = gw.list_all(api.environments(env.sid).variables)
+        service.variables = {v.key: (v.sid, v.value) for v in records}
+
+    gw.map(lambda task: task(), [read_build, read_variables])
+    _hash_function_contents(gw, api, service, cache)
+    return service
+
+
+def _attach_versions(codes: dict[str, LiveCode], versions: list[dict], owner_key: str) -> None:
+    """The deployed build says which version (and so which path) each function runs."""
+    by_sid = {code.sid: code for code in codes.values()}
+    for version in versions:
+        code = by_sid.get(version.get(owner_key))
+        if code is None:
+            continue
+        del codes[code.path]
+        code.path, code.visibility, code.version_sid = version["path"], version["visibility"], version["sid"]
+        codes[code.path] = code
+
+
+def _hash_function_contents(gw: Gateway, api: Any, service: LiveService, cache: ContentCache) -> None:
+    for code in [*service.functions.values(), *service.assets.values()]:
+        if code.version_sid:
+            code.content_hash = cache.hashes.get(code.version_sid)
+    unknown = [c for c in service.functions.values() if c.version_sid and c.content_hash is None]
+
+    def fetch(code: LiveCode) -> None:
+        content = call(lambda: api.functions(code.sid).function_versions(code.version_sid)
+                       .function_version_content().fetch()).content
+        code.content_hash = digest(content.encode())
+        cache.hashes[code.version_sid] = code.content_hash
+
+    gw.map(fetch, unknown)
+
+
+# --------------------------------------------------------------------------- plan
+
+def plan(name: str, source: Any, settings: Any, live: LiveService | None, prune: bool) -> list[Change]:
+    """Changes for one service: the service, its environment, code, build, variables."""
+    base = f"service.{name}"
+    changes: list[Change] = []
+    wanted = {"unique_name": source.unique_name, "friendly_name": source.friendly_name,
+              "ui_editable": source.ui_editable}
+    if live is None:
+        changes.append(Change("service", base, Action.CREATE, None, wanted))
+    else:
+        current = {"unique_name": live.unique_name, "friendly_name": live.friendly_name, "ui_editable": live.ui_editable}
+        changes.append(Change("service", base, Action.UPDATE if current != wanted else Action.NOOP, current, wanted))
+    env = live.environment if live else None
+    env_after = {"unique_name": settings.environment, "domain_suffix": settings.domain_suffix}
+    changes.append(Change("environment", f"{base}.environment", Action.NOOP if env else Action.CREATE,
+                          {"unique_name": env.unique_name, "domain_name": env.domain_name} if env else None,
+                          env_after))
+
+    code_changed = False
+    for kind, files, live_codes in (("function", source.functions, live.functions if live else {}),
+                                    ("asset", source.assets, live.assets if live else {})):
+        for file in files:
+            current = live_codes.get(file.path)
+            after = {"path": file.path, "visibility": file.visibility, "sha256": file.content_hash}
+            if current is None or current.version_sid is None:
+                action = Action.CREATE if current is None else Action.UPDATE
+                before = None
+            else:
+                before = {"path": current.path, "visibility": current.visibility, "sha256": current.content_hash}
+                action = Action.NOOP if before == after else Action.UPDATE
+            code_changed |= action is not Action.NOOP
+            reason = "content unknown (not uploaded by twideploy from this machine)" \
+                if before and before["sha256"] is None else ""
+            changes.append(Change(kind, f"{base}.{kind}.{file.path}", action, before, after, reason=reason))
+        declared = {f.path for f in files}
+        for path, code in sorted(live_codes.items()):
+            if path not in declared:
+                code_changed |= prune
+                changes.append(Change(kind, f"{base}.{kind}.{path}", Action.DELETE if prune else Action.UNMANAGED,
+                                      {"path": path, "visibility": code.visibility, "sha256": code.content_hash}))
+
+    build_after = {"runtime": source.runtime, "dependencies": dict(source.dependencies)}
+    build = live.build if live else None
+    build_before = {"runtime": build.runtime, "dependencies": build.dependencies} if build else None
+    needs_build = code_changed or build_before != build_after
+    changes.append(Change("build", f"{base}.build", Action.UPDATE if needs_build and build else
+                          Action.CREATE if needs_build else Action.NOOP,
+                          {**build_before, "build_sid": build.sid} if build else None, build_after,
+                          reason="code changed" if code_changed else ""))
+
+    live_vars = live.variables if live else {}
+    for key, value in sorted(settings.variables.items()):
+        masked = SENSITIVE if isinstance(value, Secret) else value
+        if key not in live_vars:
+            changes.append(Change("variable", f"{base}.variable.{key}", Action.CREATE, None, {"value": masked}))
+            continue
+        same = live_vars[key][1] == reveal(value)
+        before = SENSITIVE if isinstance(value, Secret) else live_vars[key][1]
+        changes.append(Change("variable", f"{base}.variable.{key}", Action.NOOP if same else Action.UPDATE,
+                              {"value": before}, {"value": masked}))
+    for key in sorted(live_vars.keys() - settings.variables.keys()):
+        changes.append(Change("variable", f"{base}.variable.{key}", Action.DELETE if prune else Action.UNMANAGED,
+                              {"value": SENSITIVE}))
+    return changes
+
+
+def fingerprint(live: LiveService) -> dict[str, Any]:
+    return {
+        "sid": live.sid,
+        "environment": live.environment.sid if live.environment else None,
+        "build": live.environment.build_sid if live.environment else None,
+        "functions": sorted(f"{c.path}={c.sid}" for c in [*live.functions.values(), *live.assets.values()]),
+        "variables": {k: digest(live.sid, k, v) for k, (_, v) in sorted(live.variables.items())},
+    }
+
+
+# --------------------------------------------------------------------------- apply
+
+class ServiceDeployer:
+    """Applies the changes of one service, in order, journalling every write."""
+
+    def __init__(self, gw: Gateway, name: str, source: Any, settings: Any, live: LiveService | None,
+                 write: Writer, cache: ContentCache, progress: Any):
+        self.gw, self.name, self.source, self.settings = gw, name, source, settings
+        self.live = live
+        self.write, self.cache, self.progress = write, cache, progress
+
+    def apply(self, changes: list[Change]) -> LiveService:
+        by_kind: dict[str, list[Change]] = {}
+        for change in changes:
+            by_kind.setdefault(change.kind, []).append(change)
+        self._service(by_kind["service"][0])
+        self._environment(by_kind["environment"][0])
+        versions_changed = self._code(by_kind.get("function", []) + by_kind.get("asset", []))
+        build = by_kind["build"][0]
+        if build.action is not Action.NOOP or versions_changed:
+            self._build_and_deploy()
+        self._variables(by_kind.get("variable", []))
+        return self.live
+
+    @property
+    def api(self) -> Any:
+        return self.gw.client.serverless.v1.services(self.live.sid)
+
+    def _service(self, change: Change) -> None:
+        s = self.source
+        if change.action is Action.CREATE:
+            result = self.write("service.create", change.address, {"unique_name": s.unique_name}, lambda: _sid_of(
+                call(lambda: self.gw.client.serverless.v1.services.create(
+                    unique_name=s.unique_name, friendly_name=s.friendly_name, ui_editable=s.ui_editable))))
+            self.live = LiveService(result["sid"], s.unique_name, s.friendly_name, s.ui_editable)
+        elif change.action is Action.UPDATE:
+            before = {"sid": self.live.sid, "friendly_name": self.live.friendly_name, "ui_editable": self.live.ui_editable}
+            self.write("service.update", change.address, before, lambda: _sid_of(
+                call(lambda: self.api.update(friendly_name=s.friendly_name, ui_editable=s.ui_editable))))
+
+    def _environment(self, change: Change) -> None:
+        if change.action is not Action.CREATE:
+            return
+        suffix = self.settings.domain_suffix
+        result = self.write("environment.create", change.address, {"service_sid": self.live.sid}, lambda: _record(
+            call(lambda: self.api.environments.create(unique_name=self.settings.environment,
+                                                      **({"domain_suffix": suffix} if suffix else {}))),
+            "sid", "domain_name"))
+        self.live.environment = LiveEnvironment(result["sid"], self.settings.environment, result["domain_name"], None)
+
+    def _code(self, changes: list[Change]) -> bool:
+        files = {(f.kind, f.path): f for f in [*self.source.functions, *self.source.assets]}
+        changed = False
+        uploads = []
+        for change in changes:
+            path = change.address.split(f".{change.kind}.", 1)[1]
+            codes = self.live.functions if change.kind == "function" else self.live.assets
+            if change.action is Action.CREATE:
+                collection = self.api.functions if change.kind == "function" else self.api.assets
+                result = self.write(f"{change.kind}.create", change.address, {"service_sid": self.live.sid},
+                                    lambda c=collection, p=path: _sid_of(call(lambda: c.create(friendly_name=p))))
+                codes[path] = LiveCode(result["sid"], path)
+            if change.action in (Action.CREATE, Action.UPDATE):
+                uploads.append((change.kind, files[(change.kind, path)], codes[path]))
+            elif change.action is Action.DELETE:
+                del codes[path]
+            changed |= change.action is not Action.NOOP
+
+        def upload(item: tuple[str, Any, LiveCode]) -> None:
+            kind, file, code = item
+            content_type = "application/javascript" if kind == "function" else \
+                (mimetypes.guess_type(file.path)[0] or "application/octet-stream")
+            self.progress(f"uploading {self.name}{file.path}")
+            # Versions are immutable and unreferenced until a build: nothing to undo.
+            version = self.gw.upload_version(self.live.sid, "Functions" if kind == "function" else "Assets", code.sid,
+                                             path=file.path, visibility=file.visibility, content=file.content,
+                                             content_type=content_type)
+            code.version_sid, code.visibility, code.content_hash = version, file.visibility, file.content_hash
+            self.cache.hashes[version] = file.content_hash
+
+        self.gw.map(upload, uploads)
+        return changed
+
+    def _build_and_deploy(self) -> None:
+        s = self.source
+        deps = json.dumps([{"name": k, "version": v} for k, v in sorted(s.dependencies.items())])
+        function_versions = [c.version_sid for c in self.live.functions.values() if c.version_sid]
+        asset_versions = [c.version_sid for c in self.live.assets.values() if c.version_sid]
+        self.progress(f"building {self.name} ({len(function_versions)} functions, {len(asset_versions)} assets)")
+        build = call(lambda: self.api.builds.create(function_versions=function_versions, asset_versions=asset_versions,
+                                                    dependencies=deps, runtime=s.runtime))
+        deadline = time.monotonic() + BUILD_TIMEOUT_SECONDS
+        status = build.status
+        while status not in ("completed", "failed"):
+            if time.monotonic() > deadline:
+                raise ApplyError(f"build {build.sid} of service {self.name} did not finish in {BUILD_TIMEOUT_SECONDS}s")
+            time.sleep(BUILD_POLL_SECONDS)
+            status = call(lambda: self.api.builds(build.sid).build_status().fetch()).status
+            self.progress(f"building {self.name}: {status}")
+        if status == "failed":
+            raise ApplyError(f"build {build.sid} of service {self.name} failed; the previous build stays deployed")
+        env = self.live.environment
+        self.write("deployment.create", f"service.{self.name}.build",
+                   {"service_sid": self.live.sid, "environment_sid": env.sid, "previous_build_sid": env.build_sid},
+                   lambda: _sid_of(call(lambda: self.api.environments(env.sid).deployments.create(build_sid=build.sid))))
+        env.build_sid = build.sid
+
+    def _variables(self, changes: list[Change]) -> None:
+        env = self.live.environment
+        variables = self.api.environments(env.sid).variables
+        for change in changes:
+            key = change.address.rsplit(".variable.", 1)[1]
+            where = {"service_sid": self.live.sid, "environment_sid": env.sid, "key": key}
+            if change.action is Action.CREATE:
+                value = reveal(self.settings.variables[key])
+                self.write("variable.create", change.address, where,
+                           lambda v=value, k=key: _sid_of(call(lambda: variables.create(key=k, value=v))))
+            elif change.action is Action.UPDATE:
+                sid, old = self.live.variables[key]
+                value = reveal(self.settings.variables[key])
+                self._journal_variable("variable.update", change, {**where, "sid": sid}, old, key,
+                                       lambda v=value, s=sid: _sid_of(call(lambda: variables(s).update(value=v))))
+            elif change.action is Action.DELETE:
+                sid, old = self.live.variables[key]
+                self._journal_variable("variable.delete", change, {**where, "sid": sid}, old, key,
+                                       lambda s=sid: call(lambda: variables(s).delete()) and {})
+
+    def _journal_variable(self, op: str, change: Change, where: dict, old: str, key: str, run: Any) -> None:
+        """Previous values go to disk only when not secret; secrets are kept for this run only."""
+        secret = isinstance(self.settings.variables.get(key), Secret) or key not in self.settings.variables
+        undo = {**where, "previous_value": None if secret else old, "secret": secret}
+        self.write(op, change.address, undo, run, secret_undo={"previous_value": old} if secret else None)
+
+
+def _sid_of(record: Any) -> dict[str, Any]:
+    return {"sid": record.sid}
+
+
+def _record(record: Any, *fields: str) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in fields}
+
+
+def delete_unmanaged_code(gw: Gateway, service: LiveService, changes: list[Change], write: Writer) -> None:
+    """--prune: remove function/asset resources no longer declared (after the new build is live)."""
+    api = gw.client.serverless.v1.services(service.sid)
+    for change in changes:
+        if change.kind in ("function", "asset") and change.action is Action.DELETE:
+            path = change.before["path"]
+            collection = api.functions if change.kind == "function" else api.assets
+            sid = next((c.sid for c in gw.list_all(collection) if c.friendly_name == path), None)
+            if sid:
+                write(f"{change.kind}.delete", change.address, {"service_sid": service.sid, "path": path},
+                      lambda c=collection, s=sid: call(lambda: c(s).delete()) and {})
+
+
+# --------------------------------------------------------------------------- undo
+
+def _undo_service_create(gw: Gateway, undo: dict, result: dict) -> str:
+    sid = result.get("sid") or next((s.sid for s in gw.list_all(gw.client.serverless.v1.services)
+                                     if s.unique_name == undo["unique_name"]), None)
+    if sid:
+        call(lambda: gw.client.serverless.v1.services(sid).delete())
+    return f"deleted service {undo['unique_name']}"
+
+
+def _undo_service_update(gw: Gateway, undo: dict, result: dict) -> str:
+    call(lambda: gw.client.serverless.v1.services(undo["sid"]).update(
+        friendly_name=undo["friendly_name"], ui_editable=undo["ui_editable"]))
+    return f"restored service {undo['sid']} settings"
+
+
+def _undo_environment_create(gw: Gateway, undo: dict, result: dict) -> str:
+    if result.get("sid"):
+        call(lambda: gw.client.serverless.v1.services(undo["service_sid"]).environments(result["sid"]).delete())
+    return "deleted the new Serverless environment"
+
+
+def _undo_code_create(kind: str) -> UndoFunction:
+    def undo_create(gw: Gateway, undo: dict, result: dict) -> str:
+        api = gw.client.serverless.v1.services(undo["service_sid"])
+        collection = api.functions if kind == "function" else api.assets
+        if result.get("sid"):
+            call(lambda: collection(result["sid"]).delete())
+        return f"deleted the new {kind} resource"
+    return undo_create
+
+
+def _undo_deployment(gw: Gateway, undo: dict, result: dict) -> str:
+    previous = undo["previous_build_sid"]
+    if previous:
+        env = gw.client.serverless.v1.services(undo["service_sid"]).environments(undo["environment_sid"])
+        call(lambda: env.deployments.create(build_sid=previous))
+        return f"redeployed previous build {previous}"
+    return "no previous build to redeploy (the environment is removed with its service)"
+
+
+def _variables_api(gw: Gateway, undo: dict) -> Any:
+    return gw.client.serverless.v1.services(undo["service_sid"]).environments(undo["environment_sid"]).variables
+
+
+def _undo_variable_create(gw: Gateway, undo: dict, result: dict) -> str:
+    if result.get("sid"):
+        call(lambda: _variables_api(gw, undo)(result["sid"]).delete())
+    return f"deleted variable {undo['key']}"
+
+
+def _undo_variable_update(gw: Gateway, undo: dict, result: dict) -> str:
+    if undo.get("previous_value") is None:
+        return f"variable {undo['key']}: previous secret value is not kept on disk; set it again by hand"
+    call(lambda: _variables_api(gw, undo)(undo["sid"]).update(value=undo["previous_value"]))
+    return f"restored variable {undo['key']}"
+
+
+def _undo_variable_delete(gw: Gateway, undo: dict, result: dict) -> str:
+    if undo.get("previous_value") is None:
+        return f"variable {undo['key']}: previous secret value is not kept on disk; set it again by hand"
+    call(lambda: _variables_api(gw, undo).create(key=undo["key"], value=undo["previous_value"]))
+    return f"recreated variable {undo['key']}"
+
+
+def _not_undoable(what: str) -> UndoFunction:
+    return lambda gw, undo, result: f"{what} {undo.get('path', '')} cannot be restored (a new build redeploy restores the code)"
+
+
+UNDO: dict[str, UndoFunction] = {
+    "service.create": _undo_service_create,
+    "service.update": _undo_service_update,
+    "environment.create": _undo_environment_create,
+    "function.create": _undo_code_create("function"),
+    "asset.create": _undo_code_create("asset"),
+    "function.delete": _not_undoable("function"),
+    "asset.delete": _not_undoable("asset"),
+    "deployment.create": _undo_deployment,
+    "variable.create": _undo_variable_create,
+    "variable.update": _undo_variable_update,
+    "variable.delete": _undo_variable_delete,
+}

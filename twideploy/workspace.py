@@ -1,0 +1,77 @@
+"""An environment opened for work: its project, its account (gateway) and its state folder.
+
+For `target: emulator` the local Twilio emulator is started in-process (database under
+`.twideploy/emulator/`), seeded with the numbers the environment binds, and reached
+through the same SDK and gateway as a real account. `TWIDEPLOY_EMULATOR_URL` points an
+emulator environment at an emulator that is already running (`twideploy emulator serve`).
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from twideploy.gateway import Credentials, Gateway
+from twideploy.manifest import Environment, Project, load_project
+from twideploy.resources.serverless import ContentCache
+from twideploy.secrets import Secret
+
+STATE_DIR = ".twideploy"
+
+
+@dataclass
+class Workspace:
+    project: Project
+    env: Environment
+    gateway: Gateway
+
+    @property
+    def state_dir(self) -> Path:
+        return self.project.root / STATE_DIR
+
+    def content_cache(self) -> ContentCache:
+        return ContentCache(self.state_dir / "cache" / f"content-{self.gateway.account_sid}.json")
+
+
+@contextmanager
+def open_workspace(root: Path, env_name: str | None, *, concurrency: int = 8) -> Iterator[Workspace]:
+    project = load_project(root)
+    env = project.environment(env_name or project.default_environment)
+    with open_account(project, env, concurrency=concurrency) as gateway:
+        yield Workspace(project, env, gateway)
+
+
+@contextmanager
+def open_account(project: Project, env: Environment, *, concurrency: int = 8) -> Iterator[Gateway]:
+    if env.target != "emulator":
+        yield Gateway(env.credentials(), concurrency=concurrency)
+        return
+    from twideploy import emulator  # only emulator environments need it; the engine never does
+
+    account_sid = env.emulator_account_sid or emulator.account_sid_for(env.name)
+    external = os.environ.get("TWIDEPLOY_EMULATOR_URL")
+    if external:
+        credentials = Credentials(account_sid, account_sid,
+                                  Secret(os.environ.get("TWIDEPLOY_EMULATOR_AUTH_TOKEN", emulator.DEFAULT_AUTH_TOKEN)))
+        _seed(external, credentials, list(env.numbers))
+        yield Gateway(credentials, base_url=external, concurrency=concurrency)
+        return
+    db = project.root / STATE_DIR / "emulator" / f"{env.name}.sqlite"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with emulator.Emulator(db, account_sid=account_sid) as emu:
+        emu.seed_numbers(list(env.numbers))
+        yield Gateway(Credentials(account_sid, account_sid, Secret(emu.auth_token)), base_url=emu.base_url,
+                      concurrency=concurrency)
+
+
+def _seed(base_url: str, credentials: Credentials, numbers: list[str]) -> None:
+    """Seed an external emulator with the environment's numbers (its admin endpoint)."""
+    import requests
+
+    if numbers:
+        response = requests.post(f"{base_url.rstrip('/')}/_admin/numbers",
+                                 json={"account_sid": credentials.account_sid, "numbers": numbers}, timeout=10)
+        response.raise_for_status()
