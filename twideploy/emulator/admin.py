@@ -1,0 +1,80 @@
+"""Admin endpoints under `/_admin/`: not authenticated by Twilio credentials, never faulted.
+
+    GET  /_admin/faults                          the fault configuration now
+    POST /_admin/faults   {FaultConfig fields}   replace it ({} clears every fault)
+    POST /_admin/numbers  ["+15005550006", ...]  seed numbers -> {"+15005550006": "PN..."}
+    POST /_admin/flows/{FlowSid}/console-edit    {"definition": {...}, "commit_message": "..."}
+                                                 -> {"sid": "FW...", "revision": N}
+    POST /_admin/reset                           wipe all state and request counts
+    GET  /_admin/stats                           request counts (by method, status, fault)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from twideploy.emulator import api2010, studio
+from twideploy.emulator.faults import FaultConfig
+from twideploy.emulator.wire import bad_param, json_response, state
+
+bp = Blueprint("admin", __name__, url_prefix="/_admin")
+
+
+def _json_body() -> Any:
+    body = request.get_json(silent=True)
+    if body is None:
+        raise bad_param("Expected a JSON body")
+    return body
+
+
+@bp.get("/faults")
+def get_faults() -> Response:
+    return json_response(state().faults.current().to_dict())
+
+
+@bp.post("/faults")
+def set_faults() -> Response:
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise bad_param("Expected a JSON object of fault settings")
+    try:
+        config = FaultConfig.from_dict(body)
+    except (TypeError, ValueError) as e:
+        raise bad_param(f"Invalid fault configuration: {e}") from None
+    state().faults.configure(config)
+    return json_response(config.to_dict())
+
+
+@bp.post("/numbers")
+def seed_numbers() -> Response:
+    numbers = _json_body()
+    if not isinstance(numbers, list):
+        raise bad_param("Expected a JSON list of E.164 phone numbers")
+    return json_response(api2010.seed_numbers(state(), numbers))
+
+
+@bp.post("/flows/<FlowSid>/console-edit")
+def console_edit(FlowSid: str) -> Response:
+    body = _json_body()
+    if not isinstance(body, dict) or "definition" not in body:
+        raise bad_param('Expected {"definition": {...}, "commit_message": "..."}')
+    commit_message = body.get("commit_message") or ""
+    if not isinstance(commit_message, str):
+        raise bad_param("commit_message must be a string")
+    revision = studio.console_edit(state(), FlowSid, body["definition"], commit_message)
+    return json_response({"sid": FlowSid, "revision": revision})
+
+
+@bp.post("/reset")
+def reset() -> Response:
+    s = state()
+    s.store.wipe()
+    s.stats.reset()
+    return json_response({"reset": True})
+
+
+@bp.get("/stats")
+def stats() -> Response:
+    return json_response(state().stats.snapshot())

@@ -1,0 +1,108 @@
+"""The Flask app: every API on one base URL, routed by path alone.
+
+Each API request goes through, in order: counting, fault injection (delay, then maybe a
+dropped connection, 429, 5xx or the failing Nth write), Basic auth, then its handler inside
+one store transaction. `/_admin/` requests skip counting, faults and Twilio credentials.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import socket
+import time
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from twideploy.emulator import admin, api2010, serverless, studio
+from twideploy.emulator.wire import EmulatorState, TwilioError, state
+
+DEFAULT_ACCOUNT_SID = "AC00000000000000000000000000000001"
+DEFAULT_AUTH_TOKEN = "emulator-auth-token"
+
+_log = logging.getLogger(__name__)
+
+
+class _TransactionalFlask(Flask):
+    def dispatch_request(self):  # type: ignore[override]
+        """Run each handler in one transaction: its checks and writes are atomic."""
+        with state().store.transaction():
+            return super().dispatch_request()
+
+
+def create_app(emulator_state: EmulatorState) -> Flask:
+    app = _TransactionalFlask(__name__)
+    app.extensions["twilio_emulator"] = emulator_state
+    for blueprint in (studio.bp, serverless.bp, api2010.bp, admin.bp):
+        app.register_blueprint(blueprint)
+    app.before_request(_before_api_request)
+    app.after_request(_count_status)
+    app.register_error_handler(TwilioError, lambda e: e.response())
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    return app
+
+
+def _is_admin() -> bool:
+    return request.path.startswith("/_admin/")
+
+
+def _before_api_request() -> Response | None:
+    if _is_admin():
+        return None
+    s = state()
+    s.stats.count(f"method:{request.method}")
+    outcome = s.faults.decide(request.method)
+    if outcome.delay_s:
+        time.sleep(outcome.delay_s)
+    if outcome.fault is not None:
+        s.stats.count(f"fault:{outcome.fault}")
+    if outcome.fault == "drop":
+        # Close the connection without answering: clients see a ConnectionError.
+        request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
+        return Response(status=500)
+    if outcome.fault == "429":
+        retry_after = s.faults.current().retry_after_s
+        header = str(int(retry_after)) if retry_after == int(retry_after) else str(retry_after)
+        raise TwilioError(429, 20429, "Too Many Requests", headers={"Retry-After": header})
+    if outcome.fault in ("500", "nth_write"):
+        raise TwilioError(500, 20500, "Internal Server Error")
+    if outcome.fault == "503":
+        raise TwilioError(503, 20503, "Service Unavailable")
+    _authenticate(s)
+    return None
+
+
+def _authenticate(s: EmulatorState) -> None:
+    """HTTP Basic with the account sid and auth token, or an API key sid and its secret."""
+    auth = request.authorization
+    if auth is not None and auth.type == "basic" and auth.username and auth.password is not None:
+        expected = s.auth_token if auth.username == s.account_sid else s.api_keys.get(auth.username)
+        if expected is not None and hmac.compare_digest(auth.password.encode(), expected.encode()):
+            return
+    raise TwilioError(
+        401, 20003, "Authenticate: the account sid (or API key) or its secret is wrong",
+        headers={"WWW-Authenticate": 'Basic realm="Twilio API"'},
+    )
+
+
+def _count_status(response: Response) -> Response:
+    if not _is_admin():
+        state().stats.count(f"status:{response.status_code}")
+    return response
+
+
+def _http_error(e: HTTPException) -> Response:
+    status = e.code or 500
+    if status == 404:
+        return TwilioError(404, 20404, f"The requested resource {request.path} was not found").response()
+    if status == 405:
+        return TwilioError(405, 20004, f"Method {request.method} not allowed on {request.path}").response()
+    code = 20001 if status < 500 else 20500
+    return TwilioError(status, code, e.description or e.name).response()
+
+
+def _unexpected_error(e: Exception) -> Response:
+    _log.exception("emulator error on %s %s", request.method, request.path)
+    return TwilioError(500, 20500, f"Internal Server Error: {e}").response()
