@@ -3,7 +3,9 @@
 For `target: emulator` the local Twilio emulator is started in-process (database under
 `.twideploy/emulator/`), seeded with the numbers the environment binds, and reached
 through the same SDK and gateway as a real account. `TWIDEPLOY_EMULATOR_URL` points an
-emulator environment at an emulator that is already running (`twideploy emulator serve`).
+emulator environment at an emulator that is already running (`twideploy emulator serve`),
+with `TWIDEPLOY_EMULATOR_ACCOUNT_SID` / `TWIDEPLOY_EMULATOR_AUTH_TOKEN` when it does not
+use the default credentials.
 """
 
 from __future__ import annotations
@@ -51,14 +53,15 @@ def open_account(project: Project, env: Environment, *, concurrency: int = 8) ->
         return
     from twideploy import emulator  # only emulator environments need it; the engine never does
 
-    account_sid = env.emulator_account_sid or emulator.account_sid_for(env.name)
     external = os.environ.get("TWIDEPLOY_EMULATOR_URL")
     if external:
+        account_sid = os.environ.get("TWIDEPLOY_EMULATOR_ACCOUNT_SID", emulator.DEFAULT_ACCOUNT_SID)
         credentials = Credentials(account_sid, account_sid,
                                   Secret(os.environ.get("TWIDEPLOY_EMULATOR_AUTH_TOKEN", emulator.DEFAULT_AUTH_TOKEN)))
         _seed(external, credentials, list(env.numbers))
         yield Gateway(credentials, base_url=external, concurrency=concurrency)
         return
+    account_sid = env.emulator_account_sid or emulator.account_sid_for(env.name)
     db = project.root / STATE_DIR / "emulator" / f"{env.name}.sqlite"
     db.parent.mkdir(parents=True, exist_ok=True)
     with emulator.Emulator(db, account_sid=account_sid) as emu:
@@ -72,6 +75,5 @@ def _seed(base_url: str, credentials: Credentials, numbers: list[str]) -> None:
     import requests
 
     if numbers:
-        response = requests.post(f"{base_url.rstrip('/')}/_admin/numbers",
-                                 json={"account_sid": credentials.account_sid, "numbers": numbers}, timeout=10)
+        response = requests.post(f"{base_url.rstrip('/')}/_admin/numbers", json=numbers, timeout=10)
         response.raise_for_status()

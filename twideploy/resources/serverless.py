@@ -21,7 +21,8 @@ from twideploy.plan.model import Action, Change
 from twideploy.resources.base import SENSITIVE, UndoFunction, Writer, digest
 from twideploy.secrets import Secret, reveal
 
-BUILD_POLL_SECONDS = 0.5
+BUILD_POLL_FIRST_SECONDS = 0.05  # doubled after each poll, up to the maximum
+BUILD_POLL_MAX_SECONDS = 5.0
 BUILD_TIMEOUT_SECONDS = 600
 
 
@@ -316,11 +317,12 @@ class ServiceDeployer:
         build = call(lambda: self.api.builds.create(function_versions=function_versions, asset_versions=asset_versions,
                                                     dependencies=deps, runtime=s.runtime))
         deadline = time.monotonic() + BUILD_TIMEOUT_SECONDS
-        status = build.status
+        status, pause = build.status, BUILD_POLL_FIRST_SECONDS
         while status not in ("completed", "failed"):
             if time.monotonic() > deadline:
                 raise ApplyError(f"build {build.sid} of service {self.name} did not finish in {BUILD_TIMEOUT_SECONDS}s")
-            time.sleep(BUILD_POLL_SECONDS)
+            time.sleep(pause)
+            pause = min(pause * 2, BUILD_POLL_MAX_SECONDS)
             status = call(lambda: self.api.builds(build.sid).build_status().fetch()).status
             self.progress(f"building {self.name}: {status}")
         if status == "failed":

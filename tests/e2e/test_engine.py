@@ -1,0 +1,282 @@
+"""plan / apply / rollback of the example project against the emulator, through the real SDK."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from twideploy import deploy
+from twideploy.emulator import FaultConfig
+from twideploy.errors import ApplyError, StalePlanError
+from twideploy.plan.model import Action
+
+from .conftest import open_ws
+from .snapshot import account_state
+
+yaml = YAML()
+
+
+def edit_yaml(path: Path, change) -> None:
+    data = yaml.load(path.read_text())
+    change(data)
+    buffer = io.StringIO()
+    yaml.dump(data, buffer)
+    path.write_text(buffer.getvalue())
+
+
+def first_state(flow: dict, *types: str) -> dict:
+    return next(s for s in flow["states"] if s["type"] in types)
+
+
+def applied(project_dir, emulator):
+    ws = open_ws(project_dir, emulator)
+    deploy.apply(ws, deploy.ApplyOptions())
+    return ws
+
+
+def actionable(ws) -> list[tuple[str, str]]:
+    return [(c.address, c.action.value) for c in deploy.plan(ws).plan.actionable]
+
+
+def test_apply_to_empty_account_then_nothing_to_do(project_dir, emulator):
+    ws = open_ws(project_dir, emulator)
+    first = deploy.plan(ws).plan
+    assert first.summary()["create"] >= 6 and first.summary()["delete"] == 0
+    _, outcome = deploy.apply(ws, deploy.ApplyOptions())
+    assert outcome.deploy_id and outcome.writes > 0
+
+    ws = open_ws(project_dir, emulator)
+    assert not deploy.plan(ws).plan.has_changes
+    writes_before = ws.gateway.writes_made
+    _, outcome = deploy.apply(ws, deploy.ApplyOptions())
+    assert outcome.deploy_id is None
+    assert ws.gateway.writes_made == writes_before  # not one POST or DELETE
+
+    state = account_state(ws.gateway)
+    for name in ws.env.flows:
+        assert ws.project.flows[name].friendly_name in state["flows"]
+    webhook = state["flows"][ws.project.flows["ivr-main"].friendly_name]["sid"]
+    assert any(webhook in (n["voice_url"] or "") for n in state["numbers"].values())
+
+
+def test_one_widget_property_change_is_exactly_that(project_dir, emulator):
+    applied(project_dir, emulator)
+    edit_yaml(project_dir / "flows/ivr-main.yaml",
+              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("say", "A brand new greeting"))
+    ws = open_ws(project_dir, emulator)
+    plan = deploy.plan(ws).plan
+    assert [(c.address, c.action.value) for c in plan.actionable] == [("flow.ivr-main", "update")]
+    [change] = plan.actionable
+    assert [(w.what, w.detail, w.after) for w in change.widgets] == [("property", "say", "A brand new greeting")]
+
+
+def test_one_transition_change_is_exactly_that(project_dir, emulator):
+    applied(project_dir, emulator)
+    moved = {}
+
+    def retarget(flow):
+        names = [s["name"] for s in flow["states"]]
+        state = next(s for s in flow["states"] if s["type"] != "trigger" and any(t.get("next") for t in s["transitions"]))
+        transition = next(t for t in state["transitions"] if t.get("next") and not t.get("conditions"))
+        new_target = next(n for n in names if n not in (transition["next"], state["name"], flow["states"][0]["name"]))
+        moved.update(widget=state["name"], event=transition["event"], before=transition["next"], after=new_target)
+        transition["next"] = new_target
+
+    edit_yaml(project_dir / "flows/ivr-main.yaml", retarget)
+    plan = deploy.plan(open_ws(project_dir, emulator)).plan
+    [change] = plan.actionable
+    assert [(w.widget, w.what, w.detail, w.before, w.after) for w in change.widgets] == \
+        [(moved["widget"], "transition", moved["event"], moved["before"], moved["after"])]
+
+
+def test_layout_move_is_cosmetic_unless_asked(project_dir, emulator):
+    applied(project_dir, emulator)
+    edit_yaml(project_dir / "flows/ivr-main.yaml",
+              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("offset", {"x": 999, "y": 999}))
+    ws = open_ws(project_dir, emulator)
+    plan = deploy.plan(ws).plan
+    assert not plan.has_changes
+    assert [c.address for c in plan.changes if c.cosmetic_only] == ["flow.ivr-main"]
+    assert deploy.plan(ws, include_layout=True).plan.has_changes
+
+
+def test_one_function_code_change_uploads_only_that_function(project_dir, emulator):
+    applied(project_dir, emulator)
+    lookup = project_dir / "functions/crm/functions/lookup.js"
+    lookup.write_text(lookup.read_text() + "\n// tweak\n")
+    ws = open_ws(project_dir, emulator)
+    assert actionable(ws) == [("service.crm.function./lookup", "update"), ("service.crm.build", "update")]
+    before = emulator.stats()
+    deploy.apply(ws, deploy.ApplyOptions())
+    uploads = emulator.stats()
+    assert not deploy.plan(open_ws(project_dir, emulator)).plan.has_changes
+    assert _upload_count(uploads) - _upload_count(before) == 1
+
+
+def _upload_count(stats: dict) -> int:
+    return sum(n for path, n in stats.get("by_path", {}).items() if path.endswith("/Versions"))
+
+
+def test_one_variable_change_is_exactly_that(project_dir, emulator):
+    applied(project_dir, emulator)
+    edit_yaml(project_dir / "environments/local.yaml",
+              lambda env: env["services"]["crm"]["variables"].__setitem__("CRM_URL", "https://crm2.example.com"))
+    ws = open_ws(project_dir, emulator)
+    assert actionable(ws) == [("service.crm.variable.CRM_URL", "update")]
+    deploy.apply(ws, deploy.ApplyOptions())
+    state = account_state(ws.gateway)
+    [env] = state["services"]["crm"]["environments"].values()
+    assert env["variables"]["CRM_URL"] == "https://crm2.example.com"
+
+
+def test_one_number_binding_change_is_exactly_that(project_dir, emulator):
+    applied(project_dir, emulator)
+    number = {}
+
+    def rebind(env):
+        first = next(iter(env["numbers"]))
+        number["e164"] = first
+        env["numbers"][first]["voice"] = "https://example.com/elsewhere"
+
+    edit_yaml(project_dir / "environments/local.yaml", rebind)
+    ws = open_ws(project_dir, emulator)
+    plan = deploy.plan(ws).plan
+    [change] = plan.actionable
+    assert change.address == f"number.{number['e164']}"
+    assert change.after["voice_url"] == "https://example.com/elsewhere"
+    deploy.apply(ws, deploy.ApplyOptions())
+    assert account_state(ws.gateway)["numbers"][number["e164"]]["voice_url"] == "https://example.com/elsewhere"
+
+
+def _change_everything(project_dir: Path) -> None:
+    """One change of every kind, so a v2 apply touches flows, code, build, variables, numbers."""
+    edit_yaml(project_dir / "flows/ivr-main.yaml",
+              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("say", "v2 greeting"))
+    lookup = project_dir / "functions/crm/functions/lookup.js"
+    lookup.write_text(lookup.read_text() + "\n// v2\n")
+
+    def env_changes(env):
+        env["services"]["crm"]["variables"]["CRM_URL"] = "https://crm-v2.example.com"
+        env["services"]["crm"]["variables"]["NEW_SETTING"] = "on"
+        first = next(iter(env["numbers"]))
+        env["numbers"][first]["voice"] = "https://example.com/v2"
+
+    edit_yaml(project_dir / "environments/local.yaml", env_changes)
+
+
+@pytest.mark.parametrize("scenario", ["initial", "update"])
+def test_failing_the_nth_write_leaves_the_account_exactly_as_before(project_dir, emulator, scenario):
+    if scenario == "update":
+        applied(project_dir, emulator)
+        _change_everything(project_dir)
+    before = account_state(open_ws(project_dir, emulator).gateway)
+
+    writes = _count_writes_of_successful_apply(project_dir, emulator, before)
+    assert writes >= 5
+    for n in range(1, writes + 1):
+        emulator.set_faults(FaultConfig(fail_nth_write=n))
+        ws = open_ws(project_dir, emulator)
+        with pytest.raises(ApplyError) as failure:
+            deploy.apply(ws, deploy.ApplyOptions())
+        emulator.set_faults(FaultConfig())
+        assert account_state(ws.gateway) == before, f"write {n} of {writes}: account differs after rollback"
+        assert failure.value.rollback_report or n == 1
+
+
+def _count_writes_of_successful_apply(project_dir, emulator, before) -> int:
+    """Apply once for real to count its writes, then roll it back to get `before` again."""
+    ws = open_ws(project_dir, emulator)
+    _, outcome = deploy.apply(ws, deploy.ApplyOptions())
+    deploy.rollback(ws)
+    assert account_state(ws.gateway) == before
+    return outcome.writes
+
+
+def test_failed_build_keeps_the_old_build_deployed(project_dir, emulator):
+    ws = applied(project_dir, emulator)
+    before = account_state(ws.gateway)
+    lookup = project_dir / "functions/crm/functions/lookup.js"
+    lookup.write_text(lookup.read_text() + "\n// breaks the build\n")
+    emulator.set_faults(FaultConfig(fail_next_build=True))
+    with pytest.raises(ApplyError, match="failed; the previous build stays deployed"):
+        deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
+    after = account_state(ws.gateway)
+    assert after["services"]["crm"]["environments"] == before["services"]["crm"]["environments"]
+
+
+def test_stale_saved_plan_is_refused(project_dir, emulator, tmp_path):
+    ws = applied(project_dir, emulator)
+    edit_yaml(project_dir / "flows/ivr-main.yaml",
+              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("say", "planned"))
+    saved = tmp_path / "plan.json"
+    deploy.save_plan(deploy.plan(open_ws(project_dir, emulator)).plan, saved)
+    state = account_state(ws.gateway)
+    ivr = state["flows"][ws.project.flows["ivr-main"].friendly_name]
+    emulator.console_edit(ivr["sid"], {**ivr["definition"], "description": "edited in the console"})
+    with pytest.raises(StalePlanError, match="live account changed since the plan was made"):
+        deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions(), saved=deploy.load_plan(saved))
+
+
+def test_saved_plan_applies_when_nothing_moved(project_dir, emulator, tmp_path):
+    applied(project_dir, emulator)
+    edit_yaml(project_dir / "flows/ivr-main.yaml",
+              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("say", "planned"))
+    saved = tmp_path / "plan.json"
+    deploy.save_plan(deploy.plan(open_ws(project_dir, emulator)).plan, saved)
+    _, outcome = deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions(), saved=deploy.load_plan(saved))
+    assert outcome.writes == 1
+
+
+def test_rollback_restores_previous_revision(project_dir, emulator):
+    ws = applied(project_dir, emulator)
+    before = account_state(ws.gateway)
+    _change_everything(project_dir)
+    deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
+    assert account_state(ws.gateway) != before
+    report = deploy.rollback(open_ws(project_dir, emulator))
+    assert any("back to revision" in line for line in report)
+    assert account_state(ws.gateway) == before
+
+
+def test_rollback_one_flow_to_a_revision(project_dir, emulator):
+    ws = applied(project_dir, emulator)
+    name = ws.project.flows["ivr-main"].friendly_name
+    original = account_state(ws.gateway)["flows"][name]["definition"]
+    edit_yaml(project_dir / "flows/ivr-main.yaml",
+              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("say", "second"))
+    deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
+    deploy.rollback(open_ws(project_dir, emulator), flow="ivr-main", revision=1)
+    assert account_state(ws.gateway)["flows"][name]["definition"] == original
+
+
+def test_secrets_never_reach_plans_or_journals(project_dir, emulator, tmp_path):
+    secret = "s3cr3t-token-value"
+    edit_yaml(project_dir / "environments/local.yaml",
+              lambda env: env["services"]["crm"]["variables"].__setitem__("CRM_TOKEN", {"secret": secret}))
+    ws = open_ws(project_dir, emulator)
+    planned = deploy.plan(ws)
+    saved = tmp_path / "plan.json"
+    deploy.save_plan(planned.plan, saved)
+    assert secret not in saved.read_text()
+    deploy.apply(ws, deploy.ApplyOptions())
+    edit_yaml(project_dir / "environments/local.yaml",
+              lambda env: env["services"]["crm"]["variables"].__setitem__("CRM_TOKEN", {"secret": "another-secret"}))
+    deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
+    journals = "".join(p.read_text() for p in (project_dir / ".twideploy").rglob("*.jsonl"))
+    assert journals and secret not in journals and "another-secret" not in journals
+    env = next(iter(account_state(ws.gateway)["services"]["crm"]["environments"].values()))
+    assert env["variables"]["CRM_TOKEN"] == "another-secret"  # it did reach Twilio
+
+
+def test_changes_of_every_kind_apply_and_converge(project_dir, emulator):
+    applied(project_dir, emulator)
+    _change_everything(project_dir)
+    ws = open_ws(project_dir, emulator)
+    kinds = {c.kind for c in deploy.plan(ws).plan.actionable}
+    assert {"flow", "function", "build", "variable", "number"} <= kinds
+    deploy.apply(ws, deploy.ApplyOptions())
+    assert not deploy.plan(open_ws(project_dir, emulator)).plan.has_changes
+    assert all(c.action is not Action.DELETE for c in deploy.plan(open_ws(project_dir, emulator)).plan.changes)

@@ -1,0 +1,116 @@
+"""The gateway's retries, paging and counting, against the emulator's seeded faults."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from twideploy.emulator import Emulator, FaultConfig
+from twideploy.errors import TwilioApiError
+from twideploy.gateway import Credentials, Gateway, call
+from twideploy.secrets import Secret
+
+DEFINITION = {"description": "t", "initial_state": "Trigger", "flags": {"allow_concurrent_calls": True},
+              "states": [{"name": "Trigger", "type": "trigger", "properties": {"offset": {"x": 0, "y": 0}},
+                          "transitions": []}]}
+
+
+@pytest.fixture
+def emu(tmp_path):
+    with Emulator(tmp_path / "e.sqlite") as emulator:
+        yield emulator
+
+
+def gateway(emu: Emulator, **kwargs) -> Gateway:
+    return Gateway(Credentials(emu.account_sid, emu.account_sid, Secret(emu.auth_token)), base_url=emu.base_url,
+                   **kwargs)
+
+
+def make_flow(gw: Gateway, name: str = "f") -> str:
+    return gw.client.studio.v2.flows.create(friendly_name=name, status="published", definition=DEFINITION).sid
+
+
+def test_429_is_retried_after_retry_after_and_counted(emu):
+    gw = gateway(emu)
+    sid = make_flow(gw)
+    emu.set_faults(FaultConfig(seed=7, rate_429=0.5, retry_after_s=0.2))
+    start, before = time.monotonic(), gw.requests_made
+    for _ in range(10):
+        assert gw.client.studio.v2.flows(sid).fetch().sid == sid
+    extra = gw.requests_made - before - 10
+    assert extra > 0  # some attempts were answered 429 and retried
+    assert time.monotonic() - start >= extra * 0.2 * 0.9  # and each retry waited Retry-After
+
+
+def test_same_seed_gives_the_same_number_of_attempts(emu):
+    gw = gateway(emu)
+    sid = make_flow(gw)
+    counts = []
+    for _ in range(2):
+        emu.set_faults(FaultConfig(seed=42, rate_5xx=0.3, rate_429=0.2, retry_after_s=0.01))
+        before = gw.requests_made
+        for _ in range(15):
+            gw.client.studio.v2.flows(sid).fetch()
+        counts.append(gw.requests_made - before)
+    assert counts[0] == counts[1] > 15
+
+
+def test_reads_survive_dropped_connections(emu):
+    gw = gateway(emu, timeout=2)
+    sid = make_flow(gw)
+    emu.set_faults(FaultConfig(seed=3, rate_drop=0.3))
+    before = gw.requests_made
+    for _ in range(10):
+        assert gw.client.studio.v2.flows(sid).fetch().sid == sid
+    assert gw.requests_made > before + 10
+
+
+def test_a_failed_write_is_not_blindly_resent(emu):
+    gw = gateway(emu)
+    emu.set_faults(FaultConfig(fail_nth_write=1))
+    before = gw.requests_made
+    with pytest.raises(TwilioApiError) as error:
+        call(lambda: gw.client.studio.v2.flows.create(friendly_name="x", status="published", definition=DEFINITION))
+    assert error.value.status == 500
+    assert gw.requests_made - before == 1  # a 500 after a POST may have been applied: no retry
+    assert gw.list_all(gw.client.studio.v2.flows) == []
+
+
+def test_retries_give_up_after_max_attempts(emu):
+    gw = gateway(emu, max_attempts=3)
+    sid = make_flow(gw)
+    emu.set_faults(FaultConfig(rate_5xx=1.0))
+    before = gw.requests_made
+    with pytest.raises(TwilioApiError):
+        call(lambda: gw.client.studio.v2.flows(sid).fetch())
+    assert gw.requests_made - before == 3
+
+
+def test_list_all_reads_every_page_in_pages_of_1000(emu):
+    gw = gateway(emu)
+    for i in range(5):
+        make_flow(gw, f"flow-{i}")
+    before = gw.requests_made
+    flows = gw.list_all(gw.client.studio.v2.flows)
+    assert sorted(f.friendly_name for f in flows) == [f"flow-{i}" for i in range(5)]
+    assert gw.requests_made - before == 1
+
+
+def test_map_bounds_concurrency_and_keeps_order(emu):
+    gw = gateway(emu, concurrency=4)
+    sids = [make_flow(gw, f"f{i}") for i in range(12)]
+    emu.set_faults(FaultConfig(latency_ms=100))
+    start = time.monotonic()
+    names = gw.map(lambda sid: gw.client.studio.v2.flows(sid).fetch().friendly_name, sids)
+    elapsed = time.monotonic() - start
+    assert names == [f"f{i}" for i in range(12)]
+    assert 0.28 <= elapsed < 1.0  # 12 requests of 100 ms, 4 at a time: about 3 round trips
+
+
+def test_wrong_credentials_are_an_error_not_a_retry(emu):
+    gw = Gateway(Credentials(emu.account_sid, emu.account_sid, Secret("wrong")), base_url=emu.base_url)
+    with pytest.raises(TwilioApiError) as error:
+        call(lambda: gw.client.studio.v2.flows.list())
+    assert error.value.status == 401 and gw.requests_made == 1
+    assert "wrong" not in str(error.value)
