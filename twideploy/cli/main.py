@@ -23,3 +23,7 @@ from twideploy.cli.rollback import rollback  # noqa: E402
 
 for command in (plan, apply, rollback, history):
     cli.add_command(command)
+
+from twideploy.cli.envs import envs  # noqa: E402
+
+cli.add_command(envs)
