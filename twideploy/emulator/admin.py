@@ -3,10 +3,14 @@
     GET  /_admin/faults                          the fault configuration now
     POST /_admin/faults   {FaultConfig fields}   replace it ({} clears every fault)
     POST /_admin/numbers  ["+15005550006", ...]  seed numbers -> {"+15005550006": "PN..."}
-    POST /_admin/flows/{FlowSid}/console-edit    {"definition": {...}, "commit_message": "..."}
+                          (or {"numbers": [...], "account_sid": "AC..."})
+    POST /_admin/flows/{FlowSid}/console-edit    {"definition": {...}, "commit_message": "...",
+                                                  "account_sid": "AC..."}
                                                  -> {"sid": "FW...", "revision": N}
     POST /_admin/reset                           wipe all state and request counts
     GET  /_admin/stats                           request counts (by method, status, fault)
+
+`account_sid` is optional: the emulator's default account when absent.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from twideploy.emulator import api2010, studio
+from twideploy.emulator import api2010, sids, studio
 from twideploy.emulator.faults import FaultConfig
+from twideploy.emulator.store import Account
 from twideploy.emulator.wire import bad_param, json_response, state
 
 bp = Blueprint("admin", __name__, url_prefix="/_admin")
@@ -27,6 +32,15 @@ def _json_body() -> Any:
     if body is None:
         raise bad_param("Expected a JSON body")
     return body
+
+
+def _account_for(body: Any) -> Account:
+    sid = body.get("account_sid") if isinstance(body, dict) else None
+    if sid is None:
+        return Account(state().store, state().account_sid)
+    if not isinstance(sid, str) or not sids.ACCOUNT_SID.match(sid):
+        raise bad_param(f"Invalid account_sid {sid!r}")
+    return Account(state().store, sid)
 
 
 @bp.get("/faults")
@@ -49,10 +63,11 @@ def set_faults() -> Response:
 
 @bp.post("/numbers")
 def seed_numbers() -> Response:
-    numbers = _json_body()
+    body = _json_body()
+    numbers = body.get("numbers") if isinstance(body, dict) else body
     if not isinstance(numbers, list):
         raise bad_param("Expected a JSON list of E.164 phone numbers")
-    return json_response(api2010.seed_numbers(state(), numbers))
+    return json_response(api2010.seed_numbers(_account_for(body), numbers))
 
 
 @bp.post("/flows/<FlowSid>/console-edit")
@@ -63,7 +78,7 @@ def console_edit(FlowSid: str) -> Response:
     commit_message = body.get("commit_message") or ""
     if not isinstance(commit_message, str):
         raise bad_param("commit_message must be a string")
-    revision = studio.console_edit(state(), FlowSid, body["definition"], commit_message)
+    revision = studio.console_edit(_account_for(body), FlowSid, body["definition"], commit_message)
     return json_response({"sid": FlowSid, "revision": revision})
 
 

@@ -13,10 +13,10 @@ from urllib.parse import urlparse
 from flask import Blueprint, Response, request
 
 from twideploy.emulator import sids
-from twideploy.emulator.store import Record
+from twideploy.emulator.store import Account, Record
 from twideploy.emulator.wire import (
-    EmulatorState,
     TwilioError,
+    account,
     bad_param,
     json_response,
     not_found,
@@ -24,7 +24,6 @@ from twideploy.emulator.wire import (
     paged_v2010,
     param,
     rfc2822,
-    state,
 )
 
 bp = Blueprint("api2010", __name__, url_prefix="/2010-04-01/Accounts/<AccountSid>")
@@ -56,18 +55,18 @@ def _friendly(number: str) -> str:
     return number
 
 
-def seed_numbers(s: EmulatorState, numbers: list[str]) -> dict[str, str]:
+def seed_numbers(db: Account, numbers: list[str]) -> dict[str, str]:
     """Give the account these numbers (E.164); idempotent. Returns number -> PN sid."""
     bad = [n for n in numbers if not isinstance(n, str) or not E164.match(n)]
     if bad:
         raise TwilioError(400, 21421, f"Invalid E.164 phone number(s): {', '.join(map(str, bad))}")
     sids_by_number = {}
-    with s.store.transaction():
+    with db.store.transaction():
         for number in numbers:
-            existing = s.store.find("number", s.account_sid, phone_number=number)
+            existing = db.find("number", phone_number=number)
             if existing is None:
-                existing = _new_number(s.account_sid, number)
-                s.store.insert("number", existing["sid"], s.account_sid, None, existing)
+                existing = _new_number(db.sid, number)
+                db.insert("number", None, existing)
             sids_by_number[number] = existing["sid"]
     return sids_by_number
 
@@ -126,17 +125,16 @@ def render_number(r: Record) -> dict[str, Any]:
     }
 
 
-def _account(AccountSid: str) -> EmulatorState:
-    """The state, if the path's account is the one authenticated (others are not found)."""
-    s = state()
-    if AccountSid != s.account_sid:
+def _account(AccountSid: str) -> Account:
+    """The authenticated account, if it is the path's (other accounts are not found)."""
+    db = account()
+    if AccountSid != db.sid:
         raise not_found()
-    return s
+    return db
 
 
 def _number(AccountSid: str, Sid: str) -> Record:
-    s = _account(AccountSid)
-    number = s.store.get("number", Sid, s.account_sid)
+    number = _account(AccountSid).get("number", Sid)
     if number is None:
         raise not_found()
     return number
@@ -183,5 +181,5 @@ def update_number(AccountSid: str, Sid: str) -> Response:
     if friendly_name is not None:
         number["friendly_name"] = friendly_name
     number["date_updated"] = now()
-    state().store.put(Sid, number)
+    account().put(Sid, number)
     return json_response(render_number(number))

@@ -12,10 +12,10 @@ import logging
 import socket
 import time
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from twideploy.emulator import admin, api2010, serverless, studio
+from twideploy.emulator import admin, api2010, serverless, sids, studio
 from twideploy.emulator.wire import EmulatorState, TwilioError, state
 
 DEFAULT_ACCOUNT_SID = "AC00000000000000000000000000000001"
@@ -49,9 +49,10 @@ def _is_admin() -> bool:
 
 
 def _before_api_request() -> Response | None:
-    if _is_admin():
-        return None
     s = state()
+    if _is_admin():
+        g.account_sid = s.account_sid
+        return None
     s.stats.count(f"method:{request.method}")
     outcome = s.faults.decide(request.method)
     if outcome.delay_s:
@@ -75,11 +76,19 @@ def _before_api_request() -> Response | None:
 
 
 def _authenticate(s: EmulatorState) -> None:
-    """HTTP Basic with the account sid and auth token, or an API key sid and its secret."""
+    """HTTP Basic: an account sid and the auth token, or an API key sid and its secret.
+
+    Any well-formed account sid is accepted with the auth token, as its own account; API
+    keys act for the default account.
+    """
     auth = request.authorization
     if auth is not None and auth.type == "basic" and auth.username and auth.password is not None:
-        expected = s.auth_token if auth.username == s.account_sid else s.api_keys.get(auth.username)
+        if sids.ACCOUNT_SID.match(auth.username):
+            expected, account_sid = s.auth_token, auth.username
+        else:
+            expected, account_sid = s.api_keys.get(auth.username), s.account_sid
         if expected is not None and hmac.compare_digest(auth.password.encode(), expected.encode()):
+            g.account_sid = account_sid
             return
     raise TwilioError(
         401, 20003, "Authenticate: the account sid (or API key) or its secret is wrong",

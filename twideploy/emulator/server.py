@@ -11,7 +11,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from twideploy.emulator import api2010, studio
 from twideploy.emulator.app import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, create_app
 from twideploy.emulator.faults import FaultConfig, FaultInjector
-from twideploy.emulator.store import Store
+from twideploy.emulator.store import Account, Store
 from twideploy.emulator.wire import EmulatorState
 
 
@@ -91,11 +91,14 @@ class Emulator:
 
     def seed_numbers(self, numbers: list[str]) -> dict[str, str]:
         """Give the account these E.164 numbers (idempotent); returns number -> PN sid."""
-        return api2010.seed_numbers(self._state, numbers)
+        return api2010.seed_numbers(self._account(), numbers)
 
     def console_edit(self, flow_sid: str, definition: dict[str, Any], commit_message: str = "") -> int:
         """Change a flow as if edited and published in the Twilio console; the new revision."""
-        return studio.console_edit(self._state, flow_sid, definition, commit_message)
+        return studio.console_edit(self._account(), flow_sid, definition, commit_message)
+
+    def _account(self) -> Account:
+        return Account(self._state.store, self.account_sid)
 
     def set_faults(self, faults: FaultConfig) -> None:
         self._state.faults.configure(faults)

@@ -17,6 +17,7 @@ from twideploy.emulator import sids
 from twideploy.emulator.store import Record
 from twideploy.emulator.wire import (
     TwilioError,
+    account,
     bad_param,
     bool_param,
     json_response,
@@ -43,30 +44,29 @@ def _base(*parts: str) -> str:
 
 
 def _get(kind: str, sid: str, parent: str) -> Record:
-    s = state()
-    record = s.store.get(kind, sid, s.account_sid, parent)
+    record = account().get(kind, sid, parent)
     if record is None:
         raise not_found()
     return record
 
 
 def _create(kind: str, prefix: str, parent: str | None, **fields: Any) -> Record:
-    s = state()
+    db = account()
     timestamp = now()
-    record = {"sid": sids.new_sid(prefix), "account_sid": s.account_sid, **fields,
+    record = {"sid": sids.new_sid(prefix), "account_sid": db.sid, **fields,
               "date_created": timestamp, "date_updated": timestamp}
-    s.store.insert(kind, record["sid"], s.account_sid, parent, record)
+    db.insert(kind, parent, record)
     return record
 
 
 def _save(record: Record, **changes: Any) -> Record:
     record.update(changes, date_updated=now())
-    state().store.put(record["sid"], record)
+    account().put(record["sid"], record)
     return record
 
 
 def _delete(record: Record) -> Response:
-    state().store.delete(record["sid"])
+    account().delete(record["sid"])
     return no_content()
 
 
@@ -74,10 +74,8 @@ def _delete(record: Record) -> Response:
 
 
 def _service(sid_or_name: str) -> Record:
-    s = state()
-    service = s.store.get("service", sid_or_name, s.account_sid) or s.store.find(
-        "service", s.account_sid, unique_name=sid_or_name
-    )
+    db = account()
+    service = db.get("service", sid_or_name) or db.find("service", unique_name=sid_or_name)
     if service is None:
         raise not_found()
     return service
@@ -97,24 +95,24 @@ def render_service(r: Record) -> dict[str, Any]:
 
 @bp.post("")
 def create_service() -> Response:
-    s = state()
+    db = account()
     unique_name = required("UniqueName", max_len=50)
     friendly_name = required("FriendlyName", max_len=255)
-    if s.store.find("service", s.account_sid, unique_name=unique_name):
+    if db.find("service", unique_name=unique_name):
         raise TwilioError(409, 20409, f"Service with UniqueName {unique_name!r} already exists")
     include_credentials = bool_param("IncludeCredentials")
     ui_editable = bool_param("UiEditable")
     sid = sids.new_sid(sids.SERVICE)
     timestamp = now()
     record = {
-        "sid": sid, "account_sid": s.account_sid, "friendly_name": friendly_name, "unique_name": unique_name,
+        "sid": sid, "account_sid": db.sid, "friendly_name": friendly_name, "unique_name": unique_name,
         "include_credentials": True if include_credentials is None else include_credentials,
         "ui_editable": bool(ui_editable),
         # Twilio adds four digits to the unique name to make the service's domains.
         "domain_base": f"{unique_name.lower()}-{int(sid[2:], 16) % 9000 + 1000}",
         "date_created": timestamp, "date_updated": timestamp,
     }
-    s.store.insert("service", sid, s.account_sid, None, record)
+    db.insert("service", None, record)
     return json_response(render_service(record), 201)
 
 
@@ -167,14 +165,13 @@ def _environment(service: Record, sid: str) -> Record:
 
 @bp.post("/<ServiceSid>/Environments")
 def create_environment(ServiceSid: str) -> Response:
-    s = state()
     service = _service(ServiceSid)
     unique_name = required("UniqueName", max_len=100)
     suffix = param("DomainSuffix", max_len=16)
     if suffix is not None and not all(c.isalnum() or c == "-" for c in suffix):
         raise bad_param(f"Invalid DomainSuffix {suffix!r}: use letters, digits and hyphens")
     for field, value in (("unique_name", unique_name), ("domain_suffix", suffix)):
-        if value and s.store.find("environment", s.account_sid, service["sid"], **{field: value}):
+        if value and account().find("environment", service["sid"], **{field: value}):
             raise TwilioError(409, 20409, "Environment with this UniqueName or DomainSuffix already exists.")
     domain = service["domain_base"] + (f"-{suffix}" if suffix else "") + ".twil.io"
     record = _create(
@@ -297,14 +294,14 @@ def _add_version_routes(segment: str) -> None:
         body = content.read() if content is not None else request.form.get("Content", "").encode()
         if content is None and "Content" not in request.form:
             raise bad_param("Missing required parameter Content in the post body")
-        s = state()
+        db = account()
         record = {
-            "sid": sids.new_sid(sids.VERSION), "kind": version_kind, "account_sid": s.account_sid,
+            "sid": sids.new_sid(sids.VERSION), "kind": version_kind, "account_sid": db.sid,
             "service_sid": service["sid"], parent_field: parent["sid"],
             "path": file_path, "visibility": visibility, "date_created": now(),
         }
-        s.store.insert(version_kind, record["sid"], s.account_sid, parent["sid"], record)
-        s.store.put_blob(record["sid"], body)
+        db.insert(version_kind, parent["sid"], record)
+        db.store.put_blob(record["sid"], body)
         return json_response(render_version(record), 201)
 
     def list_(ServiceSid: str, **path: str) -> Response:
@@ -329,7 +326,7 @@ for _segment in _FILE_KINDS:
 def fetch_function_version_content(ServiceSid: str, FunctionSid: str, Sid: str) -> Response:
     function = _file("Functions", ServiceSid, FunctionSid)[1]
     version = _get("function_version", Sid, function["sid"])
-    content = state().store.get_blob(Sid) or b""
+    content = account().store.get_blob(Sid) or b""
     return json_response({
         "sid": version["sid"], "account_sid": version["account_sid"],
         "service_sid": version["service_sid"], "function_sid": version["function_sid"],
@@ -361,10 +358,9 @@ def _build(ServiceSid: str, Sid: str) -> Record:
 
 
 def _versions(kind: str, service_sid: str, version_sids: list[str], name: str) -> list[Record]:
-    s = state()
     versions = []
     for sid in version_sids:
-        version = s.store.get(kind, sid, s.account_sid)
+        version = account().get(kind, sid)
         if version is None or version["service_sid"] != service_sid:
             raise bad_param(f"Invalid {name}: {sid} is not a version in this service")
         versions.append(_version_summary(version))
@@ -397,7 +393,7 @@ def create_build(ServiceSid: str) -> Response:
 @bp.get("/<ServiceSid>/Builds")
 def list_builds(ServiceSid: str) -> Response:
     service = _service(ServiceSid)
-    for build in state().store.select("build", state().account_sid, service["sid"], equal={"status": "building"}):
+    for build in account().select("build", service["sid"], equal={"status": "building"}):
         _build(ServiceSid, build["sid"])
     return paged("builds", "build", service["sid"], render_build)
 
@@ -435,12 +431,11 @@ def render_deployment(r: Record) -> dict[str, Any]:
 
 @bp.post("/<ServiceSid>/Environments/<EnvironmentSid>/Deployments")
 def create_deployment(ServiceSid: str, EnvironmentSid: str) -> Response:
-    s = state()
     service = _service(ServiceSid)
     environment = _environment(service, EnvironmentSid)
     build_sid = param("BuildSid")
     if build_sid is not None:
-        build = s.store.get("build", build_sid, s.account_sid, service["sid"])
+        build = account().get("build", build_sid, service["sid"])
         if build is None:
             raise bad_param(f"Invalid BuildSid: {build_sid} is not a build of this service")
         if build["status"] != "completed":
@@ -478,7 +473,7 @@ def render_variable(r: Record) -> dict[str, Any]:
 
 
 def _check_key_free(environment: Record, key: str) -> None:
-    if state().store.find("variable", state().account_sid, environment["sid"], key=key):
+    if account().find("variable", environment["sid"], key=key):
         raise bad_param(f"Variable with Key {key!r} already exists in this environment")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 # The prefixes the emulated resources use, as the OpenAPI specs' sid patterns require.
@@ -17,6 +18,8 @@ DEPLOYMENT = "ZD"
 VARIABLE = "ZV"
 PHONE_NUMBER = "PN"
 USER = "US"
+
+ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 
 
 def new_sid(prefix: str) -> str:

@@ -151,3 +151,34 @@ class Store:
         with self.transaction():
             self._db.execute("DELETE FROM resources")
             self._db.execute("DELETE FROM blobs")
+
+
+class Account:
+    """The store as one account sees it: lookups and listings see only its records.
+
+    Every account SID is its own isolated account, so one emulator can stand in for several
+    Twilio accounts (one per emulated environment).
+    """
+
+    def __init__(self, store: Store, sid: str):
+        self.store = store
+        self.sid = sid
+
+    def get(self, kind: str, key: str, parent: str | None = None) -> Record | None:
+        return self.store.get(kind, key, self.sid, parent)
+
+    def insert(self, kind: str, parent: str | None, data: Record, key: str | None = None) -> None:
+        """Store a record under `key` (default: its sid)."""
+        self.store.insert(kind, key or data["sid"], self.sid, parent, data)
+
+    def select(self, kind: str, parent: str | None = None, **kwargs: Any) -> list[Record]:
+        return self.store.select(kind, self.sid, parent, **kwargs)
+
+    def find(self, kind: str, parent: str | None = None, **equal: Any) -> Record | None:
+        return self.store.find(kind, self.sid, parent, **equal)
+
+    def put(self, key: str, data: Record) -> None:
+        self.store.put(key, data)
+
+    def delete(self, key: str) -> None:
+        self.store.delete(key)

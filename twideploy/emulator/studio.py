@@ -13,10 +13,10 @@ from typing import Any
 from flask import Blueprint, Response
 
 from twideploy.emulator import sids
-from twideploy.emulator.store import Record
+from twideploy.emulator.store import Account, Record
 from twideploy.emulator.wire import (
-    EmulatorState,
     TwilioError,
+    account,
     bad_param,
     json_response,
     no_content,
@@ -25,7 +25,6 @@ from twideploy.emulator.wire import (
     paged,
     param,
     required,
-    state,
     url,
 )
 
@@ -185,7 +184,7 @@ def render_revision(rev: Record) -> dict[str, Any]:
 
 
 def _commit_revision(
-    s: EmulatorState, flow: Record, *, definition: dict[str, Any], status: str,
+    db: Account, flow: Record, *, definition: dict[str, Any], status: str,
     commit_message: str | None, author_sid: str | None,
 ) -> int:
     timestamp = now()
@@ -199,32 +198,31 @@ def _commit_revision(
     )
     if flow["revision"] == 1:
         flow["date_created"] = timestamp
-        s.store.insert("flow", flow["sid"], s.account_sid, None, flow)
+        db.insert("flow", None, flow)
     else:
-        s.store.put(flow["sid"], flow)
-    s.store.insert("flow_revision", f"{flow['sid']}/{flow['revision']}", s.account_sid, flow["sid"], dict(flow))
+        db.put(flow["sid"], flow)
+    db.insert("flow_revision", flow["sid"], dict(flow), key=f"{flow['sid']}/{flow['revision']}")
     return flow["revision"]
 
 
-def console_edit(s: EmulatorState, flow_sid: str, definition: dict[str, Any], commit_message: str = "") -> int:
+def console_edit(db: Account, flow_sid: str, definition: dict[str, Any], commit_message: str = "") -> int:
     """Change a flow as a person publishing in the Twilio console would: a new revision."""
-    with s.store.transaction():
-        flow = s.store.get("flow", flow_sid, s.account_sid)
+    with db.store.transaction():
+        flow = db.get("flow", flow_sid)
         if flow is None:
             raise TwilioError(404, 20404, f"Flow {flow_sid} was not found")
         errors = definition_errors(definition)
         if errors:
             raise TwilioError(400, 20001, "Invalid Flow Definition", details={"errors": errors})
-        console_user = sids.stable_sid(sids.USER, s.account_sid, "console-user")
+        console_user = sids.stable_sid(sids.USER, db.sid, "console-user")
         return _commit_revision(
-            s, flow, definition=definition, status="published",
+            db, flow, definition=definition, status="published",
             commit_message=commit_message, author_sid=console_user,
         )
 
 
 def _flow(sid: str) -> Record:
-    s = state()
-    flow = s.store.get("flow", sid, s.account_sid)
+    flow = account().get("flow", sid)
     if flow is None:
         raise not_found()
     return flow
@@ -239,18 +237,18 @@ def _author_sid() -> str | None:
 
 @bp.post("/Flows")
 def create_flow() -> Response:
-    s = state()
+    db = account()
     friendly_name = required("FriendlyName")
     status = required("Status", choices=STATUSES)
     definition = _checked_definition(required("Definition"))
     flow = {
         "sid": sids.new_sid(sids.FLOW),
-        "account_sid": s.account_sid,
+        "account_sid": db.sid,
         "friendly_name": friendly_name,
         "revision": 0,
     }
     _commit_revision(
-        s, flow, definition=definition, status=status,
+        db, flow, definition=definition, status=status,
         commit_message=param("CommitMessage"), author_sid=_author_sid(),
     )
     return json_response(render_flow(flow), 201)
@@ -268,7 +266,7 @@ def fetch_flow(Sid: str) -> Response:
 
 @bp.post("/Flows/<Sid>")
 def update_flow(Sid: str) -> Response:
-    s = state()
+    db = account()
     flow = _flow(Sid)
     status = required("Status", choices=STATUSES)
     raw = param("Definition")
@@ -278,19 +276,19 @@ def update_flow(Sid: str) -> Response:
         flow["friendly_name"] = friendly_name
     if definition != flow["definition"] or status != flow["status"]:
         _commit_revision(
-            s, flow, definition=definition, status=status,
+            db, flow, definition=definition, status=status,
             commit_message=param("CommitMessage"), author_sid=_author_sid(),
         )
     else:
         flow["date_updated"] = now()
-        s.store.put(Sid, flow)
+        db.put(Sid, flow)
     return json_response(render_flow(flow))
 
 
 @bp.delete("/Flows/<Sid>")
 def delete_flow(Sid: str) -> Response:
     _flow(Sid)
-    state().store.delete(Sid)
+    account().delete(Sid)
     return no_content()
 
 
@@ -303,12 +301,12 @@ def list_revisions(Sid: str) -> Response:
 @bp.get("/Flows/<Sid>/Revisions/<Revision>")
 def fetch_revision(Sid: str, Revision: str) -> Response:
     """`Revision` is a number, `LatestRevision` or `LatestPublished`."""
-    s = state()
+    db = account()
     flow = _flow(Sid)
     if Revision == "LatestRevision":
         number = flow["revision"]
     elif Revision == "LatestPublished":
-        published = s.store.select("flow_revision", s.account_sid, Sid, equal={"status": "published"})
+        published = db.select("flow_revision", Sid, equal={"status": "published"})
         if not published:
             raise not_found()
         number = published[-1]["revision"]
@@ -316,7 +314,7 @@ def fetch_revision(Sid: str, Revision: str) -> Response:
         number = int(Revision)
     else:
         raise not_found()
-    rev = s.store.get("flow_revision", f"{Sid}/{number}", s.account_sid, Sid)
+    rev = db.get("flow_revision", f"{Sid}/{number}", Sid)
     if rev is None:
         raise not_found()
     return json_response(render_revision(rev))

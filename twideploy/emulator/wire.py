@@ -15,10 +15,10 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import urlencode
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 
 from twideploy.emulator.faults import FaultInjector
-from twideploy.emulator.store import Record, Store
+from twideploy.emulator.store import Account, Record, Store
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -56,7 +56,11 @@ class RequestStats:
 
 @dataclass
 class EmulatorState:
-    """Everything a request handler needs; one per app (`app.extensions["twilio_emulator"]`)."""
+    """Everything a request handler needs; one per app (`app.extensions["twilio_emulator"]`).
+
+    Any account SID authenticates with `auth_token` and gets its own isolated account;
+    `account_sid` is the default one, which API keys and admin requests act for.
+    """
 
     store: Store
     account_sid: str
@@ -68,6 +72,11 @@ class EmulatorState:
 
 def state() -> EmulatorState:
     return current_app.extensions["twilio_emulator"]
+
+
+def account() -> Account:
+    """The account the current request acts for (set when it was authenticated)."""
+    return Account(state().store, g.account_sid)
 
 
 class TwilioError(Exception):
@@ -262,5 +271,4 @@ def paged_v2010(
 
 
 def _select(kind: str, parent: str | None, equal: Any, glob: Any, offset: int, size: int) -> list[Record]:
-    s = state()
-    return s.store.select(kind, s.account_sid, parent, equal=equal, glob=glob, offset=offset, limit=size + 1)
+    return account().select(kind, parent, equal=equal, glob=glob, offset=offset, limit=size + 1)
