@@ -27,3 +27,7 @@ for command in (plan, apply, rollback, history):
 from twideploy.cli.envs import envs  # noqa: E402
 
 cli.add_command(envs)
+
+from twideploy.cli.emulator import emulator  # noqa: E402
+
+cli.add_command(emulator)
