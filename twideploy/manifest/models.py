@@ -1,0 +1,357 @@
+"""The file formats, as pydantic models: they check each manifest file and give its JSON Schema.
+
+These models describe what is *written*; the objects the engine works with (Project,
+Environment, ...) are built from them in `loader.py`. All are strict (a string is not a
+number, `"false"` is not a boolean) and forbid unknown keys, so a typo is an error, not a
+silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import typing
+from typing import Annotated, Any, Literal, Optional, Union
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
+
+from twideploy.errors import Problem
+from twideploy.manifest.documents import DataPath, LineMap, format_path
+from twideploy.manifest.references import parse_target
+from twideploy.manifest.widgets import WIDGETS
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+# --------------------------------------------------------------------------- shared value types
+
+_SECRET_SCHEMA = {
+    "type": "object",
+    "properties": {"secret": {"type": "string", "description": "The value; masked (***) in every output."}},
+    "required": ["secret"],
+    "additionalProperties": False,
+}
+
+
+def _check_value(value: Any) -> Any:
+    if isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, dict):
+        extra = sorted(str(k) for k in value if k != "secret")
+        if extra:
+            raise ValueError(f"a secret is written {{secret: VALUE}}; unexpected key {extra[0]!r}")
+        if "secret" not in value:
+            raise ValueError("a secret is written {secret: VALUE}; 'secret' is missing")
+        if not isinstance(value["secret"], (str, int, float)) or isinstance(value["secret"], bool):
+            raise ValueError("a secret's value must be a string")
+        return value
+    if value is None:
+        raise ValueError("a value is required (write \"\" for an empty string)")
+    raise ValueError(f"expected a string, number, boolean or {{secret: VALUE}}, got {_type_name(value)}")
+
+
+Value = Annotated[
+    Any,
+    AfterValidator(_check_value),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}, _SECRET_SCHEMA]}),
+]
+
+
+def _check_target(value: str) -> str:
+    parse_target(value)
+    return value
+
+
+TargetText = Annotated[
+    str,
+    AfterValidator(_check_target),
+    WithJsonSchema({
+        "type": "string",
+        "pattern": "^(flow:|function:|https://)",
+        "description": "flow:NAME, function:SERVICE/PATH or an https:// URL",
+    }),
+]
+
+
+# --------------------------------------------------------------------------- twideploy.yaml
+
+
+class ProjectSpec(_Spec):
+    """twideploy.yaml: the project itself."""
+
+    name: str = Field(min_length=1, description="The project's name.")
+    default_environment: str = Field(
+        min_length=1, description="The environment commands use when --env is not given."
+    )
+
+
+# --------------------------------------------------------------------------- environments/<env>.yaml
+
+
+class AccountSpec(_Spec):
+    """The Twilio account of a `target: twilio` environment; values from ${env:NAME}."""
+
+    sid: Optional[str] = Field(None, description="Account SID (AC...), e.g. ${env:TWILIO_ACCOUNT_SID}.")
+    api_key: Optional[str] = Field(None, description="API key SID (SK...); with api_secret.")
+    api_secret: Optional[str] = Field(None, description="API key secret; from ${env:NAME} only.")
+    auth_token: Optional[str] = Field(None, description="Auth token, instead of api_key + api_secret.")
+
+
+class EmulatorSpec(_Spec):
+    account_sid: Optional[str] = Field(None, description="The account SID the emulator pretends to be.")
+
+
+class ServiceEnvSpec(_Spec):
+    """How one service (a folder under functions/) is deployed to this environment."""
+
+    environment: str = Field("production", description="Serverless environment unique_name.")
+    domain_suffix: Optional[str] = Field(None, description="Serverless environment domain suffix.")
+    variables: dict[str, Value] = Field(
+        default_factory=dict, description="Environment variables; override service.yaml defaults."
+    )
+
+
+class BindingSpec(_Spec):
+    """Which flow, function or URL answers a phone number."""
+
+    voice: Optional[TargetText] = None
+    voice_fallback: Optional[TargetText] = None
+    sms: Optional[TargetText] = None
+    sms_fallback: Optional[TargetText] = None
+    status_callback: Optional[TargetText] = None
+    friendly_name: Optional[str] = None
+
+
+class EnvironmentSpec(_Spec):
+    """environments/<name>.yaml: one deployment target."""
+
+    target: Optional[Literal["twilio", "emulator"]] = Field(
+        None, description="twilio (a real account) or emulator (the local emulator)."
+    )
+    extends: Optional[str] = Field(None, description="Another environment file to deep-merge this one onto.")
+    abstract: bool = Field(False, description="Only a base for others; not deployable itself.")
+    emulator: Optional[EmulatorSpec] = None
+    account: Optional[AccountSpec] = None
+    vars: dict[str, Value] = Field(default_factory=dict, description="Values usable as ${vars.NAME}.")
+    services: dict[str, ServiceEnvSpec] = Field(default_factory=dict)
+    flows: list[str] = Field(default_factory=list, description="The flows this environment deploys.")
+    numbers: dict[str, BindingSpec] = Field(default_factory=dict, description="Bindings by E.164 number.")
+    prune: bool = Field(False, description="Default for --prune: delete unmanaged resources.")
+
+
+# --------------------------------------------------------------------------- functions/<svc>/service.yaml
+
+
+class ServiceSpec(_Spec):
+    """functions/<service>/service.yaml: one Serverless service."""
+
+    unique_name: Optional[str] = Field(None, description="Default: the folder name.")
+    friendly_name: Optional[str] = Field(None, description="Default: the unique_name.")
+    runtime: Literal["node18", "node20", "node22"] = "node22"
+    dependencies: dict[str, str] = Field(default_factory=dict, description="npm package -> version.")
+    ui_editable: bool = False
+    variables: dict[str, Value] = Field(default_factory=dict, description="Defaults for every environment.")
+
+
+# --------------------------------------------------------------------------- flows/<name>.yaml|json
+
+
+class FlagsSpec(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+    allow_concurrent_calls: Optional[bool] = None
+
+
+class ConditionSpec(_Spec):
+    friendly_name: Optional[str] = None
+    arguments: list[str]
+    type: str
+    value: Optional[str] = None
+
+
+class TransitionSpec(_Spec):
+    event: str = Field(min_length=1)
+    next: Optional[str] = Field(None, description="The next state; absent: the execution ends.")
+    conditions: Optional[list[ConditionSpec]] = None
+
+
+class StateSpec(_Spec):
+    name: str = Field(min_length=1)
+    type: str = Field(min_length=1, json_schema_extra={"enum": sorted(WIDGETS)})
+    properties: dict[str, Any] = Field(default_factory=dict)
+    transitions: list[TransitionSpec] = Field(default_factory=list)
+
+
+class FlowSpec(_Spec):
+    """flows/<name>.yaml|.json: one Studio flow, with symbolic references."""
+
+    friendly_name: Optional[str] = Field(None, description="Default: the flow's name (its path under flows/).")
+    description: Optional[str] = None
+    status: Optional[Literal["published", "draft"]] = Field(None, description="Default: published.")
+    initial_state: Optional[str] = Field(None, description="Default: the trigger state.")
+    flags: Optional[FlagsSpec] = None
+    states: list[StateSpec] = Field(min_length=1)
+
+
+KINDS: dict[str, type[BaseModel]] = {
+    "project": ProjectSpec,
+    "environment": EnvironmentSpec,
+    "flow": FlowSpec,
+    "service": ServiceSpec,
+}
+
+SCHEMA_BASE_URL = "https://twideploy.dev/schemas"
+
+
+def json_schema(kind: str) -> dict[str, Any]:
+    """The JSON Schema of one kind of manifest file, for editors (yaml-language-server)."""
+    model = KINDS[kind]
+    schema = model.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{SCHEMA_BASE_URL}/{kind}.schema.json",
+        **schema,
+    }
+
+
+# --------------------------------------------------------------------------- errors -> problems
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _unwrap(annotation: Any) -> Any:
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin is Union or str(origin) == "types.UnionType":
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = args[0] if len(args) == 1 else annotation
+            if len(args) != 1:
+                return annotation
+        else:
+            return annotation
+
+
+def _model_at(model: type[BaseModel], path: DataPath) -> type[BaseModel] | None:
+    current: Any = model
+    steps = list(path)
+    while steps:
+        current = _unwrap(current)
+        step = steps.pop(0)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(step) if isinstance(step, str) else None
+            if field is None:
+                return None
+            current = field.annotation
+        elif typing.get_origin(current) in (dict, list):
+            current = typing.get_args(current)[-1]
+        else:
+            return None
+    current = _unwrap(current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _resolve(data: Any, loc: tuple) -> tuple[DataPath, list[Any]]:
+    """Split a pydantic `loc` into the path that exists in `data` and the leftover parts."""
+    path: list[Any] = []
+    leftover: list[Any] = []
+    current = data
+    for part in loc:
+        if isinstance(current, dict) and part in current and not leftover:
+            path.append(part)
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current) and not leftover:
+            path.append(part)
+            current = current[part]
+        else:
+            leftover.append(part)
+    return tuple(path), leftover
+
+
+def schema_problems(
+    model: type[BaseModel], data: Any, lines: LineMap, *, json_paths: bool = False
+) -> tuple[BaseModel | None, list[Problem]]:
+    """Validate `data` against `model`; problems located by file:line, with readable messages."""
+    if data is None:
+        return None, [lines.problem((), "the file is empty")]
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        errors = exc.errors()
+    problems: list[Problem] = []
+    seen: set[tuple[DataPath, str]] = set()
+    for error in errors:
+        path, leftover = _resolve(data, tuple(error["loc"]))
+        kind = error["type"]
+        value = error.get("input")
+        if kind == "extra_forbidden":
+            key = path[-1] if path else (leftover[-1] if leftover else "?")
+            parent = _model_at(model, path[:-1])
+            allowed = sorted(parent.model_fields) if parent else []
+            message = f"unknown key {key!r}"
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            if close:
+                message += f" (did you mean {close[0]!r}?)"
+            elif allowed:
+                message += f" (allowed: {', '.join(allowed)})"
+            where = path[:-1]
+        elif kind == "missing":
+            field = next((p for p in reversed(leftover) if isinstance(p, str)), "?")
+            message = f"missing required key {field!r}"
+            where = path
+        elif "[key]" in leftover:
+            message = f"key {value!r} must be a string"
+            if isinstance(value, int) and path and path[-1] == "numbers":
+                message = f"phone number {value} must be quoted, e.g. \"+{value}\" (E.164)"
+            where = path
+        else:
+            where = path
+            message = _message(kind, error, value)
+        text = f"{format_path(where, json_style=json_paths)}: {message}" if where or json_paths else message
+        if json_paths and not where:
+            text = f"$: {message}"
+        if (where, text) in seen:
+            continue
+        seen.add((where, text))
+        problems.append(lines.problem(where if kind != "extra_forbidden" else path, text))
+    return None, problems
+
+
+def _message(kind: str, error: dict[str, Any], value: Any) -> str:
+    got = f", got {_type_name(value)}"
+    if kind == "string_type":
+        return "expected a string" + got + (" (quote it)" if isinstance(value, (int, float, bool)) else "")
+    if kind == "bool_type":
+        return "expected true or false" + got
+    if kind in ("int_type", "float_type"):
+        return "expected a number" + got
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return "expected a mapping" + got
+    if kind == "list_type":
+        return "expected a list" + got
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"expected {expected}, got {value!r}"
+    if kind == "value_error":
+        return re.sub(r"^Value error, ", "", error["msg"])
+    if kind in ("too_short", "string_too_short"):
+        return "must not be empty"
+    return error["msg"]

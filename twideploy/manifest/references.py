@@ -1,0 +1,358 @@
+"""Symbolic references and their compilation to (and from) what Studio stores.
+
+Pure functions, no I/O: the engine fills an `AddressBook` from the live account, then
+`compile_flow` turns a manifest's symbolic flow into the Studio definition for that account,
+and `decompile_flow` does the reverse for `export` and drift. The two are exact inverses
+(see tests/unit/test_references_roundtrip.py):
+
+* `compile_flow(decompile_flow(x)) == x` for any Studio definition `x`;
+* `decompile_flow(compile_flow(s)) == s` for a symbolic `s` whose references are all in the
+  book and whose strings use vars consistently (a var's value never appears literally).
+
+Security: `compile_flow` reveals Secret vars, because the compiled definition goes to
+Twilio. Callers must never print, log or save a compiled definition that uses secret vars.
+
+Template syntax inside flow strings: `${vars.NAME}` is a var; `${$}` is a literal `$`
+(so a literal `${` is written `${$}{`, which `decompile_flow` produces by itself); any other
+`${...}` and all of Studio's Liquid `{{...}}` pass through untouched.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from twideploy.secrets import Secret, reveal
+
+UNKNOWN = "(known after apply)"
+
+
+# --------------------------------------------------------------------------- targets
+
+
+@dataclass(frozen=True)
+class FunctionRef:
+    """A function by service folder and path: `crm/lookup` is FunctionRef("crm", "/lookup")."""
+
+    service: str
+    path: str
+
+    def __str__(self) -> str:
+        return f"{self.service}{self.path}"
+
+    @classmethod
+    def parse(cls, text: str) -> FunctionRef:
+        service, sep, rest = text.strip().partition("/")
+        if not service or not sep or not rest or rest.startswith("/") or rest.endswith("/"):
+            raise ValueError(f"invalid function reference {text!r}: expected SERVICE/PATH, e.g. crm/lookup")
+        if any(c.isspace() for c in text.strip()):
+            raise ValueError(f"invalid function reference {text!r}: must not contain spaces")
+        return cls(service, "/" + rest)
+
+
+@dataclass(frozen=True)
+class FlowRef:
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class UrlTarget:
+    url: str
+
+    def __str__(self) -> str:
+        return self.url
+
+
+Target = Union[FunctionRef, FlowRef, UrlTarget]
+
+_FLOW_NAME = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
+
+
+def parse_target(text: str) -> Target:
+    """`flow:NAME`, `function:SERVICE/PATH` or an `https://` URL."""
+    if not isinstance(text, str):
+        raise ValueError(f"a target must be a string, not {type(text).__name__}")
+    if text.startswith("flow:"):
+        name = text[len("flow:") :].strip()
+        if not _FLOW_NAME.fullmatch(name):
+            raise ValueError(f"invalid flow target {text!r}: expected flow:NAME, e.g. flow:ivr-main")
+        return FlowRef(name)
+    if text.startswith("function:"):
+        return FunctionRef.parse(text[len("function:") :])
+    if text.startswith("https://") and len(text) > len("https://") and not any(c.isspace() for c in text):
+        return UrlTarget(text)
+    if text.startswith("http://"):
+        raise ValueError(f"invalid target {text!r}: URLs must use https://")
+    raise ValueError(
+        f"invalid target {text!r}: expected flow:NAME, function:SERVICE/PATH or an https:// URL"
+    )
+
+
+def format_target(t: Target) -> str:
+    if isinstance(t, FlowRef):
+        return f"flow:{t.name}"
+    if isinstance(t, FunctionRef):
+        return f"function:{t}"
+    return t.url
+
+
+# --------------------------------------------------------------------------- addresses
+
+
+@dataclass(frozen=True)
+class FunctionAddress:
+    service_sid: str
+    environment_sid: str
+    function_sid: str
+    url: str
+
+
+@dataclass(frozen=True)
+class FlowAddress:
+    sid: str
+    webhook_url: str
+
+
+UNKNOWN_FUNCTION = FunctionAddress(UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN)
+UNKNOWN_FLOW = FlowAddress(UNKNOWN, UNKNOWN)
+
+
+def _function_ref(ref: FunctionRef | str) -> FunctionRef:
+    return ref if isinstance(ref, FunctionRef) else FunctionRef.parse(ref)
+
+
+@dataclass
+class AddressBook:
+    """Where each symbolic name lives in one account; filled by the engine from live state."""
+
+    functions: dict[FunctionRef, FunctionAddress] = field(default_factory=dict)
+    flows: dict[str, FlowAddress] = field(default_factory=dict)
+
+    def function(self, ref: FunctionRef | str) -> FunctionAddress:
+        return self.functions.get(_function_ref(ref), UNKNOWN_FUNCTION)
+
+    def flow(self, name: str) -> FlowAddress:
+        return self.flows.get(name, UNKNOWN_FLOW)
+
+    def url_for(self, target: Target) -> str:
+        if isinstance(target, FlowRef):
+            return self.flow(target.name).webhook_url
+        if isinstance(target, FunctionRef):
+            return self.function(target).url
+        return target.url
+
+    def function_by_sid(self, sid: str) -> FunctionRef | None:
+        for ref, address in self.functions.items():
+            if address.function_sid == sid:
+                return ref
+        return None
+
+    def flow_by_sid(self, sid: str) -> str | None:
+        for name, address in self.flows.items():
+            if address.sid == sid:
+                return name
+        return None
+
+    def target_for_url(self, url: str) -> Target:
+        if url != UNKNOWN:
+            for name, address in self.flows.items():
+                if address.webhook_url == url:
+                    return FlowRef(name)
+            for ref, address in self.functions.items():
+                if address.url == url:
+                    return ref
+        return UrlTarget(url)
+
+
+# --------------------------------------------------------------------------- templates
+
+_TEMPLATE = re.compile(r"\$\{(\$|vars\.([A-Za-z_][A-Za-z0-9_]*))\}")
+MIN_VAR_LENGTH = 6
+
+# State keys that are structure, never content: vars are neither substituted nor inferred there.
+_STRUCTURAL_STATE_KEYS = frozenset({"name", "type", "next", "event"})
+FUNCTION_KEYS = ("service_sid", "environment_sid", "function_sid", "url")
+
+
+def substitute_vars(text: str, vars: Mapping[str, str | Secret]) -> str:
+    """Replace `${vars.x}` by its (revealed) value and `${$}` by `$`; leave all else alone."""
+
+    def repl(m: re.Match[str]) -> str:
+        if m.group(1) == "$":
+            return "$"
+        name = m.group(2)
+        if name not in vars:
+            raise ValueError(f"undefined var ${{vars.{name}}}")
+        return reveal(vars[name])
+
+    return _TEMPLATE.sub(repl, text)
+
+
+def _escape(text: str) -> str:
+    return text.replace("${", "${$}{")
+
+
+def infer_vars(text: str, vars: Mapping[str, str | Secret]) -> str:
+    """Inverse of `substitute_vars`: put `${vars.x}` where a var's value appears.
+
+    Only non-secret vars of at least MIN_VAR_LENGTH characters are considered (short values
+    such as "1" would match everywhere), longest value first at each position.
+    """
+    candidates = sorted(
+        ((value, name) for name, value in vars.items()
+         if isinstance(value, str) and not isinstance(value, Secret) and len(value) >= MIN_VAR_LENGTH),
+        key=lambda vn: (-len(vn[0]), vn[1]),
+    )
+    if not candidates and "${" not in text:
+        return text
+    out: list[str] = []
+    literal: list[str] = []
+    i = 0
+    while i < len(text):
+        for value, name in candidates:
+            if text.startswith(value, i):
+                out.append(_escape("".join(literal)))
+                literal = []
+                out.append(f"${{vars.{name}}}")
+                i += len(value)
+                break
+        else:
+            literal.append(text[i])
+            i += 1
+    out.append(_escape("".join(literal)))
+    return "".join(out)
+
+
+def _map_strings(value: Any, fn) -> Any:
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, list):
+        return [_map_strings(v, fn) for v in value]
+    if isinstance(value, dict):
+        return {k: _map_strings(v, fn) for k, v in value.items()}
+    return value
+
+
+def _map_content(definition: dict, fn) -> dict:
+    """Apply `fn` to every content string: all but state names, types, events, `next`."""
+    out: dict[str, Any] = {}
+    for key, value in definition.items():
+        if key == "states" and isinstance(value, list):
+            states = []
+            for state in value:
+                if not isinstance(state, dict):
+                    states.append(copy.deepcopy(state))
+                    continue
+                new_state: dict[str, Any] = {}
+                for skey, svalue in state.items():
+                    if skey in _STRUCTURAL_STATE_KEYS:
+                        new_state[skey] = copy.deepcopy(svalue)
+                    elif skey == "transitions" and isinstance(svalue, list):
+                        new_state[skey] = [
+                            {tk: (copy.deepcopy(tv) if tk in _STRUCTURAL_STATE_KEYS else _map_strings(tv, fn))
+                             for tk, tv in t.items()} if isinstance(t, dict) else copy.deepcopy(t)
+                            for t in svalue
+                        ]
+                    else:
+                        new_state[skey] = _map_strings(svalue, fn)
+                states.append(new_state)
+            out[key] = states
+        elif key == "initial_state":
+            out[key] = copy.deepcopy(value)
+        else:
+            out[key] = _map_strings(value, fn)
+    return out
+
+
+def _trigger_name(definition: dict) -> str | None:
+    for state in definition.get("states") or []:
+        if isinstance(state, dict) and state.get("type") == "trigger":
+            return state.get("name")
+    return None
+
+
+# --------------------------------------------------------------------------- compile
+
+
+def _replace_key(props: dict, old: str, new_items: dict) -> dict:
+    """`props` with `old` replaced, in place, by `new_items` (keeps key order readable)."""
+    out: dict[str, Any] = {}
+    for k, v in props.items():
+        if k == old:
+            out.update(new_items)
+        elif k not in new_items:
+            out[k] = v
+    return out
+
+
+def compile_flow(definition: dict, *, vars: Mapping[str, str | Secret], book: AddressBook) -> dict:
+    """Symbolic flow -> the Studio definition that `POST /v2/Flows` takes for this account.
+
+    run-function `function: svc/path` becomes service_sid, environment_sid, function_sid and
+    url; run-subflow `flow: name` becomes flow_sid; `${vars.x}` is substituted in every
+    content string (secrets revealed!); Liquid is untouched; initial_state defaults to the
+    trigger. Unknown references compile to UNKNOWN placeholders, as a plan shows them.
+    """
+    result = _map_content(definition, lambda s: substitute_vars(s, vars))
+    for state in result.get("states") or []:
+        if not isinstance(state, dict) or not isinstance(state.get("properties"), dict):
+            continue
+        props = state["properties"]
+        if state.get("type") == "run-function" and isinstance(props.get("function"), str):
+            address = book.function(FunctionRef.parse(props["function"]))
+            state["properties"] = _replace_key(props, "function", {
+                "service_sid": address.service_sid,
+                "environment_sid": address.environment_sid,
+                "function_sid": address.function_sid,
+                "url": address.url,
+            })
+        elif state.get("type") == "run-subflow" and isinstance(props.get("flow"), str):
+            state["properties"] = _replace_key(props, "flow", {"flow_sid": book.flow(props["flow"]).sid})
+    if not result.get("initial_state"):
+        trigger = _trigger_name(result)
+        if trigger is not None:
+            result["initial_state"] = trigger
+    return result
+
+
+def decompile_flow(definition: dict, *, vars: Mapping[str, str | Secret], book: AddressBook) -> dict:
+    """Studio definition -> symbolic flow: the inverse of `compile_flow`.
+
+    A run-function whose four address fields are exactly a known function's becomes
+    `function: svc/path`; a run-subflow whose flow_sid is known becomes `flow: name`; unknown
+    SIDs stay raw. Strings containing a non-secret var's value (>= 6 chars) get `${vars.x}`.
+    """
+    symbolic = copy.deepcopy(definition)
+    rewritten: dict[int, tuple[str, str]] = {}  # state index -> (property, reference)
+    for index, state in enumerate(symbolic.get("states") or []):
+        if not isinstance(state, dict) or not isinstance(state.get("properties"), dict):
+            continue
+        props = state["properties"]
+        if state.get("type") == "run-function" and "function" not in props:
+            sid = props.get("function_sid")
+            ref = book.function_by_sid(sid) if isinstance(sid, str) else None
+            if ref is not None and all(props.get(k) == getattr(book.functions[ref], k) for k in FUNCTION_KEYS):
+                new: dict[str, Any] = {}
+                for k, v in props.items():
+                    if k == "service_sid":
+                        new["function"] = str(ref)
+                    elif k not in FUNCTION_KEYS:
+                        new[k] = v
+                state["properties"] = new
+                rewritten[index] = ("function", str(ref))
+        elif state.get("type") == "run-subflow" and "flow" not in props:
+            sid = props.get("flow_sid")
+            name = book.flow_by_sid(sid) if isinstance(sid, str) else None
+            if name is not None:
+                state["properties"] = _replace_key(props, "flow_sid", {"flow": name})
+                rewritten[index] = ("flow", name)
+    result = _map_content(symbolic, lambda s: infer_vars(s, vars))
+    for index, (key, ref) in rewritten.items():
+        result["states"][index]["properties"][key] = ref  # names, not content: never a var
+    return result
