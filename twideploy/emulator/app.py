@@ -32,7 +32,7 @@ class _TransactionalFlask(Flask):
 
 
 def create_app(emulator_state: EmulatorState) -> Flask:
-    app = _TransactionalFlask(__name__)
+    app = _TransactionalFlask(__name__, static_folder=None)
     app.extensions["twilio_emulator"] = emulator_state
     for blueprint in (studio.bp, serverless.bp, api2010.bp, admin.bp):
         app.register_blueprint(blueprint)

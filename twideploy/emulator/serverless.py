@@ -50,7 +50,7 @@ def _get(kind: str, sid: str, parent: str) -> Record:
     return record
 
 
-def _create(kind: str, prefix: str, parent: str | None, **fields: Any) -> Record:
+def _create(kind: str, prefix: str, parent: str | None, fields: dict[str, Any]) -> Record:
     db = account()
     timestamp = now()
     record = {"sid": sids.new_sid(prefix), "account_sid": db.sid, **fields,
@@ -175,8 +175,9 @@ def create_environment(ServiceSid: str) -> Response:
             raise TwilioError(409, 20409, "Environment with this UniqueName or DomainSuffix already exists.")
     domain = service["domain_base"] + (f"-{suffix}" if suffix else "") + ".twil.io"
     record = _create(
-        "environment", sids.ENVIRONMENT, service["sid"], service_sid=service["sid"], build_sid=None,
-        unique_name=unique_name, domain_suffix=suffix, domain_name=domain,
+        "environment", sids.ENVIRONMENT, service["sid"],
+        dict(service_sid=service["sid"], build_sid=None, unique_name=unique_name,
+             domain_suffix=suffix, domain_name=domain),
     )
     return json_response(render_environment(record), 201)
 
@@ -229,8 +230,8 @@ def _add_file_routes(segment: str) -> None:
     def create(ServiceSid: str) -> Response:
         service = _service(ServiceSid)
         record = _create(kind, sids.FUNCTION if kind == "function" else sids.ASSET, service["sid"],
-                         kind=kind, service_sid=service["sid"],
-                         friendly_name=required("FriendlyName", max_len=255))
+                         dict(kind=kind, service_sid=service["sid"],
+                              friendly_name=required("FriendlyName", max_len=255)))
         return json_response(render_file(record), 201)
 
     def list_(ServiceSid: str) -> Response:
@@ -382,10 +383,11 @@ def create_build(ServiceSid: str) -> Response:
         raise bad_param("Invalid Dependencies: expected a JSON list of {\"name\", \"version\"} objects")
     runtime = param("Runtime", choices=RUNTIMES) or DEFAULT_RUNTIME
     record = _create(
-        "build", sids.BUILD, service["sid"], service_sid=service["sid"], status="building",
-        final_status="failed" if state().faults.take_build_failure() else "completed",
-        function_versions=function_versions, asset_versions=asset_versions,
-        dependencies=dependencies, runtime=runtime,
+        "build", sids.BUILD, service["sid"],
+        dict(service_sid=service["sid"], status="building",
+             final_status="failed" if state().faults.take_build_failure() else "completed",
+             function_versions=function_versions, asset_versions=asset_versions,
+             dependencies=dependencies, runtime=runtime),
     )
     return json_response(render_build(record), 201)
 
@@ -441,8 +443,8 @@ def create_deployment(ServiceSid: str, EnvironmentSid: str) -> Response:
         if build["status"] != "completed":
             raise bad_param(f"Build {build_sid} cannot be deployed: its status is {build['status']}")
     record = _create(
-        "deployment", sids.DEPLOYMENT, environment["sid"], service_sid=service["sid"],
-        environment_sid=environment["sid"], build_sid=build_sid,
+        "deployment", sids.DEPLOYMENT, environment["sid"],
+        dict(service_sid=service["sid"], environment_sid=environment["sid"], build_sid=build_sid),
     )
     _save(environment, build_sid=build_sid)
     return json_response(render_deployment(record), 201)
@@ -489,8 +491,8 @@ def create_variable(ServiceSid: str, EnvironmentSid: str) -> Response:
     value = required("Value")
     _check_key_free(environment, key)
     record = _create(
-        "variable", sids.VARIABLE, environment["sid"], service_sid=environment["service_sid"],
-        environment_sid=environment["sid"], key=key, value=value,
+        "variable", sids.VARIABLE, environment["sid"],
+        dict(service_sid=environment["service_sid"], environment_sid=environment["sid"], key=key, value=value),
     )
     return json_response(render_variable(record), 201)
 
