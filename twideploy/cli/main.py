@@ -31,3 +31,10 @@ cli.add_command(envs)
 from twideploy.cli.emulator import emulator  # noqa: E402
 
 cli.add_command(emulator)
+
+from twideploy.cli.init import init  # noqa: E402
+from twideploy.cli.schema import schema  # noqa: E402
+from twideploy.cli.validate import validate  # noqa: E402
+
+for command in (validate, schema, init):
+    cli.add_command(command)

@@ -457,7 +457,8 @@ def normalize_flow(data: dict[str, Any]) -> dict[str, Any]:
 class _Value:
     """A partly resolved value: parts to join, and whether it is (or uses) a secret."""
 
-    def __init__(self, parts: list[Part | "_Value"], secret: bool, where: tuple[str, int], label: str):
+    def __init__(self, parts: list[Part | "_Value"], secret: bool, where: tuple[str, int], label: str, env: str):
+        self.env = env
         self.parts = parts
         self.secret = secret
         self.where = where
@@ -493,7 +494,8 @@ class _Value:
                 value = os.environ.get(part.name)
                 if value is None:
                     problems.append(Problem(self.where[0], self.where[1],
-                                            f"environment variable {part.name} is not set (needed by {self.label})"))
+                                            f"environment variable {part.name} is not set (needed by {self.label} "
+                                            f"of environment {self.env!r})"))
                     text.append(f"${{env:{part.name}}}")
                 else:
                     text.append(value)
@@ -546,7 +548,7 @@ class _EnvironmentBuilder:
                 resolved.append(var)
             else:
                 resolved.append(part)
-        return _Value(resolved, secret, where, label)
+        return _Value(resolved, secret, where, label, self.name)
 
     def var(self, name: str, used_at: tuple, lines: LineMap | None, label: str) -> _Value | None:
         if name in self.vars:
@@ -666,6 +668,7 @@ class _EnvironmentBuilder:
             lines=self.lines,
         )
         env._account = account
+        env._account_lines = {key: self.lines.locate(("account", key)) for key in account}
         env._missing = self.missing
         return env
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal
@@ -187,7 +188,7 @@ class Environment:
     # Not part of the public model: how to get credentials, and which non-secret values
     # still wait for an environment variable (`Project.environment()` reports those).
     _account: dict[str, Callable[[], str]] = field(default_factory=dict, repr=False, compare=False)
-    _account_lines: dict[str, Problem] = field(default_factory=dict, repr=False, compare=False)
+    _account_lines: dict[str, tuple[str, int]] = field(default_factory=dict, repr=False, compare=False)
     _missing: list[Problem] = field(default_factory=list, repr=False, compare=False)
     lines: LineMap | None = field(default=None, repr=False, compare=False)
 
@@ -203,6 +204,11 @@ class Environment:
                 values[key] = compute()
             except ManifestError as exc:
                 problems.extend(p for p in exc.problems if p not in problems)
+        for key, pattern, what in (("sid", r"AC[0-9a-f]{32}", "an account SID (AC...)"),
+                                   ("api_key", r"SK[0-9a-f]{32}", "an API key SID (SK...)")):
+            if key in values and not re.fullmatch(pattern, values[key]):
+                file, line = self._account_lines.get(key, (str(self.file), 0))
+                problems.append(Problem(file, line, f"account.{key} of environment {self.name!r} is not {what}"))
         if problems:
             raise ManifestError(problems)
         if "api_key" in values:
