@@ -68,7 +68,8 @@ class Emulator:
         )
         self.base_url = f"http://{self.host}:{self._server.server_port}"
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"twilio-emulator-{self._server.server_port}", daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+            name=f"twilio-emulator-{self._server.server_port}", daemon=True,
         )
         self._thread.start()
         return self.base_url
