@@ -62,7 +62,8 @@ def _before_api_request() -> Response | None:
     if outcome.fault == "drop":
         # Close the connection without answering: clients see a ConnectionError.
         request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
-        return Response(status=500)
+        g.dropped = True
+        return Response(status=500)  # never sent
     if outcome.fault == "429":
         retry_after = s.faults.current().retry_after_s
         header = str(int(retry_after)) if retry_after == int(retry_after) else str(retry_after)
@@ -97,7 +98,7 @@ def _authenticate(s: EmulatorState) -> None:
 
 
 def _count_status(response: Response) -> Response:
-    if not _is_admin():
+    if not _is_admin() and not g.get("dropped"):
         state().stats.count(f"status:{response.status_code}")
     return response
 

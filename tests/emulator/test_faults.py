@@ -1,0 +1,138 @@
+"""Fault injection: each kind, reproducible from its seed; admin requests are never faulted."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+from twilio.base.exceptions import TwilioRestException
+
+from tests.emulator.helpers import admin, definition, sdk_client
+from twideploy.emulator import FaultConfig
+from twideploy.emulator.faults import FaultInjector
+
+
+def outcomes(emu, count: int) -> list[str]:
+    """The fate of `count` plain GETs: the status code, or "drop"."""
+    seen = []
+    for _ in range(count):
+        try:
+            response = requests.get(f"{emu.base_url}/v2/Flows", auth=(emu.account_sid, emu.auth_token), timeout=5)
+            seen.append(str(response.status_code))
+        except requests.ConnectionError:
+            seen.append("drop")
+    return seen
+
+
+MIXED = {"rate_429": 0.2, "rate_5xx": 0.2, "rate_drop": 0.1, "retry_after_s": 0.05}
+
+
+def test_same_seed_gives_the_same_sequence_of_outcomes(emu):
+    emu.set_faults(FaultConfig(seed=7, **MIXED))
+    first = outcomes(emu, 40)
+    assert set(first) == {"200", "429", "500", "503", "drop"}
+    assert emu.stats()["faults"] == {fault: first.count(fault) for fault in ("429", "500", "503", "drop")}
+    emu.set_faults(FaultConfig(seed=7, **MIXED))
+    assert outcomes(emu, 40) == first
+    emu.set_faults(FaultConfig(seed=8, **MIXED))
+    assert outcomes(emu, 40) != first
+
+
+def test_429_carries_retry_after_in_seconds(emu, client):
+    emu.set_faults(FaultConfig(rate_429=1, retry_after_s=0.05))
+    response = requests.get(f"{emu.base_url}/v2/Flows", auth=(emu.account_sid, emu.auth_token), timeout=5)
+    assert (response.status_code, response.headers["Retry-After"]) == (429, "0.05")
+    assert response.json()["code"] == 20429
+    emu.set_faults(FaultConfig(rate_429=1, retry_after_s=2))
+    with pytest.raises(TwilioRestException) as error:
+        client.studio.v2.flows.create(friendly_name="f", status="draft", definition=definition())
+    assert (error.value.status, error.value.code) == (429, 20429)
+    emu.set_faults(FaultConfig())
+    assert client.studio.v2.flows.list() == []  # the refused create changed nothing
+
+
+def test_5xx_answers_500_and_503(emu):
+    emu.set_faults(FaultConfig(rate_5xx=1, seed=3))
+    statuses = outcomes(emu, 20)
+    assert set(statuses) == {"500", "503"}
+    response = requests.get(f"{emu.base_url}/v1/Services", auth=(emu.account_sid, emu.auth_token), timeout=5)
+    assert response.json()["code"] == {500: 20500, 503: 20503}[response.status_code]
+
+
+def test_drop_closes_the_connection_without_an_answer(emu, client):
+    emu.set_faults(FaultConfig(rate_drop=1))
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{emu.base_url}/v2/Flows", auth=(emu.account_sid, emu.auth_token), timeout=5)
+    with pytest.raises(requests.ConnectionError):
+        client.studio.v2.flows.list()
+    assert admin(emu, "GET", "stats")["faults"] == {"drop": 2}
+
+
+def test_latency_delays_api_requests_but_not_admin_ones(emu):
+    emu.set_faults(FaultConfig(latency_ms=300))
+    started = time.monotonic()
+    outcomes(emu, 1)
+    assert time.monotonic() - started >= 0.3
+    started = time.monotonic()
+    admin(emu, "GET", "stats")
+    assert time.monotonic() - started < 0.3
+
+
+def test_jitter_is_bounded_and_reproducible():
+    def delays(seed: int) -> list[float]:
+        injector = FaultInjector(FaultConfig(seed=seed, latency_ms=10, jitter_ms=50))
+        return [injector.decide("GET").delay_s for _ in range(20)]
+
+    first = delays(1)
+    assert first == delays(1) and first != delays(2)
+    assert all(0.010 <= d <= 0.060 for d in first) and len(set(first)) == 20
+
+
+def test_fail_nth_write_fails_only_that_write_and_changes_nothing(emu, client):
+    flows = client.studio.v2.flows
+    emu.set_faults(FaultConfig(fail_nth_write=3))
+    flow = flows.create(friendly_name="a", status="draft", definition=definition())  # write 1
+    flows.list()  # reads do not count
+    flow.update(status="published")  # write 2
+    assert admin(emu, "GET", "faults")["fail_nth_write"] == 1  # the next write fails
+    with pytest.raises(TwilioRestException) as error:
+        flows.create(friendly_name="b", status="draft", definition=definition())  # write 3
+    assert (error.value.status, error.value.code) == (500, 20500)
+    assert [f.friendly_name for f in flows.list()] == ["a"]
+    assert flows.create(friendly_name="c", status="draft", definition=definition()).friendly_name == "c"
+    assert admin(emu, "GET", "faults")["fail_nth_write"] is None
+    assert emu.stats()["faults"] == {"nth_write": 1}
+
+
+def test_fail_nth_write_on_update_and_delete_leaves_state_unchanged(emu, client):
+    flow = client.studio.v2.flows.create(friendly_name="a", status="draft", definition=definition())
+    emu.set_faults(FaultConfig(fail_nth_write=1))
+    with pytest.raises(TwilioRestException):
+        flow.update(status="published", definition=definition(first=None))
+    assert client.studio.v2.flows(flow.sid).fetch().revision == 1
+    emu.set_faults(FaultConfig(fail_nth_write=1))
+    with pytest.raises(TwilioRestException):
+        flow.delete()
+    assert client.studio.v2.flows(flow.sid).fetch().status == "draft"
+
+
+def test_admin_faults_endpoint_sets_reads_and_validates(emu):
+    config = {"seed": 5, "latency_ms": 0, "jitter_ms": 0, "rate_429": 0.5, "retry_after_s": 0.05,
+              "rate_5xx": 0.25, "rate_drop": 0, "fail_nth_write": 2, "fail_next_build": True}
+    assert admin(emu, "POST", "faults", config) == config
+    assert admin(emu, "GET", "faults") == config
+    for bad in ({"rate_429": 2}, {"rate_429": 0.6, "rate_5xx": 0.6}, {"rate_teapot": 1},
+                {"fail_nth_write": 0}, {"fail_next_build": "yes"}, ["rate_429"]):
+        response = requests.post(f"{emu.base_url}/_admin/faults", json=bad, timeout=5)
+        assert response.status_code == 400 and response.json()["code"] == 20001, bad
+    assert admin(emu, "POST", "faults", {}) == FaultConfig().to_dict()
+
+
+def test_admin_requests_are_never_faulted(emu):
+    emu.set_faults(FaultConfig(rate_drop=1, fail_nth_write=1))
+    assert admin(emu, "POST", "numbers", ["+15005550006"])
+    assert admin(emu, "POST", "reset") == {"reset": True}
+    assert admin(emu, "GET", "faults")["fail_nth_write"] == 1
+    with pytest.raises(requests.ConnectionError):
+        sdk_client(emu).api.v2010.account.incoming_phone_numbers.list()
