@@ -8,6 +8,7 @@ SDK's http client, so the rest of twideploy uses the real SDK unchanged.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections import Counter
@@ -24,7 +25,7 @@ from tenacity import (
     stop_after_attempt,
     wait_exponential_jitter,
 )
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
@@ -113,7 +114,7 @@ class _RedirectingHttpClient(TwilioHttpClient):
                                  f"{self._gateway.max_attempts} attempts") from error
 
 
-_backoff = wait_exponential_jitter(initial=0.2, max=10)
+_backoff = wait_exponential_jitter(multiplier=0.2, max=10, jitter=0.2)
 
 
 def _wait_retry_after(state: RetryCallState) -> float:
@@ -132,7 +133,7 @@ class Gateway:
     """A Twilio account as twideploy sees it: the SDK client plus the plumbing around it."""
 
     def __init__(self, credentials: Credentials, *, base_url: str | None = None,
-                 concurrency: int = 8, timeout: float = 30.0, max_attempts: int = 6):
+                 concurrency: int = 8, timeout: float = 30.0, max_attempts: int = 8):
         self.credentials = credentials
         self.concurrency = concurrency
         self.max_attempts = max_attempts
@@ -207,15 +208,20 @@ def call(fn: Callable[[], T]) -> T:
     except TwilioRestException as error:
         raise TwilioApiError(f"Twilio error {error.code}: {error.msg} ({error.method} {error.uri})",
                              status=error.status, code=error.code) from error
+    except TwilioException as error:  # raised by the SDK's paging, with the raw response
+        response = error.args[1] if len(error.args) > 1 else None
+        status = getattr(response, "status_code", None)
+        body = _json_or_empty(response) if response is not None else {}
+        raise _api_error(str(error.args[0]), status, body) from error
 
 
 def is_not_found(error: TwilioApiError) -> bool:
     return error.status == 404
 
 
-def _json_or_empty(response: requests.Response) -> dict:
+def _json_or_empty(response: requests.Response | Response) -> dict:
     try:
-        return response.json()
+        return response.json() if hasattr(response, "json") else json.loads(response.text)
     except ValueError:
         return {}
 
