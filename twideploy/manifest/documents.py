@@ -226,6 +226,13 @@ def parse_json(text: str, file: str) -> Document:
     try:
         json.loads(text)
     except json.JSONDecodeError as exc:
+        before = text[: exc.pos].rstrip()
+        if before.endswith(",") and text[exc.pos : exc.pos + 1] in ("]", "}"):
+            # Python says "Expecting value"; the real mistake is the comma before it.
+            line = before.count("\n") + 1
+            closer = text[exc.pos]
+            raise ParseError(Problem(file, line, f"JSON syntax error: trailing comma before '{closer}' "
+                                                 "(JSON allows none)")) from None
         raise ParseError(Problem(file, exc.lineno, f"JSON syntax error: {exc.msg} (column {exc.colno})")) from None
     lines = LineMap(file)
     lines.set((), 1)

@@ -148,6 +148,7 @@ class _Loader:
 
     def load_flows(self) -> dict[str, FlowSource]:
         flows: dict[str, FlowSource] = {}
+        seen_files: dict[str, str] = {}
         base = self.root / "flows"
         if not base.is_dir():
             return flows
@@ -160,9 +161,10 @@ class _Loader:
             if not _FLOW_NAME.fullmatch(name):
                 self.error(file, 0, f"invalid flow name {name!r}: use letters, digits, '.', '_' and '-'")
                 continue
-            if name in flows or f"flow:{name}" in self.broken:
-                self.error(file, 0, f"flow {name!r} is defined twice (by files with different extensions)")
+            if name in seen_files:
+                self.error(file, 0, f"flow {name!r} is also defined by {seen_files[name]}; keep one file per flow")
                 continue
+            seen_files[name] = file
             doc = self.read(path)
             spec = self.check(FlowSpec, doc) if doc else None
             if spec is None:

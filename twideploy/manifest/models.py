@@ -319,8 +319,8 @@ def schema_problems(
             where = path
         elif "[key]" in leftover:
             message = f"key {value!r} must be a string"
-            if isinstance(value, int) and path and path[-1] == "numbers":
-                message = f"phone number {value} must be quoted, e.g. \"+{value}\" (E.164)"
+            if isinstance(value, int) and len(path) >= 2 and path[-2] == "numbers":
+                message = f"phone number {value} must be a quoted string, e.g. \"+{value}\" (YAML reads +{value} as a number)"
             where = path
         else:
             where = path

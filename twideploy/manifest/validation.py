@@ -475,29 +475,31 @@ class _Validator:
             targets = binding.targets()
             for field, target in targets.items():
                 path = ("numbers", number, field)
+                where = format_path(path)
                 if isinstance(target, FlowRef):
                     if field == "status_callback":
-                        self.at(lines, path, f"numbers.{number}.status_callback: a flow cannot receive status "
+                        self.at(lines, path, f"{where}: a flow cannot receive status "
                                              "callbacks; use a function or URL")
                     elif not self.known_flow(target.name):
-                        self.at(lines, path, f"numbers.{number}.{field}: no flow {target.name!r}"
+                        self.at(lines, path, f"{where}: no flow {target.name!r}"
                                              f"{_close(target.name, self.project.flows)}")
                     elif target.name not in env.flows:
-                        self.at(lines, path, f"numbers.{number}.{field}: flow {target.name!r} is not in this "
+                        self.at(lines, path, f"{where}: flow {target.name!r} is not in this "
                                              f"environment's flows list")
                 elif isinstance(target, FunctionRef):
                     message = self.function_problem(target)
                     if message:
-                        self.at(lines, path, f"numbers.{number}.{field}: {message}")
+                        self.at(lines, path, f"{where}: {message}")
                     elif target.service not in env.services and self.known_service(target.service):
-                        self.at(lines, path, f"numbers.{number}.{field}: service {target.service!r} is not deployed "
+                        self.at(lines, path, f"{where}: service {target.service!r} is not deployed "
                                              f"to environment {env.name!r} (add it under services:)")
                 elif isinstance(target, UrlTarget):
                     pass
             for fallback, primary in (("voice_fallback", "voice"), ("sms_fallback", "sms")):
                 if fallback in targets and primary not in targets:
                     self.at(lines, ("numbers", number, fallback),
-                            f"numbers.{number}.{fallback} without {primary}: the fallback is never used", "warning")
+                            f"{format_path(('numbers', number, fallback))} without {primary}: the fallback is never used",
+                            "warning")
         if self.env_names is not None:
             for problem in env.missing_env():
                 if problem not in self.problems:
