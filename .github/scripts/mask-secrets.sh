@@ -12,14 +12,15 @@
 set -euo pipefail
 
 names=(TWILIO_ACCOUNT_SID TWILIO_API_KEY TWILIO_API_SECRET TWILIO_AUTH_TOKEN)
-read -r -a extra <<< "${TWIDEPLOY_MASK_VARS//,/ }" || true
+extra_names="${TWIDEPLOY_MASK_VARS-}"
+read -r -a extra <<< "${extra_names//,/ }" || true
 names+=("${extra[@]}" "$@")
 
 mask() {
   local line
   while IFS= read -r line || [ -n "$line" ]; do
     line="${line%$'\r'}"
-    [ -n "$line" ] && echo "::add-mask::$line"
+    if [ -n "$line" ]; then echo "::add-mask::$line"; fi
   done <<< "$1"
 }
 
@@ -29,7 +30,7 @@ for name in "${names[@]}"; do
     continue
   fi
   value="${!name-}"
-  [ -n "$value" ] && mask "$value"
+  if [ -n "$value" ]; then mask "$value"; fi
 done
 
 basic() { printf '%s:%s' "$1" "$2" | base64 | tr -d '\n'; }
