@@ -24,5 +24,4 @@ def is_dirty(repo: git.Repo, root: Path) -> bool:
              for p in ("twideploy.yaml", "environments", "flows", "functions") if (root / p).exists()]
     if not paths:
         return False
-    return repo.is_dirty(untracked_files=True, path=paths) or bool(
-        [f for f in repo.untracked_files if any(f == p or f.startswith(p + "/") for p in paths)])
+    return bool(repo.git.status("--porcelain", "--untracked-files=all", "--", *paths).strip())
