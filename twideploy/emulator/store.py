@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 _SCHEMA = """
+BEGIN;
 CREATE TABLE IF NOT EXISTS resources (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     key TEXT NOT NULL UNIQUE,
@@ -32,6 +33,7 @@ CREATE TABLE IF NOT EXISTS blobs (
     key TEXT PRIMARY KEY,
     body BLOB NOT NULL
 );
+COMMIT;
 """
 
 Record = dict[str, Any]
