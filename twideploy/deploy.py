@@ -132,8 +132,10 @@ def history(ws: Workspace, *, limit: int = 20) -> dict[str, Any]:
     } for r in records][-limit:]
     names = {f.friendly_name for f in ws.project.flows.values() if f.name in ws.env.flows}
     live = flows.read(ws.gateway, set())
-    revisions = {}
-    for name in sorted(names & live.keys()):
-        revisions[name] = [{"revision": r.revision, "status": r.status, "commit_message": r.commit_message,
-                            "date_updated": str(r.date_updated)} for r in flows.revisions(ws.gateway, live[name].sid)]
+    managed = sorted(names & live.keys())
+    listed = ws.gateway.map(lambda name: flows.revisions(ws.gateway, live[name].sid), managed)
+    revisions = {name: [{"revision": r.revision, "status": r.status, "commit_message": r.commit_message,
+                         "date_updated": str(r.date_updated)}
+                        for r in sorted(records, key=lambda r: r.revision, reverse=True)]
+                 for name, records in zip(managed, listed)}
     return {"environment": ws.env.name, "deploys": deploys, "flow_revisions": revisions}

@@ -11,8 +11,7 @@ from rich.console import Console
 
 from twideploy.errors import ApplyError, ManifestError, TwideployError
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 class TwideployGroup(click.Group):

@@ -64,8 +64,9 @@ def now() -> str:
 
 
 def new_deploy_id() -> str:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    return f"d{stamp[:-4]}{os.urandom(2).hex()}"
+    """Sortable by time (to the millisecond) and unique: `20261127-173821123-1d81`."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S%f")[:-3]
+    return f"{stamp}-{os.urandom(2).hex()}"
 
 
 class Journal:

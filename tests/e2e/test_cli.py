@@ -1,0 +1,151 @@
+"""The CLI end to end: formats, exit codes, confirmation, lock, killed applies, history, secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from click.testing import CliRunner
+
+from twideploy.cli.main import cli
+from twideploy.emulator import FaultConfig
+from twideploy.plan.lock import environment_lock
+
+from .conftest import open_ws
+from .snapshot import account_state
+from .test_engine import edit_yaml
+
+SECRET = "tok-9f8e7d6c5b4a"
+
+
+def run(project_dir, *args):
+    result = CliRunner().invoke(cli, [*args, "--project-dir", str(project_dir)], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_detailed_exitcode_and_formats(project_dir, cli_env):
+    code, out = run(project_dir, "plan", "--env", "local", "--format", "json", "--detailed-exitcode")
+    assert code == 2
+    plan = json.loads(out)
+    assert plan["format_version"] == 1 and plan["environment"] == "local"
+    assert plan["summary"]["create"] > 0
+    assert {"kind", "address", "action", "before", "after", "widgets"} <= set(plan["changes"][0])
+
+    code, out = run(project_dir, "plan", "--env", "local", "--format", "markdown")
+    assert code == 0 and out.startswith("<!-- twideploy-plan -->") and "| `+` | `flow.ivr-main` | create |" in out
+
+    code, out = run(project_dir, "plan", "--env", "local")
+    assert code == 0 and "+ flow.ivr-main" in out and "to create" in out
+
+    assert run(project_dir, "apply", "--env", "local", "--auto-approve")[0] == 0
+    code, out = run(project_dir, "plan", "--env", "local", "--detailed-exitcode")
+    assert code == 0 and "No changes" in out
+
+
+def test_apply_without_confirmation_writes_nothing(project_dir, cli_env):
+    code, out = run(project_dir, "apply", "--env", "local")
+    assert code == 1 and "--auto-approve" in out
+    assert account_state(open_ws(project_dir, cli_env).gateway)["flows"] == {}
+
+
+def test_saved_plan_round_trip_through_the_cli(project_dir, cli_env, tmp_path):
+    saved = tmp_path / "plan.json"
+    assert run(project_dir, "plan", "--env", "local", "--out", str(saved))[0] == 0
+    code, out = run(project_dir, "apply", str(saved))
+    assert code == 0 and "Apply complete" in out
+    code, out = run(project_dir, "apply", str(saved))  # the account moved: the plan is stale now
+    assert code == 1 and "changed since the plan was made" in out
+
+
+def test_secrets_never_appear_in_output_plan_files_or_journals(project_dir, cli_env, tmp_path):
+    edit_yaml(project_dir / "environments/local.yaml",
+              lambda env: env["services"]["crm"]["variables"].__setitem__("CRM_TOKEN", {"secret": SECRET}))
+    saved = tmp_path / "plan.json"
+    outputs = [run(project_dir, "plan", "--env", "local", "--out", str(saved), "-v")[1],
+               run(project_dir, "plan", "--env", "local", "--format", "json")[1],
+               run(project_dir, "plan", "--env", "local", "--format", "markdown")[1],
+               run(project_dir, "apply", "--env", "local", "--auto-approve")[1]]
+    edit_yaml(project_dir / "environments/local.yaml",
+              lambda env: env["services"]["crm"]["variables"].__setitem__("CRM_TOKEN", {"secret": SECRET + "-2"}))
+    outputs += [run(project_dir, "plan", "--env", "local")[1],
+                run(project_dir, "apply", "--env", "local", "--auto-approve")[1],
+                run(project_dir, "rollback", "--env", "local", "--auto-approve")[1],
+                run(project_dir, "history", "--env", "local", "--format", "json")[1]]
+    written = [saved.read_text()] + [p.read_text() for p in (project_dir / ".twideploy").rglob("*.json*")]
+    assert "CRM_TOKEN" in "".join(outputs)  # the variable is there, its value is not
+    for text in outputs + written:
+        assert SECRET not in text
+
+
+def test_second_apply_waits_for_or_fails_on_the_lock(project_dir, cli_env):
+    with environment_lock(project_dir / ".twideploy" / "locks", "local", purpose="test"):
+        code, out = run(project_dir, "apply", "--env", "local", "--auto-approve")
+    assert code == 1 and "is locked by another twideploy run" in out and '"purpose": "test"' in out
+    assert account_state(open_ws(project_dir, cli_env).gateway)["flows"] == {}
+
+
+def test_killed_apply_is_detected_and_can_be_undone(project_dir, cli_env):
+    before = account_state(open_ws(project_dir, cli_env).gateway)
+    cli_env.set_faults(FaultConfig(latency_ms=150))
+    env = {**os.environ, "TWIDEPLOY_EMULATOR_URL": cli_env.base_url,
+           "TWIDEPLOY_EMULATOR_ACCOUNT_SID": cli_env.account_sid}
+    process = subprocess.Popen([sys.executable, "-m", "twideploy", "apply", "--env", "local",
+                                "--auto-approve", "--project-dir", str(project_dir)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal_dir = project_dir / ".twideploy" / "journal" / "local"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        files = list(journal_dir.glob("*.jsonl")) if journal_dir.exists() else []
+        if files and files[0].read_text().count('"type": "done"') >= 3:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    cli_env.set_faults(FaultConfig())
+    assert account_state(open_ws(project_dir, cli_env).gateway) != before  # it got somewhere
+
+    code, out = run(project_dir, "apply", "--env", "local", "--auto-approve")
+    assert code == 1 and "was interrupted after" in out and "twideploy rollback --env local" in out
+    code, out = run(project_dir, "rollback", "--env", "local", "--auto-approve")
+    assert code == 0, out
+    assert account_state(open_ws(project_dir, cli_env).gateway) == before
+    assert run(project_dir, "apply", "--env", "local", "--auto-approve")[0] == 0
+
+
+def test_abandoning_an_interrupted_deploy_converges(project_dir, cli_env):
+    cli_env.set_faults(FaultConfig(latency_ms=150))
+    env = {**os.environ, "TWIDEPLOY_EMULATOR_URL": cli_env.base_url,
+           "TWIDEPLOY_EMULATOR_ACCOUNT_SID": cli_env.account_sid}
+    process = subprocess.Popen([sys.executable, "-m", "twideploy", "apply", "--env", "local",
+                                "--auto-approve", "--project-dir", str(project_dir)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal_dir = project_dir / ".twideploy" / "journal" / "local"
+    while not (journal_dir.exists() and any('"type": "done"' in p.read_text() for p in journal_dir.glob("*.jsonl"))):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    cli_env.set_faults(FaultConfig())
+    code, out = run(project_dir, "apply", "--env", "local", "--auto-approve", "--abandon-unfinished")
+    assert code == 0, out
+    code, out = run(project_dir, "plan", "--env", "local", "--detailed-exitcode")
+    assert code == 0
+
+
+def test_history_links_deploys_to_revisions(project_dir, cli_env):
+    run(project_dir, "apply", "--env", "local", "--auto-approve")
+    edit_yaml(project_dir / "flows/ivr-main.yaml",
+              lambda flow: next(s for s in flow["states"] if s["type"] == "say-play")["properties"]
+              .__setitem__("say", "changed"))
+    run(project_dir, "apply", "--env", "local", "--auto-approve")
+    code, out = run(project_dir, "history", "--env", "local", "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and [d["status"] for d in data["deploys"]] == ["applied", "applied"]
+    second = data["deploys"][1]
+    assert second["changes"] == ["flow.ivr-main"]
+    ivr = next(revs for name, revs in data["flow_revisions"].items() if "ivr" in name.lower())
+    assert [r["revision"] for r in ivr] == [2, 1]
+    assert second["deploy_id"] in ivr[0]["commit_message"]
