@@ -84,7 +84,7 @@ def test_concurrent_updates_each_make_one_revision(emu):
     for thread in threads:
         thread.join()
     revisions = client.studio.v2.flows(flow.sid).revisions.list()
-    assert [r.revision for r in revisions] == list(range(1, 12))
+    assert [r.revision for r in revisions] == list(range(11, 0, -1))
     assert client.studio.v2.flows(flow.sid).fetch().revision == 11
 
 

@@ -41,7 +41,7 @@ def test_revisions_keep_each_definition_status_and_commit_message(client):
     flow.update(status="published", definition=second, commit_message="second")
     revisions = client.studio.v2.flows(flow.sid).revisions.list()
     assert [(r.revision, r.status, r.commit_message) for r in revisions] == [
-        (1, "draft", "first"), (2, "published", "second")]
+        (2, "published", "second"), (1, "draft", "first")]  # newest first
     assert all(r.sid == flow.sid for r in revisions)
     one = client.studio.v2.flows(flow.sid).revisions("1").fetch()
     assert one.definition == definition() and one.url.endswith(f"/v2/Flows/{flow.sid}/Revisions/1")

@@ -119,6 +119,7 @@ class Store:
         glob: dict[str, str] | None = None,
         offset: int = 0,
         limit: int = -1,
+        newest_first: bool = False,
     ) -> list[Record]:
         """Records of a kind in creation order; `equal`/`glob` filter on their JSON fields."""
         sql = ["SELECT data FROM resources WHERE kind = ? AND account_sid = ?"]
@@ -130,7 +131,7 @@ class Store:
             for field, value in filters.items():
                 sql.append(f"AND json_extract(data, ?) {op} ?")
                 args += [f"$.{field}", value]
-        sql.append("ORDER BY seq LIMIT ? OFFSET ?")
+        sql.append(f"ORDER BY seq {'DESC' if newest_first else 'ASC'} LIMIT ? OFFSET ?")
         args += [limit, offset]
         with self._lock:
             rows = self._db.execute(" ".join(sql), args).fetchall()

@@ -1,8 +1,8 @@
 """Studio v2: Flows with revisions, Revisions, Validate, Executions (always empty).
 
 A flow keeps its current revision's fields; every revision is also stored on its own
-(`FWxxx/N`), so earlier definitions can be read back. A new revision is made when the
-definition or the status changes; other updates change the flow in place.
+(`FWxxx/N`), so earlier definitions can be read back (listed newest first). A new revision
+is made when the definition or the status changes; other updates change the flow in place.
 """
 
 from __future__ import annotations
@@ -295,7 +295,7 @@ def delete_flow(Sid: str) -> Response:
 @bp.get("/Flows/<Sid>/Revisions")
 def list_revisions(Sid: str) -> Response:
     _flow(Sid)
-    return paged("revisions", "flow_revision", Sid, render_revision)
+    return paged("revisions", "flow_revision", Sid, render_revision, newest_first=True)
 
 
 @bp.get("/Flows/<Sid>/Revisions/<Revision>")
@@ -306,10 +306,10 @@ def fetch_revision(Sid: str, Revision: str) -> Response:
     if Revision == "LatestRevision":
         number = flow["revision"]
     elif Revision == "LatestPublished":
-        published = db.select("flow_revision", Sid, equal={"status": "published"})
+        published = db.select("flow_revision", Sid, equal={"status": "published"}, limit=1, newest_first=True)
         if not published:
             raise not_found()
-        number = published[-1]["revision"]
+        number = published[0]["revision"]
     elif Revision.isdigit():
         number = int(Revision)
     else:

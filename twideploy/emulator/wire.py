@@ -218,10 +218,12 @@ def paged(
     equal: dict[str, Any] | None = None,
     glob: dict[str, str] | None = None,
     filters: dict[str, str] | None = None,
+    newest_first: bool = False,
 ) -> Response:
     """A v1/v2 list page: `{key: [...], "meta": {...}}`; `filters` are echoed into page URLs."""
     page, size, offset = _page_window()
-    records = _select(kind, parent, equal, glob, offset, size)
+    records = account().select(kind, parent, equal=equal, glob=glob, offset=offset, limit=size + 1,
+                               newest_first=newest_first)
     has_next = len(records) > size
     base = url(request.path)
     filters = filters or {}
@@ -250,7 +252,7 @@ def paged_v2010(
 ) -> Response:
     """An Api v2010 list page: the records under `key` and relative `*_page_uri` fields."""
     page, size, offset = _page_window()
-    records = _select(kind, None, equal, glob, offset, size)
+    records = account().select(kind, None, equal=equal, glob=glob, offset=offset, limit=size + 1)
     has_next = len(records) > size
     shown = records[:size]
     filters = filters or {}
@@ -269,6 +271,3 @@ def paged_v2010(
     }
     return json_response(body)
 
-
-def _select(kind: str, parent: str | None, equal: Any, glob: Any, offset: int, size: int) -> list[Record]:
-    return account().select(kind, parent, equal=equal, glob=glob, offset=offset, limit=size + 1)
