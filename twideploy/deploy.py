@@ -122,11 +122,14 @@ def rollback(ws: Workspace, *, to: str | None = None, flow: str | None = None, r
 
 def history(ws: Workspace, *, limit: int = 20) -> dict[str, Any]:
     """Deploys from the journals, and the live revisions of the environment's flows."""
+    from twideploy.gitinfo import deploy_tags
+
     records = journals.deploys(ws.state_dir / "journal", ws.env.name)
     reverted = rollbacks.reverted_ids(records)
+    tags = deploy_tags(ws.project.root, ws.env.name)
     deploys = [{
         "deploy_id": r.deploy_id, "kind": r.header.get("kind"), "status": r.status,
-        "reverted": r.deploy_id in reverted, "git_sha": r.header.get("git_sha"),
+        "reverted": r.deploy_id in reverted, "git_sha": r.header.get("git_sha"), "tag": tags.get(r.deploy_id),
         "started_at": r.header.get("started_at"), "changes": r.header.get("changes", []),
         "reverts": r.header.get("reverts", []), "writes": len(r.steps),
     } for r in records][-limit:]

@@ -9,7 +9,8 @@ import click
 from twideploy import deploy
 from twideploy.cli.common import (auto_approve_option, confirm, console, env_option, lock_timeout_option,
                                   project_dir_option)
-from twideploy.gitinfo import head_sha
+from twideploy.errors import GitError
+from twideploy.gitinfo import create_deploy_tag, deploy_sha
 from twideploy.render import render_text
 from twideploy.workspace import open_workspace
 
@@ -24,12 +25,19 @@ from twideploy.workspace import open_workspace
 @lock_timeout_option
 @click.option("--abandon-unfinished", is_flag=True,
               help="Mark an interrupted deploy's journal as abandoned and carry on.")
-def apply(plan_file, env_name, project_dir, auto_approve, prune, include_layout, lock_timeout, abandon_unfinished):
+@click.option("--allow-dirty", is_flag=True,
+              help="Under CI (CI=true or GITHUB_ACTIONS=true), deploy uncommitted manifest changes anyway.")
+@click.option("--tag", "tag", is_flag=True, help="On success, create the git tag twideploy/<env>/<deploy-id>.")
+def apply(plan_file, env_name, project_dir, auto_approve, prune, include_layout, lock_timeout, abandon_unfinished,
+          allow_dirty, tag):
     """Apply the manifests to an environment (or a saved PLAN_FILE after checking it is still current)."""
     saved = deploy.load_plan(plan_file) if plan_file else None
     env_name = env_name or (saved.environment if saved else None)
     options = deploy.ApplyOptions(prune=prune, include_layout=include_layout, lock_timeout=lock_timeout,
-                                  abandon_unfinished=abandon_unfinished, git_sha=head_sha(project_dir))
+                                  abandon_unfinished=abandon_unfinished,
+                                  git_sha=deploy_sha(project_dir, allow_dirty=allow_dirty))
+    if tag and options.git_sha is None:
+        raise GitError(f"--tag needs a git repository with a commit; {project_dir} has none")
 
     def ask(plan) -> bool:
         render_text(plan, console)
@@ -49,3 +57,5 @@ def apply(plan_file, env_name, project_dir, auto_approve, prune, include_layout,
         console.print(f"  {line}")
     console.print(f"[bold green]Apply complete[/]: deploy {outcome.deploy_id}, {outcome.writes} write(s). "
                   f"Undo with: twideploy rollback --env {ws.env.name}")
+    if tag:
+        console.print(f"Tagged {create_deploy_tag(project_dir, ws.env.name, outcome.deploy_id, options.git_sha)}")

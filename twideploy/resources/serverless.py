@@ -8,6 +8,7 @@ from the local cache of what twideploy uploaded (see `ContentCache`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import mimetypes
 import time
@@ -142,7 +143,7 @@ def _hash_function_contents(gw: Gateway, api: Any, service: LiveService, cache: 
     def fetch(code: LiveCode) -> None:
         content = call(lambda: api.functions(code.sid).function_versions(code.version_sid)
                        .function_version_content().fetch()).content
-        code.content_hash = digest(content.encode())
+        code.content_hash = hashlib.sha256(content.encode()).hexdigest()  # as CodeFile.content_hash
         cache.hashes[code.version_sid] = code.content_hash
 
     gw.map(fetch, unknown)
