@@ -38,3 +38,7 @@ from twideploy.cli.validate import validate  # noqa: E402
 
 for command in (validate, schema, init):
     cli.add_command(command)
+
+from twideploy.cli.drift import drift  # noqa: E402
+
+cli.add_command(drift)
