@@ -174,5 +174,6 @@ def project(tmp_path: Path) -> Path:
 
 def twideploy_has(command: str) -> bool:
     """Is `twideploy COMMAND` registered in this checkout's CLI?"""
-    proc = subprocess.run([str(VENV_BIN / "twideploy"), command, "--help"], capture_output=True, text=True)
-    return proc.returncode == 0
+    from twideploy.cli.main import cli
+
+    return command in cli.commands

@@ -34,21 +34,6 @@ def writes(calls: list[dict]) -> list[dict]:
 # --------------------------------------------------------------------------- run-twideploy.sh
 
 
-def test_plan_with_changes_lands_in_summary_and_sets_has_changes(gh_sandbox: GitHubSandbox, project: Path):
-    run = gh_sandbox.run([RUN, "plan", "--env", "local", "--format", "markdown", "--detailed-exitcode"], cwd=project)
-
-    assert run.returncode == 0, run.stderr  # exit 2 (changes) is a success
-    assert run.outputs["exit-code"] == "2"
-    assert run.outputs["has-changes"] == "true"
-    assert run.summary.startswith(PLAN_MARKER)
-    assert "### twideploy plan: `local`" in run.summary
-    assert "flow.ivr-main" in run.summary and "| create |" in run.summary
-    summary_file = Path(run.outputs["summary-file"])
-    assert summary_file.read_text().strip() == run.summary.strip()
-    assert summary_file.parent == Path(gh_sandbox.env["RUNNER_TEMP"])
-    assert "flow.ivr-main" in run.stdout  # and in the log
-
-
 def test_apply_then_plan_has_no_changes(gh_sandbox: GitHubSandbox, project: Path):
     applied = gh_sandbox.run([RUN, "apply", "--env", "local", "--auto-approve"], cwd=project)
     assert applied.returncode == 0, applied.stderr
@@ -352,10 +337,16 @@ def test_action_rejects_an_unknown_command(gh_sandbox: GitHubSandbox, argv_recor
     assert not argv_recorder.exists()
 
 
-def test_action_plan_runs_twideploy_for_real(action_plan: tuple[Run, Path]):
+def test_plan_with_changes_lands_in_summary_and_sets_has_changes(action_plan: tuple[Run, Path]):
+    """A real plan of the fresh emulator through the action: exit 2 means changes, not failure."""
     run, _ = action_plan
     assert run.returncode == 0, run.stderr
     assert run.outputs["exit-code"] == "2"
     assert run.outputs["has-changes"] == "true"
     assert run.summary.startswith(PLAN_MARKER)
     assert "### twideploy plan: `local`" in run.summary
+    assert "flow.ivr-main" in run.summary and "| create |" in run.summary
+    summary_file = Path(run.outputs["summary-file"])
+    assert summary_file.read_text().strip() == run.summary.strip()
+    assert summary_file.name.startswith("twideploy-plan-local-")
+    assert "flow.ivr-main" in run.stdout  # and in the log

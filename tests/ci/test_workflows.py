@@ -1,0 +1,360 @@
+"""The workflows' shape (triggers, permissions, concurrency, environments, caches, pinned
+actions) and their jobs run step by step: every `run:` step executed in order with bash as
+GitHub runs it, `${{ }}` expressions filled in from a context, step outputs passed on.
+`uses:` steps (checkout, setup-python, cache) and the pip install are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from tests.ci.conftest import REPO, SCRIPTS, WORKFLOWS, GitHubSandbox, parse_outputs
+
+PINNED = {"actions/checkout@v4", "actions/setup-python@v5", "actions/cache@v4",
+          "actions/cache/restore@v4", "actions/cache/save@v4"}
+SECRET_NAMES = ("TWILIO_ACCOUNT_SID", "TWILIO_API_KEY", "TWILIO_API_SECRET", "CRM_TOKEN")
+
+
+def load(name: str) -> dict:
+    return YAML(typ="safe").load((WORKFLOWS / name).read_text())
+
+
+def load_action() -> dict:
+    return YAML(typ="safe").load((REPO / "action.yml").read_text())
+
+
+def all_workflows() -> dict[str, dict]:
+    return {p.name: YAML(typ="safe").load(p.read_text()) for p in sorted(WORKFLOWS.glob("*.y*ml"))}
+
+
+def triggers(doc: dict) -> dict:
+    return doc.get("on", doc.get(True))  # YAML 1.1 reads a bare `on` key as True
+
+
+def steps_of(doc: dict) -> list[tuple[str, dict]]:
+    if "jobs" in doc:
+        return [(job, step) for job, spec in doc["jobs"].items() for step in spec.get("steps", [])]
+    return [("runs", step) for step in doc["runs"]["steps"]]
+
+
+# --------------------------------------------------------------------------- shape
+
+
+def test_least_privilege_permissions():
+    for name, doc in all_workflows().items():
+        assert doc["permissions"] == {}, f"{name}: the workflow grants nothing; jobs ask for what they need"
+        for job_name, job in doc["jobs"].items():
+            perms = job.get("permissions")
+            assert isinstance(perms, dict), f"{name}/{job_name} has no permissions block"
+            writes = {scope for scope, level in perms.items() if level == "write"}
+            expected = {("pr.yml", "plan"): {"pull-requests"}, ("drift.yml", "drift"): {"issues"},
+                        ("promote-prod.yml", "dispatch"): {"actions"}}.get((name, job_name), set())
+            assert writes == expected, f"{name}/{job_name} writes {writes}"
+
+
+def test_actions_are_pinned():
+    uses = {step["uses"] for doc in [*all_workflows().values(), load_action()]
+            for _, step in steps_of(doc) if "uses" in step}
+    assert uses and uses <= PINNED, uses - PINNED
+
+
+def test_no_expressions_inside_run_scripts():
+    """Values reach scripts through env:, never pasted into the script (script injection)."""
+    for doc in [*all_workflows().values(), load_action()]:
+        for job, step in steps_of(doc):
+            assert "${{" not in step.get("run", ""), f"{job}: {step.get('name')}"
+
+
+def test_secrets_only_in_env_and_masked_before_twideploy_runs():
+    for name, doc in all_workflows().items():
+        text = (WORKFLOWS / name).read_text()
+        for line in text.splitlines():
+            if re.search(r"(?<![\w-])secrets\.", line):
+                assert re.match(r"\s+[A-Z_]+: \$\{\{ secrets\.[A-Z_]+ \}\}$", line), f"{name}: {line.strip()}"
+        for job_name, job in doc["jobs"].items():
+            if not re.search(r"(?<![\w-])secrets\.", json.dumps(job)):
+                continue
+            runs = [s.get("run", "") for s in job["steps"]]
+            mask = next(i for i, r in enumerate(runs) if "mask-secrets.sh" in r)
+            first = next(i for i, r in enumerate(runs) if re.search(r"twideploy |run-twideploy\.sh", r))
+            assert mask < first, f"{name}/{job_name}: secrets are masked only after twideploy ran"
+            assert "CRM_TOKEN" in job["env"]["TWIDEPLOY_MASK_VARS"]
+
+
+def test_scripts_referenced_exist_and_are_executable():
+    text = "\n".join(p.read_text() for p in [*WORKFLOWS.glob("*.yml"), REPO / "action.yml"])
+    names = set(re.findall(r"\.github/scripts/([\w.-]+)", text))
+    assert names >= {"run-twideploy.sh", "mask-secrets.sh", "plan-comment.sh", "drift-issue.sh", "action-run.sh"}
+    for script in names:
+        path = SCRIPTS / script
+        assert path.is_file() and path.stat().st_mode & 0o111, path
+    tracked = subprocess.run(["git", "ls-files", "-s", ".github/scripts"], cwd=REPO, capture_output=True,
+                             text=True).stdout
+    for line in tracked.splitlines():
+        if line.endswith(".sh"):
+            assert line.startswith("100755"), f"not executable in git: {line}"
+
+
+def test_pr_workflow_shape():
+    doc = load("pr.yml")
+    assert "pull_request" in triggers(doc)
+    validate, plan = doc["jobs"]["validate"], doc["jobs"]["plan"]
+    runs = " ".join(s.get("run", "") for s in validate["steps"])
+    assert "twideploy validate" in runs and "twideploy envs --json --target twilio" in runs
+    assert validate["outputs"]["matrix"] == "${{ steps.envs.outputs.matrix }}"
+    assert plan["needs"] == "validate"
+    assert plan["strategy"]["matrix"]["env"] == "${{ fromJSON(needs.validate.outputs.matrix) }}"
+    assert plan["strategy"]["fail-fast"] is False
+    assert plan["environment"] == "${{ matrix.env.name }}"
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in plan["if"]
+    assert "needs.validate.outputs.matrix != '[]'" in plan["if"]
+
+
+def test_deploy_staging_shape():
+    doc = load("deploy-staging.yml")
+    assert triggers(doc)["push"]["branches"] == ["main"]
+    assert doc["concurrency"] == {"group": "twideploy-staging", "cancel-in-progress": False}
+    assert doc["jobs"]["deploy"]["environment"] == "staging"
+
+
+def test_promote_prod_shape():
+    doc = load("promote-prod.yml")
+    on = triggers(doc)
+    assert on["release"]["types"] == ["published"]
+    assert "ref" in on["workflow_dispatch"]["inputs"]
+    promote = doc["jobs"]["promote"]
+    assert promote["environment"] == "production"
+    assert promote["concurrency"] == {"group": "twideploy-prod", "cancel-in-progress": False}
+    dispatch = " ".join(s.get("run", "") for s in doc["jobs"]["dispatch"]["steps"])
+    assert "gh workflow run promote-prod.yml" in dispatch  # this very file
+    assert promote["steps"][0]["with"]["fetch-depth"] == 0
+
+
+def test_drift_shape():
+    doc = load("drift.yml")
+    on = triggers(doc)
+    assert re.fullmatch(r"[\d*]+ [\d*]+ \* \* \*", on["schedule"][0]["cron"])  # nightly
+    assert "workflow_dispatch" in on
+    drift = doc["jobs"]["drift"]
+    assert drift["strategy"]["matrix"]["env"] == "${{ fromJSON(needs.envs.outputs.matrix) }}"
+    assert drift["environment"] == "${{ matrix.env.name }}"
+
+
+@pytest.mark.parametrize("workflow, job, env, saves", [
+    ("pr.yml", "plan", "${{ matrix.env.name }}", False),
+    ("drift.yml", "drift", "${{ matrix.env.name }}", False),
+    ("deploy-staging.yml", "deploy", "staging", True),
+    ("promote-prod.yml", "promote", "prod", True),
+])
+def test_deploy_state_is_persisted_per_environment(workflow: str, job: str, env: str, saves: bool):
+    steps = load(workflow)["jobs"][job]["steps"]
+    uses = [s.get("uses", "") for s in steps]
+    restore = steps[uses.index("actions/cache/restore@v4")]["with"]
+    assert restore["path"] == ".twideploy"
+    assert restore["key"] == f"twideploy-state-{env}-${{{{ github.run_id }}}}"
+    assert restore["restore-keys"].strip() == f"twideploy-state-{env}-"
+    main = next(i for i, s in enumerate(steps) if "run-twideploy.sh" in s.get("run", ""))
+    assert uses.index("actions/cache/restore@v4") < main
+    if saves:
+        save = steps[uses.index("actions/cache/save@v4")]
+        assert uses.index("actions/cache/save@v4") > main
+        assert save["if"] == "always()"  # a failed apply's journal is kept too
+        assert save["with"] == {"path": ".twideploy", "key": restore["key"]}
+    else:
+        assert "actions/cache/save@v4" not in uses
+
+
+# --------------------------------------------------------------------------- running jobs
+
+
+@dataclass
+class JobRun:
+    ok: bool
+    ran: list[str] = field(default_factory=list)
+    failed: str | None = None
+    outputs: dict[str, dict[str, str]] = field(default_factory=dict)
+    log: str = ""
+    summary: str = ""
+
+
+def lookup(path: str, context: dict) -> Any:
+    value: Any = context
+    for part in path.split("."):
+        value = value.get(part, "") if isinstance(value, dict) else ""
+    return value
+
+
+def evaluate(text: str, context: dict) -> str:
+    def one(match: re.Match) -> str:
+        expr = match.group(1).strip()
+        if not re.fullmatch(r"[\w.-]+", expr):
+            raise NotImplementedError(f"expression {expr!r}")
+        value = lookup(expr, context)
+        return value if isinstance(value, str) else json.dumps(value)
+    return re.sub(r"\$\{\{(.*?)\}\}", one, str(text))
+
+
+def condition(expr: str, context: dict, env: dict) -> bool:
+    expr = expr.strip().removeprefix("${{").removesuffix("}}").strip()
+    if expr == "always()":
+        return True
+    m = re.fullmatch(r"env\.(\w+) != ''", expr)
+    if m:
+        return env.get(m.group(1), "") != ""
+    raise NotImplementedError(f"if: {expr}")
+
+
+def run_job(sandbox: GitHubSandbox, workflow: str, job_name: str, cwd: Path, context: dict) -> JobRun:
+    job = load(workflow)["jobs"][job_name]
+    context = {**context, "steps": {}}
+    job_env = {k: evaluate(v, context) for k, v in job.get("env", {}).items()}
+    result = JobRun(ok=True)
+    summary = Path(sandbox.env["GITHUB_STEP_SUMMARY"])
+    summary.write_text("")
+    for index, step in enumerate(job["steps"]):
+        name = step.get("name", step.get("uses", f"step {index}"))
+        if "uses" in step or name == "Install twideploy":
+            continue
+        env = {**sandbox.env, **job_env, **{k: evaluate(v, context) for k, v in step.get("env", {}).items()}}
+        if "if" in step and not condition(step["if"], context, env):
+            continue
+        output = sandbox.root / f"output-{index}"
+        output.write_text("")
+        env["GITHUB_OUTPUT"] = str(output)
+        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                              cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+        result.ran.append(name)
+        result.log += proc.stdout + proc.stderr
+        if "id" in step:
+            context["steps"][step["id"]] = {"outputs": parse_outputs(output.read_text())}
+        if proc.returncode != 0:
+            result.ok, result.failed = False, name
+            break
+    result.outputs = {k: v["outputs"] for k, v in context["steps"].items()}
+    result.summary = summary.read_text()
+    return result
+
+
+SECRETS = {"TWILIO_ACCOUNT_SID": "AC" + "9" * 32, "TWILIO_API_KEY": "SK" + "8" * 32,
+           "TWILIO_API_SECRET": "gh-secret-api-secret", "CRM_TOKEN": "gh-secret-crm-token"}
+LOCAL = {"name": "local", "target": "emulator", "file": "environments/local.yaml"}
+
+
+def pr_context(matrix_env: dict) -> dict:
+    return {"matrix": {"env": matrix_env}, "secrets": SECRETS,
+            "github": {"token": "ghs_fake", "run_id": "4242",
+                       "event": {"pull_request": {"number": 17, "head": {"sha": "abc1234"}}}}}
+
+
+def test_pr_validate_job_outputs_the_twilio_matrix(gh_sandbox: GitHubSandbox, project: Path):
+    run = run_job(gh_sandbox, "pr.yml", "validate", project, pr_context({}))
+    assert run.ok, run.log
+    assert run.ran == ["Validate", "List the Twilio environments"]
+    matrix = json.loads(run.outputs["envs"]["matrix"])
+    assert [e["name"] for e in matrix] == ["prod", "staging"]
+
+
+def test_pr_validate_job_fails_on_a_broken_flow(gh_sandbox: GitHubSandbox, project: Path):
+    flow = next((project / "flows").glob("*.yaml"))
+    flow.write_text(flow.read_text() + "\nnot_a_flow_key: [\n")
+    run = run_job(gh_sandbox, "pr.yml", "validate", project, pr_context({}))
+    assert not run.ok and run.failed == "Validate"
+    assert "::error file=flows/" in run.log
+
+
+def test_pr_plan_job_plans_and_comments(gh_sandbox: GitHubSandbox, project: Path):
+    """The plan job for one matrix entry; `local` (the emulator) stands in for a Twilio account."""
+    gh_sandbox.respond(r"^api --paginate", "[]")
+    gh_sandbox.respond(r"^api --method POST", "321\n")
+    run = run_job(gh_sandbox, "pr.yml", "plan", project, pr_context(LOCAL))
+    assert run.ok, run.log
+    assert run.ran == ["Mask secrets", "Plan", "Comment the plan on the pull request"]
+    for value in SECRETS.values():
+        assert f"::add-mask::{value}" in run.log
+    assert run.outputs["plan"]["exit-code"] == "2" and run.outputs["plan"]["has-changes"] == "true"
+    assert "### twideploy plan: `local`" in run.summary
+    (post,) = [c for c in gh_sandbox.gh_calls() if "--method" in c["argv"]]
+    assert post["argv"][:4] == ["api", "--method", "POST", "repos/acme/contact-center/issues/17/comments"]
+    body = json.loads(post["input"])["body"]
+    assert body.startswith("<!-- twideploy-plan-env: local -->") and "flow.ivr-main" in body
+    assert "abc1234" in body
+
+
+def test_drift_job_opens_an_issue_on_drift(gh_sandbox: GitHubSandbox, project: Path):
+    gh_sandbox.fake_program("twideploy", '[ "$1" = drift ] || exit 9\necho "### Drift in $3"\nexit 2\n')
+    gh_sandbox.respond(r"^issue list", "[]")
+    gh_sandbox.respond(r"^issue create", "https://github.com/acme/contact-center/issues/5\n")
+    context = {**pr_context({"name": "staging", "target": "twilio"}), "github": {"token": "ghs_fake"}}
+    run = run_job(gh_sandbox, "drift.yml", "drift", project, context)
+    assert run.ok, run.log
+    assert run.ran == ["Mask secrets", "Drift", "Open, update or close the drift issue"]
+    (create,) = [c for c in gh_sandbox.gh_calls() if c["argv"][:2] == ["issue", "create"]]
+    assert "Drift detected in staging" in create["argv"]
+    assert "### Drift in staging" in create["body"]
+
+
+def test_drift_job_fails_on_error_without_touching_issues(gh_sandbox: GitHubSandbox, project: Path):
+    gh_sandbox.fake_program("twideploy", 'echo "error: 20003 Authenticate" >&2\nexit 1\n')
+    context = {**pr_context({"name": "staging", "target": "twilio"}), "github": {"token": "ghs_fake"}}
+    run = run_job(gh_sandbox, "drift.yml", "drift", project, context)
+    assert not run.ok and run.failed == "Drift"
+    assert gh_sandbox.gh_calls() == []
+
+
+@pytest.fixture
+def recorder(gh_sandbox: GitHubSandbox) -> Path:
+    """A fake twideploy that appends each command line to a file; `validate` fails if FAIL_VALIDATE."""
+    record = gh_sandbox.root / "twideploy-calls"
+    gh_sandbox.fake_program("twideploy", f'''\
+        echo "$*" >> "{record}"
+        if [ "$1" = validate ] && [ -n "${{FAIL_VALIDATE:-}}" ]; then exit 1; fi
+        echo done
+    ''')
+    return record
+
+
+def test_deploy_staging_validates_then_applies(gh_sandbox: GitHubSandbox, project: Path, recorder: Path):
+    run = run_job(gh_sandbox, "deploy-staging.yml", "deploy", project, {"secrets": SECRETS})
+    assert run.ok, run.log
+    assert recorder.read_text().splitlines() == ["validate --env staging", "apply --env staging --auto-approve"]
+
+
+def test_deploy_staging_does_not_apply_when_validation_fails(gh_sandbox: GitHubSandbox, project: Path,
+                                                             recorder: Path):
+    gh_sandbox.env["FAIL_VALIDATE"] = "1"
+    run = run_job(gh_sandbox, "deploy-staging.yml", "deploy", project, {"secrets": SECRETS})
+    assert not run.ok and run.failed == "Validate"
+    assert recorder.read_text().splitlines() == ["validate --env staging"]
+
+
+@pytest.fixture
+def git_project(project: Path) -> Path:
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=project, check=True, capture_output=True)
+    git("init", "-q")
+    git("-c", "user.email=ci@example.com", "-c", "user.name=ci", "commit", "-q", "--allow-empty", "-m", "x")
+    git("tag", "v1.0.0")
+    return project
+
+
+@pytest.mark.parametrize("ref, ok, expected", [
+    ("v1.0.0", True, ["promote --from staging --to prod --auto-approve --format markdown --ref v1.0.0"]),
+    ("", True, ["promote --from staging --to prod --auto-approve --format markdown"]),
+    ("v9.9.9", False, []),             # no such tag
+    ("--output=/tmp/x", False, []),    # not a ref at all
+])
+def test_promote_job(gh_sandbox: GitHubSandbox, git_project: Path, recorder: Path, ref: str, ok: bool,
+                     expected: list[str]):
+    run = run_job(gh_sandbox, "promote-prod.yml", "promote", git_project, {"secrets": SECRETS, "inputs": {"ref": ref}})
+    assert run.ok is ok, run.log
+    assert (recorder.read_text().splitlines() if recorder.exists() else []) == expected
+    if not ok:
+        assert run.failed == "Check the ref"
