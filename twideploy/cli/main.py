@@ -40,5 +40,7 @@ for command in (validate, schema, init):
     cli.add_command(command)
 
 from twideploy.cli.drift import drift  # noqa: E402
+from twideploy.cli.export import export  # noqa: E402
 
-cli.add_command(drift)
+for command in (drift, export):
+    cli.add_command(command)
