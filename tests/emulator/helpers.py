@@ -4,15 +4,19 @@ plus plain `requests` for the multipart upload and the admin endpoints."""
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import requests
 from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 
 from twideploy.emulator import Emulator
 
 TWILIO_HOST = re.compile(r"^https://[a-z0-9.-]+\.twilio\.com")
+HOSTS = {"/v2/": "https://studio.twilio.com", "/v1/": "https://serverless.twilio.com",
+         "/2010-04-01/": "https://api.twilio.com"}
 
 OnResponse = Callable[[str, str, int, str], None]  # method, url, status, body
 
@@ -50,6 +54,14 @@ def sdk_client(
         account_sid=account_sid,
         http_client=EmulatorHttpClient(emu.base_url, on_response, timeout),
     )
+
+
+def api_request(client: Client, method: str, path: str, *, params: dict[str, Any] | None = None,
+                data: dict[str, Any] | None = None) -> TwilioResponse:
+    """A raw request through the SDK (its auth, headers and HTTP client), for what its
+    resource classes cannot send (a missing parameter) or do not show (headers, `meta`)."""
+    host = next(host for prefix, host in HOSTS.items() if path.startswith(prefix))
+    return client.request(method, host + path, params=params, data=data)
 
 
 def upload_version(

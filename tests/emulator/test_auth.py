@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
 from tests.emulator.conftest import API_KEY, API_SECRET
-from tests.emulator.helpers import definition, sdk_client
+from tests.emulator.helpers import api_request, definition, sdk_client
 from twideploy.emulator import DEFAULT_ACCOUNT_SID, account_sid_for
 
 
@@ -17,20 +19,23 @@ from twideploy.emulator import DEFAULT_ACCOUNT_SID, account_sid_for
     ("SK" + "0" * 32, API_SECRET),
     ("someone", "emulator-auth-token"),
 ])
-def test_wrong_credentials_answer_401_20003(emu, username, password):
-    client = sdk_client(emu, username=username, password=password, account_sid=emu.account_sid)
+def test_wrong_credentials_answer_401_20003(emu, on_response, username, password):
+    client = sdk_client(emu, username=username, password=password, account_sid=emu.account_sid,
+                        on_response=on_response)
     with pytest.raises(TwilioRestException) as error:
         client.studio.v2.flows.create(friendly_name="f", status="draft", definition=definition())
     assert (error.value.status, error.value.code) == (401, 20003)
     assert emu.stats()["by_status"] == {"401": 1}
 
 
-def test_missing_credentials_answer_401_with_a_basic_challenge(emu):
-    response = requests.get(f"{emu.base_url}/v1/Services", timeout=5)
+def test_missing_credentials_answer_401_with_a_basic_challenge(emu, on_response):
+    client = sdk_client(emu, on_response=on_response)
+    client.password = None  # the SDK then sends no Authorization header
+    response = api_request(client, "GET", "/v1/Services")
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Basic")
-    assert response.json()["code"] == 20003
-    assert set(response.json()) == {"code", "message", "more_info", "status"}
+    body = json.loads(response.text)
+    assert body["code"] == 20003 and set(body) == {"code", "message", "more_info", "status"}
 
 
 def test_api_key_acts_for_the_default_account(emu):

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
-from tests.emulator.helpers import admin, definition, sdk_client
+from tests.emulator.helpers import admin, api_request, definition, sdk_client
 from twideploy.emulator import FaultConfig
 from twideploy.emulator.faults import FaultInjector
 
 
 def outcomes(emu, count: int) -> list[str]:
-    """The fate of `count` plain GETs: the status code, or "drop"."""
+    """The fate of `count` GET /v2/Flows through the SDK: the status code, or "drop"."""
+    client = sdk_client(emu)
     seen = []
     for _ in range(count):
         try:
-            response = requests.get(f"{emu.base_url}/v2/Flows", auth=(emu.account_sid, emu.auth_token), timeout=5)
-            seen.append(str(response.status_code))
+            seen.append(str(api_request(client, "GET", "/v2/Flows").status_code))
         except requests.ConnectionError:
             seen.append("drop")
     return seen
@@ -41,9 +42,9 @@ def test_same_seed_gives_the_same_sequence_of_outcomes(emu):
 
 def test_429_carries_retry_after_in_seconds(emu, client):
     emu.set_faults(FaultConfig(rate_429=1, retry_after_s=0.05))
-    response = requests.get(f"{emu.base_url}/v2/Flows", auth=(emu.account_sid, emu.auth_token), timeout=5)
+    response = api_request(client, "GET", "/v2/Flows")
     assert (response.status_code, response.headers["Retry-After"]) == (429, "0.05")
-    assert response.json()["code"] == 20429
+    assert json.loads(response.text)["code"] == 20429
     emu.set_faults(FaultConfig(rate_429=1, retry_after_s=2))
     with pytest.raises(TwilioRestException) as error:
         client.studio.v2.flows.create(friendly_name="f", status="draft", definition=definition())
@@ -52,20 +53,20 @@ def test_429_carries_retry_after_in_seconds(emu, client):
     assert client.studio.v2.flows.list() == []  # the refused create changed nothing
 
 
-def test_5xx_answers_500_and_503(emu):
+def test_5xx_answers_500_and_503(emu, client):
     emu.set_faults(FaultConfig(rate_5xx=1, seed=3))
     statuses = outcomes(emu, 20)
     assert set(statuses) == {"500", "503"}
-    response = requests.get(f"{emu.base_url}/v1/Services", auth=(emu.account_sid, emu.auth_token), timeout=5)
-    assert response.json()["code"] == {500: 20500, 503: 20503}[response.status_code]
+    response = api_request(client, "GET", "/v1/Services")
+    assert json.loads(response.text)["code"] == {500: 20500, 503: 20503}[response.status_code]
 
 
 def test_drop_closes_the_connection_without_an_answer(emu, client):
     emu.set_faults(FaultConfig(rate_drop=1))
     with pytest.raises(requests.ConnectionError):
-        requests.get(f"{emu.base_url}/v2/Flows", auth=(emu.account_sid, emu.auth_token), timeout=5)
-    with pytest.raises(requests.ConnectionError):
         client.studio.v2.flows.list()
+    with pytest.raises(requests.ConnectionError):
+        client.studio.v2.flows.create(friendly_name="f", status="draft", definition=definition())
     assert admin(emu, "GET", "stats")["faults"] == {"drop": 2}
 
 

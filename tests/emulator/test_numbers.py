@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
-from tests.emulator.helpers import admin
+from tests.emulator.helpers import admin, api_request
 
 NUMBERS = ["+15005550001", "+15005550002", "+15005550003", "+442071838750", "+15005550005"]
 
@@ -33,8 +34,7 @@ def test_list_filters_by_phone_number_and_pages_in_v2010_shape(client, emu):
     assert numbers.list(phone_number="+19999999999") == []
 
     uri = f"/2010-04-01/Accounts/{emu.account_sid}/IncomingPhoneNumbers.json"
-    body = requests.get(emu.base_url + uri, params={"PageSize": 2, "Page": 1, "PageToken": "PT2"},
-                        auth=(emu.account_sid, emu.auth_token), timeout=5).json()
+    body = json.loads(api_request(client, "GET", uri, params={"PageSize": 2, "Page": 1, "PageToken": "PT2"}).text)
     assert [n["phone_number"] for n in body["incoming_phone_numbers"]] == NUMBERS[2:4]
     assert (body["page"], body["page_size"], body["start"], body["end"]) == (1, 2, 2, 3)
     assert body["next_page_uri"] == uri + "?PageSize=2&Page=2&PageToken=PT4"
@@ -49,7 +49,7 @@ def test_fetch_has_rfc_2822_dates_and_unset_urls(client, emu):
     assert (number.phone_number, number.friendly_name, number.voice_url, number.voice_method) == (
         "+15005550006", "(500) 555-0006", "", "POST")
     assert isinstance(number.date_created, datetime)  # the SDK parsed the RFC 2822 date
-    raw = requests.get(f"{emu.base_url}{number.uri}", auth=(emu.account_sid, emu.auth_token), timeout=5).json()
+    raw = json.loads(api_request(client, "GET", number.uri).text)
     assert raw["date_created"].endswith(" +0000") and raw["date_created"][3:5] == ", "
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
-from tests.emulator.helpers import admin, definition, say
+from tests.emulator.helpers import admin, api_request, definition, say, sdk_client
 
 
 def create(client, name="ivr", status="published", **kwargs):
@@ -101,13 +103,12 @@ def test_missing_and_bad_parameters_answer_400(client, emu):
     with pytest.raises(TwilioRestException) as error:
         client.studio.v2.flows.create(friendly_name="f", status="live", definition=definition())
     assert (error.value.status, error.value.code) == (400, 20001)
-    response = requests.post(f"{emu.base_url}/v2/Flows", data={"FriendlyName": "f"},
-                             auth=(emu.account_sid, emu.auth_token), timeout=5)
+    response = api_request(client, "POST", "/v2/Flows", data={"FriendlyName": "f"})
     assert response.status_code == 400
-    assert response.json()["message"] == "Missing required parameter Status in the post body"
-    response = requests.post(f"{emu.base_url}/v2/Flows", auth=(emu.account_sid, emu.auth_token), timeout=5,
-                             data={"FriendlyName": "f", "Status": "draft", "Definition": "{not json"})
-    assert response.status_code == 400 and "not valid JSON" in response.json()["message"]
+    assert json.loads(response.text)["message"] == "Missing required parameter Status in the post body"
+    response = api_request(client, "POST", "/v2/Flows",
+                           data={"FriendlyName": "f", "Status": "draft", "Definition": "{not json"})
+    assert response.status_code == 400 and "not valid JSON" in json.loads(response.text)["message"]
 
 
 def test_paging_seven_flows_in_pages_of_three(client, emu):
@@ -125,16 +126,15 @@ def test_paging_seven_flows_in_pages_of_three(client, emu):
         page = page.next_page()
     assert sizes == [3, 3, 1] and seen == sids
 
-    body = requests.get(f"{emu.base_url}/v2/Flows", params={"PageSize": 3, "Page": 1, "PageToken": "PT3"},
-                        auth=(emu.account_sid, emu.auth_token), timeout=5).json()
+    body = json.loads(api_request(client, "GET", "/v2/Flows",
+                                  params={"PageSize": 3, "Page": 1, "PageToken": "PT3"}).text)
     assert [f["sid"] for f in body["flows"]] == sids[3:6]
     meta = body["meta"]
     assert (meta["page"], meta["page_size"], meta["key"]) == (1, 3, "flows")
     assert meta["next_page_url"].endswith("PageSize=3&Page=2&PageToken=PT6")
     assert meta["previous_page_url"].endswith("PageSize=3&Page=0&PageToken=PT0")
     assert meta["first_page_url"] == f"{emu.base_url}/v2/Flows?PageSize=3&Page=0"
-    big = requests.get(f"{emu.base_url}/v2/Flows", params={"PageSize": 5000},
-                       auth=(emu.account_sid, emu.auth_token), timeout=5).json()
+    big = json.loads(api_request(client, "GET", "/v2/Flows", params={"PageSize": 5000}).text)
     assert big["meta"]["page_size"] == 1000 and len(big["flows"]) == 7
 
 
@@ -142,9 +142,9 @@ def test_unknown_flow_and_unknown_path_answer_404_20404(client, emu):
     with pytest.raises(TwilioRestException) as error:
         client.studio.v2.flows("FW" + "0" * 32).fetch()
     assert (error.value.status, error.value.code) == (404, 20404)
-    response = requests.get(f"{emu.base_url}/v2/Nothing", auth=(emu.account_sid, emu.auth_token), timeout=5)
+    response = api_request(sdk_client(emu), "GET", "/v2/Nothing")  # no spec operation to check it against
     assert response.status_code == 404
-    assert response.json() == {"code": 20404, "message": "The requested resource /v2/Nothing was not found",
+    assert json.loads(response.text) == {"code": 20404, "message": "The requested resource /v2/Nothing was not found",
                                "more_info": "https://www.twilio.com/docs/errors/20404", "status": 404}
 
 

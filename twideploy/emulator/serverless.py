@@ -358,9 +358,10 @@ def _build(ServiceSid: str, Sid: str) -> Record:
     return build
 
 
-def _versions(kind: str, service_sid: str, version_sids: list[str], name: str) -> list[Record]:
+def _versions(kind: str, service_sid: str, name: str) -> list[Record]:
+    """The versions the repeated parameter `name` lists, as a Build shows them."""
     versions = []
-    for sid in version_sids:
+    for sid in list_param(name):
         version = account().get(kind, sid)
         if version is None or version["service_sid"] != service_sid:
             raise bad_param(f"Invalid {name}: {sid} is not a version in this service")
@@ -371,8 +372,8 @@ def _versions(kind: str, service_sid: str, version_sids: list[str], name: str) -
 @bp.post("/<ServiceSid>/Builds")
 def create_build(ServiceSid: str) -> Response:
     service = _service(ServiceSid)
-    function_versions = _versions("function_version", service["sid"], list_param("FunctionVersions"), "FunctionVersions")
-    asset_versions = _versions("asset_version", service["sid"], list_param("AssetVersions"), "AssetVersions")
+    function_versions = _versions("function_version", service["sid"], "FunctionVersions")
+    asset_versions = _versions("asset_version", service["sid"], "AssetVersions")
     try:
         dependencies = json.loads(param("Dependencies") or "[]")
     except json.JSONDecodeError:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Response, current_app, g, request
@@ -130,7 +131,7 @@ def no_content() -> Response:
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def rfc2822(iso: str) -> str:
@@ -141,7 +142,9 @@ def rfc2822(iso: str) -> str:
 # Form-encoded parameters (repeated keys for lists).
 
 
-def param(name: str, *, required: bool = False, choices: tuple[str, ...] | None = None, max_len: int | None = None) -> str | None:
+def param(
+    name: str, *, required: bool = False, choices: tuple[str, ...] | None = None, max_len: int | None = None
+) -> str | None:
     value = request.form.get(name)
     if value is None:
         if required:
