@@ -345,7 +345,7 @@ class _Loader:
                     self.broken.add(f"env:{name}")
                     continue
                 docs[name] = doc
-        if not docs and not any(b.startswith("env:") for b in self.broken):
+        if not docs and not any(b.startswith("env:") for b in self.broken) and PROJECT_FILE in self.sources:
             self.error("environments", 0, "no environments: add environments/<name>.yaml")
 
         merged: dict[str, tuple[Any, LineMap] | None] = {}
