@@ -41,6 +41,7 @@ for command in (validate, schema, init):
 
 from twideploy.cli.drift import drift  # noqa: E402
 from twideploy.cli.export import export  # noqa: E402
+from twideploy.cli.promote import promote  # noqa: E402
 
-for command in (drift, export):
+for command in (drift, export, promote):
     cli.add_command(command)
