@@ -16,7 +16,7 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from twideploy.emulator import admin, api2010, serverless, sids, studio
-from twideploy.emulator.wire import EmulatorState, TwilioError, state
+from twideploy.emulator.wire import EmulatorState, TwilioError, not_found, state
 
 DEFAULT_ACCOUNT_SID = "AC00000000000000000000000000000001"
 DEFAULT_AUTH_TOKEN = "emulator-auth-token"
@@ -65,7 +65,7 @@ def _before_api_request() -> Response | None:
         g.dropped = True
         return Response(status=500)  # never sent
     if outcome.fault == "429":
-        retry_after = s.faults.current().retry_after_s
+        retry_after = outcome.retry_after_s
         header = str(int(retry_after)) if retry_after == int(retry_after) else str(retry_after)
         raise TwilioError(429, 20429, "Too Many Requests", headers={"Retry-After": header})
     if outcome.fault in ("500", "nth_write"):
@@ -106,7 +106,7 @@ def _count_status(response: Response) -> Response:
 def _http_error(e: HTTPException) -> Response:
     status = e.code or 500
     if status == 404:
-        return TwilioError(404, 20404, f"The requested resource {request.path} was not found").response()
+        return not_found().response()
     if status == 405:
         return TwilioError(405, 20004, f"Method {request.method} not allowed on {request.path}").response()
     code = 20001 if status < 500 else 20500

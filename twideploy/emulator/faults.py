@@ -70,6 +70,7 @@ class Outcome:
 
     delay_s: float
     fault: str | None = None  # "drop" | "429" | "500" | "503" | "nth_write"
+    retry_after_s: float = 0  # for a 429
 
 
 class FaultInjector:
@@ -104,7 +105,7 @@ class FaultInjector:
             if roll < c.rate_drop:
                 return Outcome(delay_s, "drop")
             if roll < c.rate_drop + c.rate_429:
-                return Outcome(delay_s, "429")
+                return Outcome(delay_s, "429", c.retry_after_s)
             if roll < c.rate_drop + c.rate_429 + c.rate_5xx:
                 return Outcome(delay_s, "500" if coin < 0.5 else "503")
             return Outcome(delay_s)

@@ -43,6 +43,7 @@ class RequestStats:
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             counts = dict(self._counts)
+
         def group(prefix: str) -> dict[str, int]:
             return {k.split(":", 1)[1]: v for k, v in sorted(counts.items()) if k.startswith(prefix)}
         by_method = group("method:")
