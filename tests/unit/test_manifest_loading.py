@@ -258,7 +258,7 @@ def test_code_file_paths_and_visibility(mini):
     assert {(a.path, a.visibility) for a in svc.assets} == {
         ("/logo.png", "public"), ("/docs/internal.txt", "private"), ("/robots.txt", "public")}
     assert svc.file("/logo.png").content == b"\x89PNG\r\n\x1a\n\x00\xff"  # binary content as is
-    assert any(str(w).startswith("functions/svc/functions/README.md: warning: ignored") for w in project.warnings)
+    assert any(str(w).startswith("functions/svc/functions/README.md:1: warning: ignored") for w in project.warnings)
 
 
 def test_flow_defaults_and_nested_names(mini):

@@ -246,7 +246,7 @@ def read_document(path: Path, file: str) -> Document:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ParseError(Problem(file, 0, f"cannot read file: {exc.strerror}")) from None
+        raise ParseError(Problem(file, 1, f"cannot read file: {exc.strerror}")) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -155,14 +155,14 @@ class _Loader:
         for path in sorted(p for p in base.rglob("*") if p.is_file() and _visible(p.relative_to(self.root))):
             file = _rel(self.root, path)
             if path.suffix not in FLOW_SUFFIXES:
-                self.warn(file, 0, "ignored: flow files end in .yaml, .yml or .json")
+                self.warn(file, 1, "ignored: flow files end in .yaml, .yml or .json")
                 continue
             name = path.relative_to(base).with_suffix("").as_posix()
             if not _FLOW_NAME.fullmatch(name):
-                self.error(file, 0, f"invalid flow name {name!r}: use letters, digits, '.', '_' and '-'")
+                self.error(file, 1, f"invalid flow name {name!r}: use letters, digits, '.', '_' and '-'")
                 continue
             if name in seen_files:
-                self.error(file, 0, f"flow {name!r} is also defined by {seen_files[name]}; keep one file per flow")
+                self.error(file, 1, f"flow {name!r} is also defined by {seen_files[name]}; keep one file per flow")
                 continue
             seen_files[name] = file
             doc = self.read(path)
@@ -190,7 +190,7 @@ class _Loader:
             if folder.name.startswith("."):
                 continue
             if not folder.is_dir():
-                self.warn(_rel(self.root, folder), 0, "ignored: each service is a folder under functions/")
+                self.warn(_rel(self.root, folder), 1, "ignored: each service is a folder under functions/")
                 continue
             service = self.load_service(folder)
             if service is None:
@@ -285,7 +285,7 @@ class _Loader:
             rel = path.relative_to(base)
             if kind == "function":
                 if path.suffix != ".js":
-                    self.warn(file, 0, "ignored: functions are .js files (put other files under assets/)")
+                    self.warn(file, 1, "ignored: functions are .js files (put other files under assets/)")
                     continue
                 stem = rel.name[: -len(".js")]
                 visibility = "protected"
@@ -302,17 +302,17 @@ class _Loader:
                 name = ".".join(pieces)
             code_path = "/" + (rel.parent / name).as_posix() if rel.parent.parts else "/" + name
             if not name or not CODE_PATH.fullmatch(code_path) or len(code_path) > 255:
-                self.error(file, 0, f"invalid {kind} path {code_path!r}: use letters, digits and . _ ~ - /")
+                self.error(file, 1, f"invalid {kind} path {code_path!r}: use letters, digits and . _ ~ - /")
                 ok = False
                 continue
             if code_path in by_path:
-                self.error(file, 0, f"{kind} path {code_path} is also the path of {_rel(self.root, by_path[code_path].file)}")
+                self.error(file, 1, f"{kind} path {code_path} is also the path of {_rel(self.root, by_path[code_path].file)}")
                 ok = False
                 continue
             try:
                 content = path.read_bytes()
             except OSError as exc:
-                self.error(file, 0, f"cannot read file: {exc.strerror}")
+                self.error(file, 1, f"cannot read file: {exc.strerror}")
                 ok = False
                 continue
             code = CodeFile(path=code_path, visibility=visibility, content=content, file=path, kind=kind)
@@ -331,14 +331,14 @@ class _Loader:
                     continue
                 file = _rel(self.root, path)
                 if path.is_dir() or path.suffix not in (".yaml", ".yml"):
-                    self.warn(file, 0, "ignored: environment files are environments/<name>.yaml")
+                    self.warn(file, 0 if path.is_dir() else 1, "ignored: environment files are environments/<name>.yaml")
                     continue
                 name = path.stem
                 if not ENVIRONMENT_NAME.fullmatch(name):
-                    self.error(file, 0, f"invalid environment name {name!r}: use letters, digits, '_' and '-'")
+                    self.error(file, 1, f"invalid environment name {name!r}: use letters, digits, '_' and '-'")
                     continue
                 if name in docs:
-                    self.error(file, 0, f"environment {name!r} is defined twice")
+                    self.error(file, 1, f"environment {name!r} is defined twice")
                     continue
                 doc = self.read(path)
                 if doc is None or self.check(EnvironmentSpec, doc) is None:
