@@ -245,6 +245,9 @@ def promote(project: Project, *, to: str, from_env: str | None = None, ref: str 
         if ref is None:
             source_env = project.environment(from_env)
             with account(source_env) as from_gw:
+                if from_gw.account_sid == to_gw.account_sid:
+                    raise TwideployError(f"{from_env} and {to} are the same account ({to_gw.account_sid}); "
+                                         f"promote copies between two accounts")
                 cache = Workspace(project, source_env, from_gw).content_cache()
                 project, source = project_from_live(project, source_env, to_env, from_gw, cache)
                 cache.save()
