@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from twideploy.errors import ManifestError
 from twideploy.gateway import Credentials, Gateway
 from twideploy.manifest import Environment, Project, load_project
+from twideploy.manifest.validation import validate_project
 from twideploy.resources.serverless import ContentCache
 from twideploy.secrets import Secret
 
@@ -42,6 +44,9 @@ class Workspace:
 def open_workspace(root: Path, env_name: str | None, *, concurrency: int = 8) -> Iterator[Workspace]:
     project = load_project(root)
     env = project.environment(env_name or project.default_environment)
+    errors = [p for p in validate_project(project, [env.name]) if p.severity == "error"]
+    if errors:  # nothing reaches the account from manifests that `validate` rejects
+        raise ManifestError(errors)
     with open_account(project, env, concurrency=concurrency) as gateway:
         yield Workspace(project, env, gateway)
 
