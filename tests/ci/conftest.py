@@ -91,11 +91,15 @@ class GitHubSandbox:
         path.chmod(0o755)
         return path
 
-    def run(self, argv: list[str] | str, *, cwd: Path | None = None, env: dict[str, str] | None = None,
-            shell: bool = False, timeout: float = 60) -> Run:
+    def prepared_env(self) -> dict[str, str]:
+        """The environment for a process, with the fake gh's answers written out."""
         responses = self.root / "gh-responses.json"
         responses.write_text(json.dumps(self.gh_responses))
-        full_env = {**self.env, "FAKE_GH_RESPONSES": str(responses), **(env or {})}
+        return {**self.env, "FAKE_GH_RESPONSES": str(responses)}
+
+    def run(self, argv: list[str] | str, *, cwd: Path | None = None, env: dict[str, str] | None = None,
+            shell: bool = False, timeout: float = 60) -> Run:
+        full_env = {**self.prepared_env(), **(env or {})}
         self.output_file.write_text("")
         self.summary_file.write_text("")
         proc = subprocess.run(argv, cwd=cwd or self.root, env=full_env, capture_output=True, text=True,

@@ -203,34 +203,43 @@ def evaluate(text: str, context: dict) -> str:
 
 
 def condition(expr: str, context: dict, env: dict) -> bool:
+    """`always()`, and `&&` of `path == 'literal'` / `path != 'literal'` (env.X reads the step env)."""
     expr = expr.strip().removeprefix("${{").removesuffix("}}").strip()
-    if expr == "always()":
-        return True
-    m = re.fullmatch(r"env\.(\w+) != ''", expr)
-    if m:
-        return env.get(m.group(1), "") != ""
-    raise NotImplementedError(f"if: {expr}")
+    result = True
+    for term in expr.split("&&"):
+        term = term.strip()
+        if term == "always()":
+            continue
+        m = re.fullmatch(r"([\w.-]+) (==|!=) '([^']*)'", term)
+        if not m:
+            raise NotImplementedError(f"if: {term}")
+        path, op, literal = m.groups()
+        value = env.get(path[4:], "") if path.startswith("env.") else lookup(path, context)
+        result = result and ((str(value) == literal) == (op == "=="))
+    return result
 
 
-def run_job(sandbox: GitHubSandbox, workflow: str, job_name: str, cwd: Path, context: dict) -> JobRun:
-    job = load(workflow)["jobs"][job_name]
+def run_steps(sandbox: GitHubSandbox, steps: list[dict], cwd: Path, context: dict,
+              job_env: dict[str, str] | None = None, extra_env: dict[str, str] | None = None) -> JobRun:
     context = {**context, "steps": {}}
-    job_env = {k: evaluate(v, context) for k, v in job.get("env", {}).items()}
+    job_env = {k: evaluate(v, context) for k, v in (job_env or {}).items()}
     result = JobRun(ok=True)
     summary = Path(sandbox.env["GITHUB_STEP_SUMMARY"])
     summary.write_text("")
-    for index, step in enumerate(job["steps"]):
-        name = step.get("name", step.get("uses", f"step {index}"))
+    for index, step in enumerate(steps):
+        name = evaluate(step.get("name", step.get("uses", f"step {index}")), context)
         if "uses" in step or name == "Install twideploy":
             continue
-        env = {**sandbox.env, **job_env, **{k: evaluate(v, context) for k, v in step.get("env", {}).items()}}
+        env = {**sandbox.prepared_env(), **(extra_env or {}), **job_env,
+               **{k: evaluate(v, context) for k, v in step.get("env", {}).items()}}
         if "if" in step and not condition(step["if"], context, env):
             continue
         output = sandbox.root / f"output-{index}"
         output.write_text("")
         env["GITHUB_OUTPUT"] = str(output)
+        workdir = cwd / evaluate(step.get("working-directory", "."), context)
         proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-                              cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+                              cwd=workdir, env=env, capture_output=True, text=True, timeout=120)
         result.ran.append(name)
         result.log += proc.stdout + proc.stderr
         if "id" in step:
@@ -241,6 +250,24 @@ def run_job(sandbox: GitHubSandbox, workflow: str, job_name: str, cwd: Path, con
     result.outputs = {k: v["outputs"] for k, v in context["steps"].items()}
     result.summary = summary.read_text()
     return result
+
+
+def run_job(sandbox: GitHubSandbox, workflow: str, job_name: str, cwd: Path, context: dict) -> JobRun:
+    job = load(workflow)["jobs"][job_name]
+    return run_steps(sandbox, job["steps"], cwd, context, job.get("env", {}))
+
+
+def run_action(sandbox: GitHubSandbox, cwd: Path, inputs: dict[str, str], github: dict,
+               env: dict[str, str] | None = None) -> JobRun:
+    """action.yml's steps as a caller's `uses:` step runs them: inputs with defaults, its env."""
+    action = load_action()
+    context: dict[str, Any] = {"github": github}
+    values = {name: evaluate(spec.get("default", ""), context) for name, spec in action["inputs"].items()}
+    unknown = set(inputs) - set(values)
+    assert not unknown, f"not inputs of action.yml: {unknown}"
+    context["inputs"] = {**values, **inputs}
+    return run_steps(sandbox, action["runs"]["steps"], cwd, context,
+                     extra_env={"GITHUB_ACTION_PATH": str(REPO), **(env or {})})
 
 
 SECRETS = {"TWILIO_ACCOUNT_SID": "AC" + "9" * 32, "TWILIO_API_KEY": "SK" + "8" * 32,
@@ -286,6 +313,7 @@ def test_pr_plan_job_plans_and_comments(gh_sandbox: GitHubSandbox, project: Path
     body = json.loads(post["input"])["body"]
     assert body.startswith("<!-- twideploy-plan-env: local -->") and "flow.ivr-main" in body
     assert "abc1234" in body
+    assert "Posted the plan comment 321 for local on #17" in run.log
 
 
 def test_drift_job_opens_an_issue_on_drift(gh_sandbox: GitHubSandbox, project: Path):
@@ -358,3 +386,51 @@ def test_promote_job(gh_sandbox: GitHubSandbox, git_project: Path, recorder: Pat
     assert (recorder.read_text().splitlines() if recorder.exists() else []) == expected
     if not ok:
         assert run.failed == "Check the ref"
+
+
+# --------------------------------------------------------------------------- action.yml
+
+
+PR_EVENT = {"event_name": "pull_request", "token": "ghs_fake",
+            "event": {"pull_request": {"number": 17, "head": {"sha": "abc1234"}}}}
+
+
+def test_action_plans_and_comments_on_the_pull_request(gh_sandbox: GitHubSandbox, project: Path, tmp_path: Path):
+    """The composite action for real (twideploy plan of `local`) with comment-on-pr."""
+    existing = [{"id": 55, "body": "<!-- twideploy-plan-env: local -->\n<!-- twideploy-plan -->\nold"}]
+    gh_sandbox.respond(r"^api --paginate", json.dumps(existing))
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    project.rename(workspace / "infra")
+    run = run_action(gh_sandbox, workspace,
+                     {"command": "plan", "environment": "local", "working-directory": "infra",
+                      "comment-on-pr": "true", "mask-env": "CRM_TOKEN"},
+                     PR_EVENT, env={"CRM_TOKEN": "crm-from-caller"})
+    assert run.ok, run.log
+    assert run.ran == ["Mask secrets", "twideploy plan", "Comment the plan on the pull request"]
+    assert "::add-mask::crm-from-caller" in run.log
+    assert run.outputs["run"]["has-changes"] == "true"
+    assert run.summary.startswith("<!-- twideploy-plan -->")
+    (patch,) = [c for c in gh_sandbox.gh_calls() if "--method" in c["argv"]]
+    assert patch["argv"][:4] == ["api", "--method", "PATCH", "repos/acme/contact-center/issues/comments/55"]
+    assert "flow.ivr-main" in json.loads(patch["input"])["body"]
+
+
+def test_action_does_not_comment_unless_asked(gh_sandbox: GitHubSandbox, recorder: Path):
+    run = run_action(gh_sandbox, gh_sandbox.root, {"command": "plan", "environment": "staging"}, PR_EVENT)
+    assert run.ok, run.log
+    assert run.ran == ["Mask secrets", "twideploy plan"]
+    assert recorder.read_text().splitlines() == ["plan --env staging --format markdown --detailed-exitcode"]
+    assert gh_sandbox.gh_calls() == []
+
+
+def test_action_drift_opens_the_issue(gh_sandbox: GitHubSandbox):
+    gh_sandbox.fake_program("twideploy", 'echo "### Drift: flow.ivr-main edited"\nexit 2\n')
+    gh_sandbox.respond(r"^issue list", "[]")
+    gh_sandbox.respond(r"^issue create", "https://github.com/acme/contact-center/issues/12\n")
+    run = run_action(gh_sandbox, gh_sandbox.root, {"command": "drift", "environment": "prod",
+                                                  "issue-on-drift": "true"}, {"event_name": "schedule"})
+    assert run.ok, run.log
+    assert run.outputs["run"]["exit-code"] == "2" and run.outputs["run"]["has-changes"] == "true"
+    (create,) = [c for c in gh_sandbox.gh_calls() if c["argv"][:2] == ["issue", "create"]]
+    assert "Drift detected in prod" in create["argv"]
