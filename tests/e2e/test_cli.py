@@ -149,3 +149,13 @@ def test_history_links_deploys_to_revisions(project_dir, cli_env):
     ivr = next(revs for name, revs in data["flow_revisions"].items() if "ivr" in name.lower())
     assert [r["revision"] for r in ivr] == [2, 1]
     assert second["deploy_id"] in ivr[0]["commit_message"]
+
+
+def test_plan_and_apply_refuse_invalid_manifests_before_any_request(project_dir, cli_env):
+    edit_yaml(project_dir / "flows/ivr-main.yaml",
+              lambda flow: flow["states"][0]["transitions"][0].__setitem__("next", "no_such_state"))
+    before = cli_env.stats()["total"]
+    for command in (["plan", "--env", "local"], ["apply", "--env", "local", "--auto-approve"]):
+        code, out = run(project_dir, *command)
+        assert code == 1 and "flows/ivr-main.yaml:" in out and "no_such_state" in out
+    assert cli_env.stats()["total"] == before
