@@ -374,8 +374,8 @@ def git_project(project: Path) -> Path:
 
 
 @pytest.mark.parametrize("ref, ok, expected", [
-    ("v1.0.0", True, ["promote --from staging --to prod --auto-approve --format markdown --ref v1.0.0"]),
-    ("", True, ["promote --from staging --to prod --auto-approve --format markdown"]),
+    ("v1.0.0", True, ["promote --from staging --to prod --ref v1.0.0 --auto-approve --format markdown"]),
+    ("", False, []),                   # required
     ("v9.9.9", False, []),             # no such tag
     ("--output=/tmp/x", False, []),    # not a ref at all
 ])
