@@ -64,6 +64,14 @@ def action_as_workflow() -> str:
     return json.dumps(workflow, indent=1)  # JSON is YAML, and keeps line numbers meaningful enough
 
 
+def docs_example() -> str:
+    """The full example workflow of docs/ci.md (its ```yaml block with `on:` and `jobs:`)."""
+    blocks = re.findall(r"```yaml\n(.*?)```", (REPO / "docs" / "ci.md").read_text(), re.S)
+    full = [b for b in blocks if re.search(r"^on:", b, re.M) and re.search(r"^jobs:", b, re.M)]
+    assert len(full) == 1, "docs/ci.md should hold one full example workflow"
+    return full[0]
+
+
 @pytest.fixture(scope="module")
 def findings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict]]:
     """actionlint's findings per file, for the workflows, action.yml and a known-bad file (one run)."""
@@ -73,7 +81,9 @@ def findings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict]]:
     action.write_text(action_as_workflow())
     bad = tmp / "known-bad.yml"
     bad.write_text(KNOWN_BAD)
-    files = [*map(str, WORKFLOW_FILES), str(action), str(bad)]
+    docs = tmp / "docs-ci-example.yml"
+    docs.write_text(docs_example())
+    files = [*map(str, WORKFLOW_FILES), str(action), str(bad), str(docs)]
     proc = subprocess.run([actionlint, "-format", "{{json .}}", *files], capture_output=True, text=True,
                           cwd=REPO, timeout=120)
     assert proc.returncode in (0, 1), f"actionlint failed to run ({proc.returncode}): {proc.stderr}"
@@ -82,6 +92,7 @@ def findings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict]]:
         by_file.setdefault(finding["filepath"], []).append(finding)
     by_file["action.yml"] = by_file.pop(str(action))
     by_file["known-bad"] = by_file.pop(str(bad))
+    by_file["docs/ci.md"] = by_file.pop(str(docs))
     return by_file
 
 
@@ -102,6 +113,22 @@ def test_workflow_has_no_actionlint_findings(findings: dict[str, list[dict]], wo
 def test_action_yml_has_no_actionlint_findings(findings: dict[str, list[dict]]):
     found = findings["action.yml"]
     assert not found, "actionlint (action.yml's steps in a workflow):\n" + show(found)
+
+
+def test_docs_example_workflow_has_no_actionlint_findings(findings: dict[str, list[dict]]):
+    found = findings["docs/ci.md"]
+    assert not found, "actionlint (docs/ci.md's example):\n" + show(found)
+
+
+def test_docs_example_uses_only_real_action_inputs():
+    yaml = YAML(typ="safe")
+    inputs = set(yaml.load((REPO / "action.yml").read_text())["inputs"])
+    example = yaml.load(docs_example())
+    used = [step for job in example["jobs"].values() for step in job["steps"]
+            if step.get("uses", "").endswith("/twideploy@v1")]
+    assert len(used) == 3
+    for step in used:
+        assert set(step["with"]) <= inputs, set(step["with"]) - inputs
 
 
 def test_actionlint_does_find_problems(findings: dict[str, list[dict]]):
