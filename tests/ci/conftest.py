@@ -174,10 +174,3 @@ def gh_sandbox(tmp_path: Path) -> GitHubSandbox:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     return copy_project(tmp_path / "project")
-
-
-def twideploy_has(command: str) -> bool:
-    """Is `twideploy COMMAND` registered in this checkout's CLI?"""
-    from twideploy.cli.main import cli
-
-    return command in cli.commands

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ci.conftest import SCRIPTS, GitHubSandbox, Run, copy_project, make_sandbox, twideploy_has
+from tests.ci.conftest import SCRIPTS, GitHubSandbox, Run, copy_project, make_sandbox
 
 RUN = str(SCRIPTS / "run-twideploy.sh")
 MASK = str(SCRIPTS / "mask-secrets.sh")
@@ -99,15 +99,6 @@ def test_secrets_are_redacted_from_summary_file_and_step_summary(gh_sandbox: Git
     assert SECRET not in Path(run.outputs["summary-file"]).read_text()
     assert "| token | *** |" in run.summary
     assert "crm: ***" in run.summary
-
-
-@pytest.mark.skipif(not twideploy_has("drift"), reason="`twideploy drift` is not in this checkout's CLI yet")
-def test_real_drift_after_apply_is_clean(gh_sandbox: GitHubSandbox, project: Path):
-    assert gh_sandbox.run([RUN, "apply", "--env", "local", "--auto-approve"], cwd=project).returncode == 0
-    run = gh_sandbox.run([RUN, "drift", "--env", "local", "--format", "markdown"], cwd=project)
-    assert run.returncode == 0, run.stderr
-    assert run.outputs["exit-code"] == "0"
-    assert run.outputs["has-changes"] == "false"
 
 
 # --------------------------------------------------------------------------- mask-secrets.sh

@@ -434,3 +434,44 @@ def test_action_drift_opens_the_issue(gh_sandbox: GitHubSandbox):
     assert run.outputs["run"]["exit-code"] == "2" and run.outputs["run"]["has-changes"] == "true"
     (create,) = [c for c in gh_sandbox.gh_calls() if c["argv"][:2] == ["issue", "create"]]
     assert "Drift detected in prod" in create["argv"]
+
+
+def test_drift_job_for_real_opens_then_closes_the_issue(gh_sandbox: GitHubSandbox, project: Path, tmp_path: Path):
+    """drift.yml's job against the emulator: a console edit is drift (issue opened); once
+    apply has put the flow back, the next run closes the issue."""
+    from twideploy.emulator import Emulator, account_sid_for
+    from twideploy.gateway import Credentials, Gateway
+    from twideploy.secrets import Secret
+
+    with Emulator(tmp_path / "emulator.sqlite", account_sid=account_sid_for("local")) as emulator:
+        gh_sandbox.env.update(TWIDEPLOY_EMULATOR_URL=emulator.base_url,
+                              TWIDEPLOY_EMULATOR_ACCOUNT_SID=emulator.account_sid)
+        assert gh_sandbox.run([str(SCRIPTS / "run-twideploy.sh"), "apply", "--env", "local", "--auto-approve"], cwd=project).returncode == 0
+
+        client = Gateway(Credentials(emulator.account_sid, emulator.account_sid, Secret(emulator.auth_token)),
+                         base_url=emulator.base_url).client
+        [flow] = [f for f in client.studio.v2.flows.list() if f.friendly_name == "Acme IVR"]
+        definition = client.studio.v2.flows(flow.sid).fetch().definition
+        definition["description"] = "edited in the console"
+        emulator.console_edit(flow.sid, definition, "Hotfix from the console")
+
+        context = {**pr_context(LOCAL), "github": {"token": "ghs_fake"}}
+        gh_sandbox.respond(r"^issue list", "[]")
+        gh_sandbox.respond(r"^issue create", "https://github.com/acme/contact-center/issues/31\n")
+        run = run_job(gh_sandbox, "drift.yml", "drift", project, context)
+        assert run.ok, run.log
+        assert run.outputs["drift"]["exit-code"] == "2" and run.outputs["drift"]["has-changes"] == "true"
+        (create,) = [c for c in gh_sandbox.gh_calls() if c["argv"][:2] == ["issue", "create"]]
+        assert "Drift detected in local" in create["argv"]
+        assert "ivr-main" in create["body"] and "Hotfix from the console" in create["body"]
+        assert "ivr-main" in run.summary
+
+        assert gh_sandbox.run([str(SCRIPTS / "run-twideploy.sh"), "apply", "--env", "local", "--auto-approve"], cwd=project).returncode == 0
+        gh_sandbox.gh_responses.clear()
+        gh_sandbox.respond(r"^issue list", json.dumps([{"number": 31, "title": "Drift detected in local"}]))
+        Path(gh_sandbox.env["FAKE_GH_LOG"]).unlink()
+        run = run_job(gh_sandbox, "drift.yml", "drift", project, context)
+        assert run.ok, run.log
+        assert run.outputs["drift"]["exit-code"] == "0"
+        assert [c["argv"][:3] for c in gh_sandbox.gh_calls()][1:] == [["issue", "comment", "31"],
+                                                                       ["issue", "close", "31"]]
