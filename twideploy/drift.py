@@ -270,7 +270,8 @@ class _Auditor:
             "live": {"sid": live.sid, "revision": live.revision, "status": live.status,
                      "date_updated": _iso(live.date_updated)},
             "outside_revisions": [{"revision": r.revision, "commit_message": r.commit_message or "",
-                                   "date_updated": _iso(r.date_updated), "status": r.status} for r in outside],
+                                   "date_updated": _iso(r.date_updated), "status": r.status,
+                                   "author_sid": getattr(r, "author_sid", None)} for r in outside],
             "last_twideploy": _revision_ref(last_ours),
         }
         changes = [describe(w) for w in change.widgets] if category != INFO or change.action is Action.DELETE else []
@@ -497,7 +498,8 @@ def render_text(report: DriftReport) -> str:
             mark = {True: " [outside twideploy]", False: " [twideploy]", None: ""}[item.outside_twideploy]
             lines.append(f"{'!' if item in report.drifted else '-'} {item.address} ({item.action}){mark}: {item.summary}")
             for revision in item.details.get("outside_revisions", []):
-                lines.append(f"    revision {revision['revision']} ({revision['date_updated']}): "
+                by = f" by {revision['author_sid']}" if revision.get("author_sid") else ""
+                lines.append(f"    revision {revision['revision']} ({revision['date_updated']}{by}): "
                              f"{revision['commit_message'] or '(no commit message)'}")
             lines += [f"    {line}" for line in item.changes]
         lines.append("")
@@ -524,7 +526,8 @@ def render_markdown(report: DriftReport) -> str:
         for item in report.drifted:
             lines.append(f"! {item.address}")
             for revision in item.details.get("outside_revisions", []):
-                lines.append(f"    revision {revision['revision']} {revision['date_updated']}: "
+                by = f" by {revision['author_sid']}" if revision.get("author_sid") else ""
+                lines.append(f"    revision {revision['revision']} {revision['date_updated']}{by}: "
                              f"{revision['commit_message'] or '(no commit message)'}")
             lines += [f"    {line}" for line in item.changes]
         lines += ["```", "", "</details>"]
