@@ -8,6 +8,10 @@
 # twideploy's own `<!-- twideploy-plan -->` marker; the first comment with both is PATCHed,
 # otherwise a new one is POSTed. Secret values are redacted (GitHub does not mask comments)
 # and the body is cut to GitHub's comment size limit. Writes comment-id to $GITHUB_OUTPUT.
+#
+# PLAN_EXIT_CODE (optional) is what the plan exited with: when it is not 0 or 2, or the plan
+# file is empty, the comment says that the plan failed instead, so that a reviewer never
+# reads a plan that an earlier push left behind as if it were current.
 set -euo pipefail
 
 if [ $# -ne 2 ]; then
@@ -26,7 +30,15 @@ if [[ ! "$PR_NUMBER" =~ ^[0-9]+$ ]]; then
   echo "plan-comment: invalid PR_NUMBER '$PR_NUMBER'" >&2
   exit 2
 fi
-[ -f "$plan_file" ] || { echo "plan-comment: no such file: $plan_file" >&2; exit 2; }
+failed=""
+case "${PLAN_EXIT_CODE:-0}" in
+  0|2) [ -s "$plan_file" ] || failed="produced no plan" ;;
+  *) failed="failed (exit ${PLAN_EXIT_CODE})" ;;
+esac
+if [ -z "$failed" ] && [ ! -f "$plan_file" ]; then
+  echo "plan-comment: no such file: $plan_file" >&2
+  exit 2
+fi
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 python="$(command -v python3 || command -v python)"
@@ -41,7 +53,12 @@ trap 'rm -rf "$work"' EXIT
 body="$work/body.md"
 {
   echo "$ENV_MARKER"
-  if grep -qF "$PLAN_MARKER" "$plan_file"; then
+  if [ -n "$failed" ]; then
+    echo "$PLAN_MARKER"
+    echo "### twideploy plan: \`$env_name\`"
+    echo
+    echo ":x: **The plan $failed.** No plan is shown for this commit; the error is in the workflow run's log."
+  elif grep -qF "$PLAN_MARKER" "$plan_file"; then
     cat "$plan_file"
   else
     echo "$PLAN_MARKER"

@@ -230,6 +230,8 @@ def run_steps(sandbox: GitHubSandbox, steps: list[dict], cwd: Path, context: dic
         name = evaluate(step.get("name", step.get("uses", f"step {index}")), context)
         if "uses" in step or name == "Install twideploy":
             continue
+        if not result.ok and "always()" not in step.get("if", ""):
+            continue  # after a failure only `if: always()` steps run
         env = {**sandbox.prepared_env(), **(extra_env or {}), **job_env,
                **{k: evaluate(v, context) for k, v in step.get("env", {}).items()}}
         if "if" in step and not condition(step["if"], context, env):
@@ -244,9 +246,8 @@ def run_steps(sandbox: GitHubSandbox, steps: list[dict], cwd: Path, context: dic
         result.log += proc.stdout + proc.stderr
         if "id" in step:
             context["steps"][step["id"]] = {"outputs": parse_outputs(output.read_text())}
-        if proc.returncode != 0:
+        if proc.returncode != 0 and result.ok:
             result.ok, result.failed = False, name
-            break
     result.outputs = {k: v["outputs"] for k, v in context["steps"].items()}
     result.summary = summary.read_text()
     return result
@@ -475,3 +476,16 @@ def test_drift_job_for_real_opens_then_closes_the_issue(gh_sandbox: GitHubSandbo
         assert run.outputs["drift"]["exit-code"] == "0"
         assert [c["argv"][:3] for c in gh_sandbox.gh_calls()][1:] == [["issue", "comment", "31"],
                                                                        ["issue", "close", "31"]]
+
+
+def test_pr_plan_job_failure_replaces_the_old_plan_comment(gh_sandbox: GitHubSandbox, project: Path):
+    gh_sandbox.fake_program("twideploy", 'echo "error: HTTP 401 from Twilio" >&2\nexit 1\n')
+    old = [{"id": 64, "body": "<!-- twideploy-plan-env: staging -->\n<!-- twideploy-plan -->\nPlan: 3 to create"}]
+    gh_sandbox.respond(r"^api --paginate", json.dumps(old))
+    run = run_job(gh_sandbox, "pr.yml", "plan", project, pr_context({"name": "staging", "target": "twilio"}))
+    assert not run.ok and run.failed == "Plan"
+    assert run.ran == ["Mask secrets", "Plan", "Comment the plan on the pull request"]
+    (patch,) = [c for c in gh_sandbox.gh_calls() if "--method" in c["argv"]]
+    assert patch["argv"][3] == "repos/acme/contact-center/issues/comments/64"
+    body = json.loads(patch["input"])["body"]
+    assert "The plan failed (exit 1)" in body and "3 to create" not in body
