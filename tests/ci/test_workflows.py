@@ -489,3 +489,21 @@ def test_pr_plan_job_failure_replaces_the_old_plan_comment(gh_sandbox: GitHubSan
     assert patch["argv"][3] == "repos/acme/contact-center/issues/comments/64"
     body = json.loads(patch["input"])["body"]
     assert "The plan failed (exit 1)" in body and "3 to create" not in body
+
+
+@pytest.mark.parametrize("spec, installs", [
+    ("", str(REPO)),                      # the action's own checkout
+    ("1.2.0", "twideploy==1.2.0"),
+    ("twideploy>=1.2,<2", "twideploy>=1.2,<2"),
+    ("git+https://example.com/acme/twideploy@main", "git+https://example.com/acme/twideploy@main"),
+])
+def test_action_installs_the_requested_twideploy(gh_sandbox: GitHubSandbox, spec: str, installs: str):
+    record = gh_sandbox.root / "pip-argv"
+    gh_sandbox.fake_program("python", f'printf "%s\\n" "$@" > "{record}"\n')
+    gh_sandbox.fake_program("twideploy", 'echo "twideploy, version 9"\n')
+    [step] = [s for s in load_action()["runs"]["steps"] if s.get("name") == "Install twideploy"]
+    env = {**gh_sandbox.prepared_env(), "SPEC": spec, "GITHUB_ACTION_PATH": str(REPO)}
+    proc = subprocess.run(["bash", "-eo", "pipefail", "-c", step["run"]], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert record.read_text().splitlines()[-1] == installs
+    assert record.read_text().splitlines()[:3] == ["-m", "pip", "install"]
