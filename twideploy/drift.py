@@ -113,14 +113,11 @@ def _when(value: Any) -> datetime | None:
         return None
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    text = str(value).strip().replace("Z", "+00:00")
-    for parse in (datetime.fromisoformat,):
-        try:
-            moment = parse(text)
-            return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-        except ValueError:
-            pass
-    return None
+    try:
+        moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _iso(value: Any) -> str | None:
