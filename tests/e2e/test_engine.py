@@ -285,3 +285,56 @@ def test_changes_of_every_kind_apply_and_converge(project_dir, emulator):
     deploy.apply(ws, deploy.ApplyOptions())
     assert not deploy.plan(open_ws(project_dir, emulator)).plan.has_changes
     assert all(c.action is not Action.DELETE for c in deploy.plan(open_ws(project_dir, emulator)).plan.changes)
+
+
+def test_rollback_to_an_earlier_deploy_undoes_every_later_one(project_dir, emulator):
+    ws = applied(project_dir, emulator)
+    first_state_of_account = account_state(ws.gateway)
+    first_id = deploy.history(ws)["deploys"][-1]["deploy_id"]
+    for greeting in ("second", "third"):
+        edit_yaml(project_dir / "flows/ivr-main.yaml",
+                  lambda flow, g=greeting: first_state(flow, "say-play")["properties"].__setitem__("say", g))
+        deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
+    _change_everything(project_dir)
+    deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
+
+    report = deploy.rollback(open_ws(project_dir, emulator), to=first_id)
+    assert sum(line.startswith("rolling back deploy") for line in report) == 3
+    assert account_state(ws.gateway) == first_state_of_account
+    history = deploy.history(open_ws(project_dir, emulator))["deploys"]
+    assert [d["reverted"] for d in history if d["kind"] == "deploy"] == [False, True, True, True]
+    with pytest.raises(Exception, match="not an applied, un-reverted deploy"):
+        deploy.rollback(open_ws(project_dir, emulator), to=history[1]["deploy_id"])
+
+
+def test_prune_deletes_what_the_manifests_dropped_and_unbinds_numbers(project_dir, emulator):
+    edit_yaml(project_dir / "environments/local.yaml",
+              lambda env: env["services"]["crm"]["variables"].__setitem__("OLD_SETTING", "x"))
+    ws = applied(project_dir, emulator)
+    sms_bot = ws.project.flows["sms-bot"].friendly_name
+
+    def drop(env):
+        env["flows"].remove("sms-bot")
+        env["numbers"]["+15005550006"]["sms"] = "https://example.com/sms"
+        del env["numbers"]["+15005550007"]
+        del env["services"]["crm"]["variables"]["OLD_SETTING"]
+
+    edit_yaml(project_dir / "environments/local.yaml", drop)
+    (project_dir / "functions/crm/functions/hello.public.js").unlink()
+
+    kept = {(c.address, c.action.value) for c in deploy.plan(open_ws(project_dir, emulator), prune=False).plan.changes}
+    assert {("flow.sms-bot", "unmanaged"), ("service.crm.variable.OLD_SETTING", "unmanaged"),
+            ("service.crm.function./hello", "unmanaged"), ("number.+15005550007", "unmanaged")} <= kept
+
+    pruned = deploy.plan(open_ws(project_dir, emulator), prune=True).plan
+    assert {("flow.sms-bot", "delete"), ("service.crm.variable.OLD_SETTING", "delete"),
+            ("service.crm.function./hello", "delete"), ("number.+15005550007", "update")} <= \
+        {(c.address, c.action.value) for c in pruned.actionable}
+    deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions(prune=True))
+
+    state = account_state(ws.gateway)
+    assert sms_bot not in state["flows"]
+    assert "/hello" not in state["services"]["crm"]["functions"]
+    assert "OLD_SETTING" not in next(iter(state["services"]["crm"]["environments"].values()))["variables"]
+    assert not state["numbers"]["+15005550007"]["voice_url"]  # unbound, never released
+    assert not deploy.plan(open_ws(project_dir, emulator), prune=True).plan.has_changes

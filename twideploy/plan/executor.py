@@ -80,13 +80,14 @@ class Executor:
 
     # -- the writer every resource module calls -------------------------------------------
 
-    def write(self, op: str, address: str, undo: dict[str, Any], run: Callable[[], dict[str, Any]],
+    def write(self, op: str, address: str, undo: dict[str, Any], run: Callable[[], Any],
               *, secret_undo: dict[str, Any] | None = None) -> dict[str, Any]:
         seq = self.journal.intent(op, address, undo)
         made = _Made(seq, op, address, {**undo, **(secret_undo or {})})
         self.made.append(made)
         self.progress(f"{op} {address}")
-        made.result = run() or {}
+        result = run()
+        made.result = result if isinstance(result, dict) else {}  # deletes return no record
         self.journal.done(seq, made.result)
         return made.result
 

@@ -106,7 +106,9 @@ def make_plan(gw: Gateway, project: Project, env: Environment, *, cache: serverl
         managed.add(flow.friendly_name)
         changes.append(flows.plan(flow.name, flow.friendly_name, flow.status, compiled[flow.name],
                                   live.flows.get(flow.friendly_name)))
-    changes += [flows.plan_unmanaged(f, prune) for name, f in sorted(live.flows.items()) if name not in managed]
+    project_names = {f.friendly_name: f.name for f in project.flows.values()}
+    changes += [flows.plan_unmanaged(project_names.get(name, name), f, prune)
+                for name, f in sorted(live.flows.items()) if name not in managed]
 
     for number, binding in sorted(desired.env.numbers.items()):
         changes.append(numbers.plan(number, numbers.desired_fields(binding, book.url_for), live.numbers.get(number)))

@@ -21,9 +21,10 @@ SENSITIVE = "(sensitive value)"
 
 
 class Writer(Protocol):
-    """Journals a write (op, address, undo data) before running it; returns its result."""
+    """Journals a write (op, address, undo data) before running it; returns its result
+    (the dict `run` returned, such as the SID it created, or {} when it returned no dict)."""
 
-    def __call__(self, op: str, address: str, undo: dict[str, Any], run: Callable[[], dict[str, Any]],
+    def __call__(self, op: str, address: str, undo: dict[str, Any], run: Callable[[], Any],
                  *, secret_undo: dict[str, Any] | None = None) -> dict[str, Any]: ...
 
 

@@ -65,9 +65,10 @@ def plan(name: str, friendly_name: str, status: str, compiled: dict[str, Any], l
     return Change("flow", address, Action.UPDATE if widgets else Action.NOOP, before, after, widgets)
 
 
-def plan_unmanaged(live: LiveFlow, prune: bool) -> Change:
+def plan_unmanaged(name: str, live: LiveFlow, prune: bool) -> Change:
+    """A live flow the environment does not deploy; `name` is its project name when it has one."""
     before = {"friendly_name": live.friendly_name, "status": live.status, "revision": live.revision, "sid": live.sid}
-    return Change("flow", f"flow.{live.friendly_name}", Action.DELETE if prune else Action.UNMANAGED, before)
+    return Change("flow", f"flow.{name}", Action.DELETE if prune else Action.UNMANAGED, before)
 
 
 def fingerprint(live: LiveFlow) -> dict[str, Any]:
@@ -103,7 +104,7 @@ def apply(gw: Gateway, change: Change, friendly_name: str, status: str, definiti
     if change.action is Action.DELETE:
         undo = {"sid": live.sid, "friendly_name": live.friendly_name, "status": live.status,
                 "definition": live.definition, "commit_message": live.commit_message}
-        write("flow.delete", change.address, undo, lambda: call(lambda: flows(live.sid).delete()) and {})
+        write("flow.delete", change.address, undo, lambda: call(lambda: flows(live.sid).delete()))
         return None
     return live
 

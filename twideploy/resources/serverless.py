@@ -352,7 +352,7 @@ class ServiceDeployer:
             elif change.action is Action.DELETE:
                 sid, old = self.live.variables[key]
                 self._journal_variable("variable.delete", change, {**where, "sid": sid}, old, key,
-                                       lambda s=sid: call(lambda: variables(s).delete()) and {})
+                                       lambda s=sid: call(lambda: variables(s).delete()))
 
     def _journal_variable(self, op: str, change: Change, where: dict, old: str, key: str, run: Any) -> None:
         """Previous values go to disk only when not secret; secrets are kept for this run only."""
@@ -379,7 +379,7 @@ def delete_unmanaged_code(gw: Gateway, service: LiveService, changes: list[Chang
             sid = next((c.sid for c in gw.list_all(collection) if c.friendly_name == path), None)
             if sid:
                 write(f"{change.kind}.delete", change.address, {"service_sid": service.sid, "path": path},
-                      lambda c=collection, s=sid: call(lambda: c(s).delete()) and {})
+                      lambda c=collection, s=sid: call(lambda: c(s).delete()))
 
 
 # --------------------------------------------------------------------------- undo
