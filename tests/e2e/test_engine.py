@@ -338,3 +338,16 @@ def test_prune_deletes_what_the_manifests_dropped_and_unbinds_numbers(project_di
     assert "OLD_SETTING" not in next(iter(state["services"]["crm"]["environments"].values()))["variables"]
     assert not state["numbers"]["+15005550007"]["voice_url"]  # unbound, never released
     assert not deploy.plan(open_ws(project_dir, emulator), prune=True).plan.has_changes
+
+
+def test_function_code_is_compared_with_twilio_not_only_the_local_cache(project_dir, emulator):
+    """A fresh CI runner has no .twideploy/cache: function content is fetched and hashed.
+    Asset content has no API, so without the cache assets read as 'content unknown'."""
+    applied(project_dir, emulator)
+    import shutil
+    shutil.rmtree(project_dir / ".twideploy" / "cache")
+    plan = deploy.plan(open_ws(project_dir, emulator)).plan
+    functions = [c for c in plan.changes if c.kind == "function"]
+    assert functions and all(c.action is Action.NOOP for c in functions)
+    assert {c.kind for c in plan.actionable} <= {"asset", "build"}
+    assert all("content unknown" in c.reason for c in plan.actionable if c.kind == "asset")
