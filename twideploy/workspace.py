@@ -3,9 +3,9 @@
 For `target: emulator` the local Twilio emulator is started in-process (database under
 `.twideploy/emulator/`), seeded with the numbers the environment binds, and reached
 through the same SDK and gateway as a real account. `TWIDEPLOY_EMULATOR_URL` points an
-emulator environment at an emulator that is already running (`twideploy emulator serve`),
-with `TWIDEPLOY_EMULATOR_ACCOUNT_SID` / `TWIDEPLOY_EMULATOR_AUTH_TOKEN` when it does not
-use the default credentials.
+emulator environment at an emulator that is already running (`twideploy emulator serve`);
+`TWIDEPLOY_EMULATOR_ACCOUNT_SID` / `TWIDEPLOY_EMULATOR_AUTH_TOKEN` override the account
+and token (by default the environment's own account SID and the emulator's default token).
 """
 
 from __future__ import annotations
@@ -58,15 +58,17 @@ def open_account(project: Project, env: Environment, *, concurrency: int = 8) ->
         return
     from twideploy import emulator  # only emulator environments need it; the engine never does
 
+    # The emulator gives every account SID its own isolated account, so environments that
+    # share one emulator (e.g. staging and prod in a promote) still are different accounts.
+    account_sid = (os.environ.get("TWIDEPLOY_EMULATOR_ACCOUNT_SID") or env.emulator_account_sid
+                   or emulator.account_sid_for(env.name))
     external = os.environ.get("TWIDEPLOY_EMULATOR_URL")
     if external:
-        account_sid = os.environ.get("TWIDEPLOY_EMULATOR_ACCOUNT_SID", emulator.DEFAULT_ACCOUNT_SID)
-        credentials = Credentials(account_sid, account_sid,
-                                  Secret(os.environ.get("TWIDEPLOY_EMULATOR_AUTH_TOKEN", emulator.DEFAULT_AUTH_TOKEN)))
-        _seed(external, credentials, list(env.numbers))
-        yield Gateway(credentials, base_url=external, concurrency=concurrency)
+        token = os.environ.get("TWIDEPLOY_EMULATOR_AUTH_TOKEN", emulator.DEFAULT_AUTH_TOKEN)
+        _seed(external, account_sid, list(env.numbers))
+        yield Gateway(Credentials(account_sid, account_sid, Secret(token)), base_url=external,
+                      concurrency=concurrency)
         return
-    account_sid = env.emulator_account_sid or emulator.account_sid_for(env.name)
     db = project.root / STATE_DIR / "emulator" / f"{env.name}.sqlite"
     db.parent.mkdir(parents=True, exist_ok=True)
     with emulator.Emulator(db, account_sid=account_sid) as emu:
@@ -75,10 +77,11 @@ def open_account(project: Project, env: Environment, *, concurrency: int = 8) ->
                       concurrency=concurrency)
 
 
-def _seed(base_url: str, credentials: Credentials, numbers: list[str]) -> None:
-    """Seed an external emulator with the environment's numbers (its admin endpoint)."""
+def _seed(base_url: str, account_sid: str, numbers: list[str]) -> None:
+    """Seed an external emulator's account with the environment's numbers (its admin endpoint)."""
     import requests
 
     if numbers:
-        response = requests.post(f"{base_url.rstrip('/')}/_admin/numbers", json=numbers, timeout=10)
+        response = requests.post(f"{base_url.rstrip('/')}/_admin/numbers",
+                                 json={"numbers": numbers, "account_sid": account_sid}, timeout=10)
         response.raise_for_status()

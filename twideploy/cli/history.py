@@ -25,13 +25,14 @@ def history(env_name, project_dir, fmt, limit):
         click.echo(json.dumps(data, indent=2))
         return
     table = Table(title=f"Deploys of {data['environment']}")
-    for column in ("deploy id", "kind", "status", "git", "started", "changes"):
+    for column in ("deploy id", "kind", "status", "git", "tag", "started", "changes"):
         table.add_column(column)
     for d in data["deploys"]:
         status = d["status"] + (" (reverted)" if d["reverted"] else "")
         what = ", ".join(d["changes"][:4]) + (" ..." if len(d["changes"]) > 4 else "") if d["changes"] \
             else ("reverts " + ", ".join(d["reverts"]) if d["reverts"] else "")
-        table.add_row(d["deploy_id"], d["kind"] or "", status, (d["git_sha"] or "")[:12], d["started_at"] or "", what)
+        table.add_row(d["deploy_id"], d["kind"] or "", status, (d["git_sha"] or "")[:12], d.get("tag") or "",
+                      d["started_at"] or "", what)
     console.print(table)
     for name, revisions in data["flow_revisions"].items():
         console.print(f"[bold]{name}[/]")
