@@ -88,24 +88,28 @@ def test_second_apply_waits_for_or_fails_on_the_lock(project_dir, cli_env):
     assert account_state(open_ws(project_dir, cli_env).gateway)["flows"] == {}
 
 
-def test_killed_apply_is_detected_and_can_be_undone(project_dir, cli_env):
-    before = account_state(open_ws(project_dir, cli_env).gateway)
-    cli_env.set_faults(FaultConfig(latency_ms=150))
-    env = {**os.environ, "TWIDEPLOY_EMULATOR_URL": cli_env.base_url,
-           "TWIDEPLOY_EMULATOR_ACCOUNT_SID": cli_env.account_sid}
-    process = subprocess.Popen([sys.executable, "-m", "twideploy", "apply", "--env", "local",
-                                "--auto-approve", "--project-dir", str(project_dir)], env=env,
+def kill_apply_after(project_dir, emulator, *, done_writes: int) -> None:
+    """Run `twideploy apply` in a real process, SIGKILL it once `done_writes` writes are journalled."""
+    emulator.set_faults(FaultConfig(latency_ms=150))  # slow enough to land the kill mid-apply
+    env = {**os.environ, "TWIDEPLOY_EMULATOR_URL": emulator.base_url, "TWIDEPLOY_EMULATOR_ACCOUNT_SID": emulator.account_sid}
+    process = subprocess.Popen([sys.executable, "-m", "twideploy", "apply", "--env", "local", "--auto-approve",
+                                "--project-dir", str(project_dir)], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     journal_dir = project_dir / ".twideploy" / "journal" / "local"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         files = list(journal_dir.glob("*.jsonl")) if journal_dir.exists() else []
-        if files and files[0].read_text().count('"type": "done"') >= 3:
+        if files and files[0].read_text().count('"type": "done"') >= done_writes:
             break
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    cli_env.set_faults(FaultConfig())
+    emulator.set_faults(FaultConfig())
+
+
+def test_killed_apply_is_detected_and_can_be_undone(project_dir, cli_env):
+    before = account_state(open_ws(project_dir, cli_env).gateway)
+    kill_apply_after(project_dir, cli_env, done_writes=3)
     assert account_state(open_ws(project_dir, cli_env).gateway) != before  # it got somewhere
 
     code, out = run(project_dir, "apply", "--env", "local", "--auto-approve")
@@ -117,18 +121,7 @@ def test_killed_apply_is_detected_and_can_be_undone(project_dir, cli_env):
 
 
 def test_abandoning_an_interrupted_deploy_converges(project_dir, cli_env):
-    cli_env.set_faults(FaultConfig(latency_ms=150))
-    env = {**os.environ, "TWIDEPLOY_EMULATOR_URL": cli_env.base_url,
-           "TWIDEPLOY_EMULATOR_ACCOUNT_SID": cli_env.account_sid}
-    process = subprocess.Popen([sys.executable, "-m", "twideploy", "apply", "--env", "local",
-                                "--auto-approve", "--project-dir", str(project_dir)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    journal_dir = project_dir / ".twideploy" / "journal" / "local"
-    while not (journal_dir.exists() and any('"type": "done"' in p.read_text() for p in journal_dir.glob("*.jsonl"))):
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    cli_env.set_faults(FaultConfig())
+    kill_apply_after(project_dir, cli_env, done_writes=1)
     code, out = run(project_dir, "apply", "--env", "local", "--auto-approve", "--abandon-unfinished")
     assert code == 0, out
     code, out = run(project_dir, "plan", "--env", "local", "--detailed-exitcode")

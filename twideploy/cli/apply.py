@@ -8,7 +8,7 @@ import click
 
 from twideploy import deploy
 from twideploy.cli.common import (auto_approve_option, confirm, console, env_option, lock_timeout_option,
-                                  project_dir_option)
+                                  project_dir_option, report_outcome)
 from twideploy.errors import GitError
 from twideploy.gitinfo import create_deploy_tag, deploy_sha
 from twideploy.render import render_text
@@ -53,9 +53,6 @@ def apply(plan_file, env_name, project_dir, auto_approve, prune, include_layout,
     if outcome.deploy_id is None:
         console.print("No changes. The live account matches the manifests.")
         return
-    for line in outcome.report:
-        console.print(f"  {line}")
-    console.print(f"[bold green]Apply complete[/]: deploy {outcome.deploy_id}, {outcome.writes} write(s). "
-                  f"Undo with: twideploy rollback --env {ws.env.name}")
+    report_outcome(console, "Apply", outcome, ws.env.name)
     if tag:
         console.print(f"Tagged {create_deploy_tag(project_dir, ws.env.name, outcome.deploy_id, options.git_sha)}")

@@ -8,7 +8,8 @@ from twideploy import deploy
 from twideploy import promote as promotion
 from rich.console import Console
 
-from twideploy.cli.common import auto_approve_option, confirm, console, lock_timeout_option, project_dir_option
+from twideploy.cli.common import (auto_approve_option, confirm, console, lock_timeout_option, project_dir_option,
+                                  report_outcome)
 from twideploy.errors import GitError
 from twideploy.gitinfo import create_deploy_tag, deploy_sha
 from twideploy.manifest import load_project
@@ -70,10 +71,7 @@ def promote(from_env, to_env, ref, project_dir, auto_approve, fmt, prune, includ
             render_text(plan, console)
             _provenance(plan, result.source, console)
         return
-    for line in outcome.report:
-        out.print(f"  {line}")
-    out.print(f"[bold green]Promote complete[/]: deploy {outcome.deploy_id} to {to_env}, {outcome.writes} write(s). "
-              f"Undo with: twideploy rollback --env {to_env}")
+    report_outcome(out, "Promote", outcome, to_env)
     if tag:
         out.print(f"Tagged {create_deploy_tag(project_dir, to_env, outcome.deploy_id, result.git_sha)}")
 
