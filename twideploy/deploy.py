@@ -85,8 +85,8 @@ def apply(ws: Workspace, options: ApplyOptions, *, saved: Plan | None = None,
     """
     with environment_lock(ws.state_dir / "locks", ws.env.name, purpose="apply", wait_seconds=options.lock_timeout):
         if options.abandon_unfinished:
-            rollbacks.abandon_unfinished(ws.state_dir, ws.env.name)
-        rollbacks.check_no_unfinished(ws.state_dir, ws.env.name)
+            rollbacks.abandon_unfinished(ws.state_dir, ws.env.name, ws.gateway.account_sid)
+        rollbacks.check_no_unfinished(ws.state_dir, ws.env.name, ws.gateway.account_sid)
         prune = saved.prune if saved else options.prune
         include_layout = saved.include_layout if saved else options.include_layout
         planned = plan(ws, prune=prune, include_layout=include_layout, git_sha=options.git_sha)
@@ -113,7 +113,7 @@ def rollback(ws: Workspace, *, to: str | None = None, flow: str | None = None, r
             if not confirm(f"write revision {revision} of flow {flow} back as a new revision"):
                 return []
             return [rollbacks.flow_to_revision(ws.gateway, live, revision)]
-        records = rollbacks.deploys_to_undo(ws.state_dir, ws.env.name, to)
+        records = rollbacks.deploys_to_undo(ws.state_dir, ws.env.name, ws.gateway.account_sid, to)
         what = ", ".join(f"{r.deploy_id} ({r.status}, {len(r.steps)} writes)" for r in records)
         if records and not confirm(f"undo deploy(s) {what}"):
             return []
@@ -124,7 +124,7 @@ def history(ws: Workspace, *, limit: int = 20) -> dict[str, Any]:
     """Deploys from the journals, and the live revisions of the environment's flows."""
     from twideploy.gitinfo import deploy_tags
 
-    records = journals.deploys(ws.state_dir / "journal", ws.env.name)
+    records = journals.deploys(ws.state_dir / "journal", ws.env.name, ws.gateway.account_sid)
     reverted = rollbacks.reverted_ids(records)
     tags = deploy_tags(ws.project.root, ws.env.name)
     deploys = [{

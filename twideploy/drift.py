@@ -206,7 +206,7 @@ def _by(record: journals.DeployRecord | None) -> str:
 def audit(ws: Workspace, *, include_layout: bool = False) -> DriftReport:
     """Compare the live account with the manifests and with the deploy journals."""
     planned = deploy.plan(ws, include_layout=include_layout)
-    history = _History(journals.deploys(ws.state_dir / "journal", ws.env.name))
+    history = _History(journals.deploys(ws.state_dir / "journal", ws.env.name, ws.gateway.account_sid))
     auditor = _Auditor(ws, planned, history)
     items = auditor.run()
     return DriftReport(ws.env.name, ws.gateway.account_sid, journals.now(), include_layout,

@@ -351,3 +351,21 @@ def test_function_code_is_compared_with_twilio_not_only_the_local_cache(project_
     assert functions and all(c.action is Action.NOOP for c in functions)
     assert {c.kind for c in plan.actionable} <= {"asset", "build"}
     assert all("content unknown" in c.reason for c in plan.actionable if c.kind == "asset")
+
+
+def test_journals_of_another_account_are_not_used(project_dir, emulator):
+    """The same environment pointed at a new account must not roll back or audit by old journals."""
+    from twideploy.emulator import account_sid_for
+    from twideploy.errors import TwideployError
+    from twideploy.gateway import Credentials, Gateway
+    from twideploy.secrets import Secret
+    from twideploy.workspace import Workspace
+
+    applied(project_dir, emulator)
+    ws = open_ws(project_dir, emulator)
+    other = account_sid_for("another-account")
+    other_ws = Workspace(ws.project, ws.env, Gateway(Credentials(other, other, Secret(emulator.auth_token)),
+                                                     base_url=emulator.base_url))
+    assert deploy.history(ws)["deploys"] and not deploy.history(other_ws)["deploys"]
+    with pytest.raises(TwideployError, match="no deploy of local to roll back"):
+        deploy.rollback(other_ws)

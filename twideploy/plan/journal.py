@@ -131,13 +131,19 @@ def load(path: Path) -> DeployRecord:
     return record
 
 
-def deploys(directory: Path, environment: str) -> list[DeployRecord]:
-    """Every journal of an environment, oldest first (deploy ids sort by time)."""
+def deploys(directory: Path, environment: str, account_sid: str | None = None) -> list[DeployRecord]:
+    """Every journal of an environment, oldest first (deploy ids sort by time).
+
+    With `account_sid`, only the journals of that account: an environment pointed at
+    another account (a new emulator, a re-created subaccount) must not undo or judge
+    the new account by the old one's history.
+    """
     folder = directory / environment
     if not folder.is_dir():
         return []
-    return [load(p) for p in sorted(folder.glob("*.jsonl"))]
+    records = [load(p) for p in sorted(folder.glob("*.jsonl"))]
+    return [r for r in records if account_sid is None or r.header.get("account_sid") == account_sid]
 
 
-def unfinished(directory: Path, environment: str) -> list[DeployRecord]:
-    return [r for r in deploys(directory, environment) if not r.finished]
+def unfinished(directory: Path, environment: str, account_sid: str) -> list[DeployRecord]:
+    return [r for r in deploys(directory, environment, account_sid) if not r.finished]

@@ -11,9 +11,9 @@ from twideploy.plan.executor import undo_steps
 from twideploy.resources import flows
 
 
-def check_no_unfinished(state_dir: Path, environment: str) -> None:
+def check_no_unfinished(state_dir: Path, environment: str, account_sid: str) -> None:
     """Refuse to start while an interrupted deploy's journal is still open."""
-    for record in journals.unfinished(state_dir / "journal", environment):
+    for record in journals.unfinished(state_dir / "journal", environment, account_sid):
         last = record.steps[-1] if record.steps else None
         made = sum(1 for s in record.steps if s.done)
         where = f"; its last write was {last.op} {last.address}{'' if last.done else ' (may or may not have happened)'}" \
@@ -25,9 +25,9 @@ def check_no_unfinished(state_dir: Path, environment: str) -> None:
             f"(apply converges the account to the manifests)")
 
 
-def abandon_unfinished(state_dir: Path, environment: str) -> list[str]:
+def abandon_unfinished(state_dir: Path, environment: str, account_sid: str) -> list[str]:
     ids = []
-    for record in journals.unfinished(state_dir / "journal", environment):
+    for record in journals.unfinished(state_dir / "journal", environment, account_sid):
         journals.append_outcome(record, "abandoned")
         ids.append(record.deploy_id)
     return ids
@@ -37,9 +37,10 @@ def reverted_ids(records: list[journals.DeployRecord]) -> set[str]:
     return {deploy_id for r in records if r.header.get("kind") == "rollback" for deploy_id in r.header.get("reverts", [])}
 
 
-def deploys_to_undo(state_dir: Path, environment: str, to: str | None) -> list[journals.DeployRecord]:
+def deploys_to_undo(state_dir: Path, environment: str, account_sid: str,
+                    to: str | None) -> list[journals.DeployRecord]:
     """Newest first: the interrupted deploy if any, else the last applied one, or all after `to`."""
-    records = journals.deploys(state_dir / "journal", environment)
+    records = journals.deploys(state_dir / "journal", environment, account_sid)
     interrupted = [r for r in records if not r.finished]
     if interrupted and not to:
         return interrupted[::-1]
