@@ -39,6 +39,7 @@ R = TypeVar("R")
 TWILIO_HOST = re.compile(r"^https://[a-z0-9.-]+\.twilio\.com")
 UPLOAD_BASE = "https://serverless-upload.twilio.com"
 MAX_PAGE_SIZE = 1000
+DEFAULT_CONCURRENCY = 16  # requests in flight at most, per account
 RETRY_AFTER_CAP_SECONDS = 60.0
 
 #: Statuses worth another attempt. A POST is retried only when Twilio says it did not
@@ -70,7 +71,7 @@ class _RedirectingHttpClient(TwilioHttpClient):
 
     def __init__(self, gateway: "Gateway", base_url: str | None, timeout: float):
         super().__init__(timeout=timeout)
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(8, gateway.concurrency * 2))
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=gateway.concurrency)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self._gateway = gateway
@@ -94,7 +95,8 @@ class _RedirectingHttpClient(TwilioHttpClient):
 
         def attempt() -> requests.Response:
             self._gateway._count(method)
-            response = self.session.request(method, url, allow_redirects=False, **kwargs)
+            with self._gateway.in_flight:  # the bound holds however deeply `map` calls nest
+                response = self.session.request(method, url, allow_redirects=False, **kwargs)
             if response.status_code in retryable:
                 raise _RetryableStatus(response)
             return response
@@ -133,9 +135,10 @@ class Gateway:
     """A Twilio account as twideploy sees it: the SDK client plus the plumbing around it."""
 
     def __init__(self, credentials: Credentials, *, base_url: str | None = None,
-                 concurrency: int = 8, timeout: float = 30.0, max_attempts: int = 8):
+                 concurrency: int = DEFAULT_CONCURRENCY, timeout: float = 30.0, max_attempts: int = 8):
         self.credentials = credentials
         self.concurrency = concurrency
+        self.in_flight = threading.BoundedSemaphore(concurrency)
         self.max_attempts = max_attempts
         self.requests_by_method: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -164,7 +167,9 @@ class Gateway:
         return call(lambda: resource_list.list(page_size=MAX_PAGE_SIZE, **filters))
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
-        """`fn` over `items`, at most `concurrency` requests in flight, results in order."""
+        """`fn` over `items` on threads, results in order. Calls may nest (a service's reads
+        inside the read of all services); the semaphore around each HTTP attempt keeps the
+        whole gateway at `concurrency` requests in flight."""
         items = list(items)
         if len(items) <= 1 or self.concurrency <= 1:
             return [fn(item) for item in items]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 from twideploy.errors import ManifestError
-from twideploy.gateway import Credentials, Gateway
+from twideploy.gateway import DEFAULT_CONCURRENCY, Credentials, Gateway
 from twideploy.manifest import Environment, Project, load_project
 from twideploy.manifest.validation import validate_project
 from twideploy.resources.serverless import ContentCache
@@ -41,7 +41,7 @@ class Workspace:
 
 
 @contextmanager
-def open_workspace(root: Path, env_name: str | None, *, concurrency: int = 8) -> Iterator[Workspace]:
+def open_workspace(root: Path, env_name: str | None, *, concurrency: int = DEFAULT_CONCURRENCY) -> Iterator[Workspace]:
     project = load_project(root)
     env = project.environment(env_name or project.default_environment)
     errors = [p for p in validate_project(project, [env.name]) if p.severity == "error"]
@@ -52,7 +52,7 @@ def open_workspace(root: Path, env_name: str | None, *, concurrency: int = 8) ->
 
 
 @contextmanager
-def open_account(project: Project, env: Environment, *, concurrency: int = 8) -> Iterator[Gateway]:
+def open_account(project: Project, env: Environment, *, concurrency: int = DEFAULT_CONCURRENCY) -> Iterator[Gateway]:
     if env.target != "emulator":
         yield Gateway(env.credentials(), concurrency=concurrency)
         return

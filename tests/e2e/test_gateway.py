@@ -114,3 +114,16 @@ def test_wrong_credentials_are_an_error_not_a_retry(emu):
         call(lambda: gw.client.studio.v2.flows.list())
     assert error.value.status == 401 and gw.requests_made == 1
     assert "not-the-token-xyz" not in str(error.value)
+
+
+def test_the_bound_holds_when_map_calls_nest(emu):
+    gw = gateway(emu, concurrency=4)
+    sids = [make_flow(gw, f"f{i}") for i in range(12)]
+    emu.set_faults(FaultConfig(latency_ms=100))
+    groups = [sids[0:4], sids[4:8], sids[8:12]]
+    start = time.monotonic()
+    names = gw.map(lambda group: gw.map(lambda sid: gw.client.studio.v2.flows(sid).fetch().friendly_name, group),
+                   groups)
+    elapsed = time.monotonic() - start
+    assert [n for group in names for n in group] == [f"f{i}" for i in range(12)]
+    assert elapsed >= 0.28  # 12 requests, 4 in flight at most: 3 round trips, not 1

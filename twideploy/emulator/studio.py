@@ -256,7 +256,8 @@ def create_flow() -> Response:
 
 @bp.get("/Flows")
 def list_flows() -> Response:
-    return paged("flows", "flow", None, render_flow)
+    # As Twilio documents: "Flow definitions are null in the Flows List Resource".
+    return paged("flows", "flow", None, lambda flow: {**render_flow(flow), "definition": None})
 
 
 @bp.get("/Flows/<Sid>")
