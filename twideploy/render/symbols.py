@@ -14,7 +14,7 @@ def field_lines(change: Change) -> list[str]:
     for key in sorted(set(before) | set(after)):
         if key in ("revision", "sid", "build_sid"):
             continue
-        old, new = before.get(key), after.get(key)
+        old, new = _short_hash(key, before.get(key)), _short_hash(key, after.get(key))
         if change.action is Action.CREATE:
             lines.append(f"{key}: {new!r}")
         elif change.action is Action.DELETE:
@@ -22,3 +22,8 @@ def field_lines(change: Change) -> list[str]:
         elif old != new and change.after is not None:
             lines.append(f"{key}: {old!r} -> {new!r}")
     return lines
+
+
+def _short_hash(key: str, value: object) -> object:
+    """Content hashes are for machines; people need only enough to tell them apart."""
+    return value[:12] if key == "sha256" and isinstance(value, str) else value
