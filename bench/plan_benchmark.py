@@ -1,7 +1,7 @@
 """How long `twideploy plan` takes on a populated account, against a naive read and a lower bound.
 
     python bench/plan_benchmark.py [--latency-ms 100] [--flows 200] [--numbers 1000]
-                                   [--services 10] [--functions 10] [--concurrency 8]
+                                   [--services 10] [--functions 10] [--concurrency 16]
                                    [--naive-sample N] [--tmp-dir DIR]
 
 1. Generates a temporary project: `--flows` flows (a few widgets each; every fifth flow is a
@@ -12,10 +12,10 @@
    the project with latency 0 (`twideploy.deploy.apply`), then edits two flows and one
    function on disk: the measured plan is the "few changes" read of a populated account.
 3. Sets `--latency-ms` per request and measures `twideploy.deploy.plan` (the real engine)
-   with a cold content cache (a fresh checkout, e.g. CI: function code is fetched), a warm
-   one (the machine that applied), and cold with a Twilio-like flow list (definitions null,
-   as the real API lists flows, so plan fetches each managed flow): wall time, requests
-   (gateway.requests_made and emulator stats), peak requests in flight, peak RSS (VmHWM).
+   with a cold content cache (a fresh checkout, e.g. CI: function code is fetched) and a warm
+   one (the machine that applied): wall time, requests (gateway.requests_made and emulator
+   stats), peak requests in flight, peak RSS (VmHWM). The emulator lists flows with
+   `definition: null`, as Twilio does, so plan fetches each managed flow in both.
 4. Measures a naive baseline: sequential, one SDK request per resource, SIDs known in
    advance (a Terraform-style refresh from a state file): fetch each flow, per service fetch
    it and list its environments, functions, assets, builds and variables, fetch each deployed
@@ -37,7 +37,6 @@ import logging
 import math
 import multiprocessing
 import platform
-import re
 import resource
 import shlex
 import sys
@@ -194,19 +193,10 @@ def _gateway(spec: dict[str, Any]):
                    base_url=spec["base_url"], concurrency=spec["concurrency"])
 
 
-FLOW_LIST = re.compile(r"^[a-z]+://[^/]+/v2/Flows(\?|$)")
-
-
 class _InFlight:
-    """Counts HTTP requests in flight through one gateway (wraps its requests.Session).
+    """Counts HTTP requests in flight through one gateway (wraps its requests.Session)."""
 
-    With `null_list_definitions`, Flow list pages come back with `definition: null`, as
-    Twilio documents for the real API ("Flow definitions are null in the Flows List
-    Resource. To retrieve the Flow definition, use the Fetch method.", twilio.com/docs/
-    studio/rest-api/v2/flow); the emulator lists them with definitions.
-    """
-
-    def __init__(self, gw: Any, *, null_list_definitions: bool = False):
+    def __init__(self, gw: Any):
         self.now = self.peak = 0
         self._lock = threading.Lock()
         session = gw._http.session  # noqa: SLF001 - benchmark instrumentation only
@@ -217,17 +207,10 @@ class _InFlight:
                 self.now += 1
                 self.peak = max(self.peak, self.now)
             try:
-                response = original(method, url, *args, **kwargs)
+                return original(method, url, *args, **kwargs)
             finally:
                 with self._lock:
                     self.now -= 1
-            if null_list_definitions and method.upper() == "GET" and FLOW_LIST.match(url) \
-                    and response.status_code == 200:
-                body = response.json()
-                for flow in body.get("flows", []):
-                    flow["definition"] = None
-                response._content = json.dumps(body).encode()  # noqa: SLF001
-            return response
 
         session.request = request
 
@@ -287,7 +270,7 @@ def run_engine(spec: dict[str, Any]) -> dict[str, Any]:
     cache_file = ws.content_cache().path
     if spec["cold_cache"] and cache_file.exists():
         cache_file.unlink()
-    inflight = _InFlight(ws.gateway, null_list_definitions=spec["twilio_flow_list"])
+    inflight = _InFlight(ws.gateway)
     # Warm up the SDK's lazy imports (a one-off cost of any twilio program, not of the plan):
     # constructing the resource objects of the three products imports their modules.
     ws.gateway.client.studio.v2.flows, ws.gateway.client.serverless.v1.services  # noqa: B018
@@ -369,13 +352,13 @@ def in_child(fn, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def lower_bound(*, flows: int, numbers: int, functions_per_service: list[int], assets_per_service: list[int],
-                concurrency: int, cold_cache: bool, flow_fetches: int = 0) -> dict[str, Any]:
+                concurrency: int, cold_cache: bool, flow_fetches: int) -> dict[str, Any]:
     """Round trips on the critical path of what plan must read, at `concurrency` in flight.
 
     What the engine must read (lists in pages of 1,000), as dependency levels:
-      L0  list flows (definitions come with the list), list services, list numbers
+      L0  list flows (definitions null, as Twilio lists them), list services, list numbers
       L1  per service: list environments, list functions, list assets      (need the service SID);
-          per managed flow, fetch it, when the list has no definitions     (needs the flow SID)
+          per managed flow, fetch it for its definition                    (needs the flow SID)
       L2  per service: fetch the deployed build, list the env's variables  (need env + build SID)
       L3  per deployed function: fetch its version's content               (needs the build's
           version SIDs; only with a cold content cache, else hashes come from the cache)
@@ -404,13 +387,15 @@ def lower_bound(*, flows: int, numbers: int, functions_per_service: list[int], a
 
 
 def main() -> None:
+    from twideploy.gateway import DEFAULT_CONCURRENCY
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency-ms", type=float, default=100)
     parser.add_argument("--flows", type=int, default=200)
     parser.add_argument("--numbers", type=int, default=1000)
     parser.add_argument("--services", type=int, default=10)
     parser.add_argument("--functions", type=int, default=10)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
     parser.add_argument("--naive-sample", type=int, default=None, metavar="N",
                         help="read only N flows, N numbers and N services naively and extrapolate")
     parser.add_argument("--tmp-dir", default="/dev/shm" if Path("/dev/shm").is_dir() else None,
@@ -484,20 +469,19 @@ def main() -> None:
     functions = [len(s.functions) for s in live_services.values()]
     assets = [len(s.assets) for s in live_services.values()]
     managed = {f.friendly_name for f in project.flows.values()}
+    flow_fetches = sum(f.friendly_name in managed for f in live_flows)
     bounds = [lower_bound(flows=len(live_flows), numbers=len(live_numbers), functions_per_service=functions,
                           assets_per_service=assets, concurrency=args.concurrency, cold_cache=options["cold_cache"],
-                          flow_fetches=sum(f.friendly_name in managed for f in live_flows)
-                          if options["twilio_flow_list"] else 0)
+                          flow_fetches=flow_fetches)
               for _, options in SCENARIOS]
     report(args, engine, naive, mem_engine, mem_naive, bounds, expected)
 
 
 #: (label, options of run_engine). The first is the headline: what CI sees (a fresh checkout,
-#: so no content cache) on the emulator as it is.
+#: so no content cache).
 SCENARIOS = [
-    ("cold cache", {"cold_cache": True, "twilio_flow_list": False}),
-    ("warm cache", {"cold_cache": False, "twilio_flow_list": False}),
-    ("cold cache, Twilio-like flow list", {"cold_cache": True, "twilio_flow_list": True}),
+    ("cold cache", {"cold_cache": True}),
+    ("warm cache", {"cold_cache": False}),
 ]
 
 
