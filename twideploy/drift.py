@@ -37,7 +37,6 @@ from twideploy.resources import flows
 from twideploy.workspace import Workspace
 
 DRIFT_FORMAT_VERSION = 1
-MARKER = "<!-- twideploy-drift -->"
 COMMIT = re.compile(r"^twideploy deploy (?P<deploy>\S+)(?: git (?P<sha>\S+))?")
 
 DRIFT, LAYOUT, INFO = "drift", "layout", "info"
@@ -465,77 +464,3 @@ def _revisions_text(revisions: list[Any]) -> str:
 
 def _short_hash(value: Any) -> str:
     return f"{value[:8]}..." if isinstance(value, str) else "unknown"
-
-
-# --------------------------------------------------------------------------- render
-
-
-def render_text(report: DriftReport) -> str:
-    lines = [f"twideploy drift for environment {report.environment} (account {report.account_sid})"]
-    last = report.last_deploy
-    if last:
-        lines.append(f"Last deploy: {last['deploy_id']}" + (f", git {last['git_sha']}" if last.get("git_sha") else "")
-                     + f", {last['started_at']}")
-    else:
-        lines.append("No deploy journal for this environment here (flows are still attributed by revision).")
-    lines.append("Widget lines read: live -> manifests.")
-    lines.append("")
-    sections = [(report.drifted, "")]
-    layout = [i for i in report.of(LAYOUT) if i not in report.drifted]
-    if layout:
-        sections.append((layout, "Layout only (canvas moves; not drift unless --include-layout):"))
-    if report.of(INFO):
-        sections.append((report.of(INFO), "Notes (not drift):"))
-    for items, title in sections:
-        if not items:
-            continue
-        if title:
-            lines += [title]
-        for item in items:
-            mark = {True: " [outside twideploy]", False: " [twideploy]", None: ""}[item.outside_twideploy]
-            lines.append(f"{'!' if item in report.drifted else '-'} {item.address} ({item.action}){mark}: {item.summary}")
-            for revision in item.details.get("outside_revisions", []):
-                by = f" by {revision['author_sid']}" if revision.get("author_sid") else ""
-                lines.append(f"    revision {revision['revision']} ({revision['date_updated']}{by}): "
-                             f"{revision['commit_message'] or '(no commit message)'}")
-            lines += [f"    {line}" for line in item.changes]
-        lines.append("")
-    lines.append(report.summary_line())
-    return "\n".join(lines) + "\n"
-
-
-def render_markdown(report: DriftReport) -> str:
-    lines = [MARKER, f"### twideploy drift: `{report.environment}`", "", f"**{report.summary_line()}**", ""]
-    last = report.last_deploy
-    if last:
-        lines += [f"Last deploy `{last['deploy_id']}`" + (f" from commit `{last['git_sha']}`" if last.get("git_sha") else "")
-                  + f", {last['started_at']}. Account `{report.account_sid}`, checked {report.checked_at}.", ""]
-    else:
-        lines += [f"No deploy journal for `{report.environment}` on this runner; flows are attributed by their "
-                  f"revisions, builds, variables and numbers cannot be. Account `{report.account_sid}`, checked "
-                  f"{report.checked_at}.", ""]
-    if report.drifted:
-        lines += ["| resource | change | outside twideploy | when | what |", "|---|---|---|---|---|"]
-        for item in report.drifted:
-            outside = {True: "**yes**", False: "no", None: "unknown"}[item.outside_twideploy]
-            lines.append(f"| `{item.address}` | {item.action} | {outside} | {item.when or ''} | {_cell(item.summary)} |")
-        lines += ["", "<details><summary>Details (live -> manifests)</summary>", "", "```diff"]
-        for item in report.drifted:
-            lines.append(f"! {item.address}")
-            for revision in item.details.get("outside_revisions", []):
-                by = f" by {revision['author_sid']}" if revision.get("author_sid") else ""
-                lines.append(f"    revision {revision['revision']} {revision['date_updated']}{by}: "
-                             f"{revision['commit_message'] or '(no commit message)'}")
-            lines += [f"    {line}" for line in item.changes]
-        lines += ["```", "", "</details>"]
-    layout = [i for i in report.of(LAYOUT) if i not in report.drifted]
-    if layout:
-        lines += ["", f"{len(layout)} flow(s) differ only in canvas layout (not drift): "
-                  + ", ".join(f"`{i.address}`" for i in layout)]
-    if report.of(INFO):
-        lines += ["", "Notes:"] + [f"- `{i.address}`: {_cell(i.summary)}" for i in report.of(INFO)]
-    return "\n".join(lines) + "\n"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")

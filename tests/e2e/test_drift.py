@@ -7,6 +7,7 @@ import json
 import time
 
 from twideploy import deploy, drift
+from twideploy.render.drift_report import render_markdown, render_text
 
 from .conftest import open_ws
 from .test_cli import run
@@ -124,7 +125,7 @@ def test_builds_variables_and_numbers_are_attributed(project_dir, emulator):
 
     variable_item = items["service.crm.variable.CRM_URL"]
     assert variable_item.outside_twideploy is True and variable_item.changes == ["CRM_URL: value differs (values masked)"]
-    assert "hijacked" not in json.dumps(report.to_dict()) + drift.render_markdown(report) + drift.render_text(report)
+    assert "hijacked" not in json.dumps(report.to_dict()) + render_markdown(report) + render_text(report)
 
     number_item = items["number.+15005550007"]
     assert number_item.outside_twideploy is True

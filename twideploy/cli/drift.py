@@ -8,6 +8,7 @@ import click
 
 from twideploy import drift as drifts
 from twideploy.cli.common import env_option, project_dir_option
+from twideploy.render.drift_report import render_markdown, render_text
 from twideploy.workspace import open_workspace
 
 CLEAN, ERROR, DRIFT = 0, 1, 2
@@ -29,7 +30,7 @@ def drift(env_name, project_dir, fmt, include_layout):
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2, default=str))
     elif fmt == "markdown":
-        click.echo(drifts.render_markdown(report), nl=False)
+        click.echo(render_markdown(report), nl=False)
     else:
-        click.echo(drifts.render_text(report), nl=False)
+        click.echo(render_text(report), nl=False)
     raise SystemExit(DRIFT if report.drift else CLEAN)
