@@ -117,3 +117,13 @@ def test_init_refuses_to_overwrite_and_writes_nothing(tmp_path):
     assert "refusing to overwrite existing files" in result.output and "flows/ivr-main.yaml" in result.output
     assert (target / "flows/ivr-main.yaml").read_text() == "mine\n"
     assert sorted(p.relative_to(target).as_posix() for p in target.rglob("*")) == ["flows", "flows/ivr-main.yaml"]
+
+
+def test_init_keeps_twideploy_state_out_of_git(tmp_path):
+    fresh, existing = tmp_path / "fresh", tmp_path / "existing"
+    existing.mkdir()
+    (existing / ".gitignore").write_text("node_modules/\n")
+    for target in (fresh, existing):
+        assert CliRunner().invoke(cli, ["init", str(target)]).exit_code == 0
+    assert (fresh / ".gitignore").read_text() == ".twideploy/\n"
+    assert (existing / ".gitignore").read_text() == "node_modules/\n.twideploy/\n"

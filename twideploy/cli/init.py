@@ -47,7 +47,17 @@ def init_project(directory: Path) -> list[str]:
         path = directory / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
-    return sorted(files)
+    return sorted(files) + _ignore_state(directory)
+
+
+def _ignore_state(directory: Path) -> list[str]:
+    """Keep `.twideploy/` (emulator database, journals, caches) out of git."""
+    gitignore = directory / ".gitignore"
+    lines = gitignore.read_text().splitlines() if gitignore.exists() else []
+    if ".twideploy/" in lines or ".twideploy" in lines:
+        return []
+    gitignore.write_text("\n".join([*lines, ".twideploy/"]) + "\n")
+    return [".gitignore"]
 
 
 @click.command()
