@@ -409,6 +409,7 @@ def main() -> None:
     from twideploy.emulator import Emulator, FaultConfig
     from twideploy.manifest import load_project
     from twideploy.resources import serverless
+    from twideploy.resources.base import ContentCache
     from twideploy.workspace import Workspace
 
     print(f"$ python {shlex.join(sys.argv)}")
@@ -447,7 +448,7 @@ def main() -> None:
             live_numbers = gw.list_all(gw.client.api.v2010.accounts(gw.account_sid).incoming_phone_numbers)
             live_services = serverless.read(gw, {n: s.unique_name for n, s in project.services.items()},
                                             {n: "bench" for n in project.services},
-                                            serverless.ContentCache(None))
+                                            ContentCache(None))
             state = {"flows": [f.sid for f in live_flows],
                      "numbers": [n.sid for n in live_numbers if n.phone_number in env.numbers],
                      "services": [s.sid for s in live_services.values()]}

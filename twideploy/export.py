@@ -41,6 +41,7 @@ from twideploy.manifest.references import FlowRef, UrlTarget, format_target
 from twideploy.resources import flows as flow_resources
 from twideploy.resources import numbers as number_resources
 from twideploy.resources import serverless
+from twideploy.resources.base import ContentCache
 from twideploy.secrets import Secret
 from twideploy.workspace import open_account
 
@@ -216,7 +217,7 @@ class Exporter:
     def _read_services(self) -> dict[str, _Service]:
         by_unique = {s.unique_name: name for name, s in self.project.services.items()}
         records = self.gw.list_all(self.gw.client.serverless.v1.services)
-        cache = serverless.ContentCache(None)
+        cache = ContentCache(None)
 
         def read(record: Any) -> _Service:
             folder = by_unique.get(record.unique_name, record.unique_name)

@@ -36,6 +36,7 @@ from twideploy.plan.model import Plan
 from twideploy.plan.planner import Desired, Planned, address_book, read_live
 from twideploy.resources import flows as flow_resources
 from twideploy.resources import serverless
+from twideploy.resources.base import ContentCache
 from twideploy.workspace import Workspace, open_account
 
 COMMIT = re.compile(r"^twideploy deploy (?P<deploy>\S+)(?: git (?P<sha>\S+))?")
@@ -137,7 +138,7 @@ def _check_references(name: str, definition: dict[str, Any], from_env: Environme
 
 
 def project_from_live(project: Project, from_env: Environment, to_env: Environment, gw: Gateway,
-                      cache: serverless.ContentCache) -> tuple[Project, Source]:
+                      cache: ContentCache) -> tuple[Project, Source]:
     """The project as `from_env` runs it: its live flows and deployed code, this project's environments."""
     source = Source(f"what {from_env.name} runs (account {gw.account_sid})")
     desired = Desired(project, from_env)

@@ -20,7 +20,7 @@ from twideploy.errors import ManifestError
 from twideploy.gateway import DEFAULT_CONCURRENCY, Credentials, Gateway
 from twideploy.manifest import Environment, Project, load_project
 from twideploy.manifest.validation import validate_project
-from twideploy.resources.serverless import ContentCache
+from twideploy.resources.base import ContentCache
 from twideploy.secrets import Secret
 
 STATE_DIR = ".twideploy"

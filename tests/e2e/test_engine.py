@@ -369,3 +369,27 @@ def test_journals_of_another_account_are_not_used(project_dir, emulator):
     assert deploy.history(ws)["deploys"] and not deploy.history(other_ws)["deploys"]
     with pytest.raises(TwideployError, match="no deploy of local to roll back"):
         deploy.rollback(other_ws)
+
+
+def test_unchanged_flows_are_not_fetched_when_their_revision_is_known(project_dir, emulator):
+    """Studio revisions are immutable: a flow at a revision twideploy wrote (or read) before,
+    whose hash matches the manifests, needs no fetch. A console edit makes a new revision."""
+    ws = applied(project_dir, emulator)
+    flows_deployed = len(ws.env.flows)
+
+    def plan_requests() -> tuple[int, bool]:
+        ws = open_ws(project_dir, emulator)
+        has_changes = deploy.plan(ws).plan.has_changes
+        return ws.gateway.requests_made, has_changes
+
+    warm, warm_changes = plan_requests()
+    import shutil
+    shutil.rmtree(project_dir / ".twideploy" / "cache")
+    cold, _ = plan_requests()
+    assert not warm_changes and cold - warm >= flows_deployed  # one fetch per flow saved
+
+    name = ws.project.flows["ivr-main"].friendly_name
+    flow = account_state(ws.gateway)["flows"][name]
+    emulator.console_edit(flow["sid"], {**flow["definition"], "description": "edited in the console"})
+    changes = [c for c in deploy.plan(open_ws(project_dir, emulator)).plan.actionable if c.kind == "flow"]
+    assert [(c.address, [w.detail for w in c.widgets]) for c in changes] == [("flow.ivr-main", ["description"])]

@@ -19,7 +19,7 @@ from twideploy.plan import journal as journals
 from twideploy.plan.model import Action, Change
 from twideploy.plan.planner import Planned, address_book, compile_all
 from twideploy.resources import flows, numbers, serverless
-from twideploy.resources.base import UndoFunction
+from twideploy.resources.base import ContentCache, UndoFunction
 
 UNDO: dict[str, UndoFunction] = {**serverless.UNDO, **flows.UNDO, **numbers.UNDO}
 Progress = Callable[[str], None]
@@ -44,7 +44,7 @@ class _Made:
 
 
 class Executor:
-    def __init__(self, gw: Gateway, planned: Planned, *, state_dir: Path, cache: serverless.ContentCache,
+    def __init__(self, gw: Gateway, planned: Planned, *, state_dir: Path, cache: ContentCache,
                  git_sha: str | None, progress: Progress = lambda message: None):
         self.gw, self.planned = gw, planned
         self.state_dir, self.cache, self.git_sha, self.progress = state_dir, cache, git_sha, progress
@@ -121,6 +121,7 @@ class Executor:
             current = flows.apply(self.gw, change, source.friendly_name, source.status, definition,
                                   live.flows.get(source.friendly_name), message, self.write)
             live.flows[source.friendly_name] = current
+            flows.remember(self.cache, current)
             book.flows[source.name] = FlowAddress(current.sid, current.webhook_url)
 
     def _apply_numbers(self) -> None:

@@ -18,6 +18,7 @@ from twideploy.manifest.references import (AddressBook, FlowAddress, FunctionAdd
 from twideploy.plan.journal import now
 from twideploy.plan.model import Action, Change, Plan, WidgetChange
 from twideploy.resources import flows, numbers, serverless
+from twideploy.resources.base import ContentCache
 from twideploy.secrets import MASK, Secret
 
 
@@ -58,11 +59,13 @@ class Planned:
     live: Live
 
 
-def read_live(gw: Gateway, desired: Desired, cache: serverless.ContentCache) -> Live:
+def read_live(gw: Gateway, desired: Desired, cache: ContentCache, *, skip_known_flows: bool = False) -> Live:
+    """The live state of what `desired` names. With `skip_known_flows`, flows whose current
+    revision's hash is cached are not fetched (see `flows.read`)."""
     managed_flows = {f.friendly_name for f in desired.flows}
     wanted_services = {name: source.unique_name for name, (source, _) in desired.services.items()}
     env_names = {name: settings.environment for name, (_, settings) in desired.services.items()}
-    tasks = [lambda: flows.read(gw, managed_flows),
+    tasks = [lambda: flows.read(gw, managed_flows, cache, skip_known=skip_known_flows),
              lambda: serverless.read(gw, wanted_services, env_names, cache),
              lambda: numbers.read(gw) if desired.env.numbers else {}]
     live_flows, live_services, live_numbers = gw.map(lambda task: task(), tasks)
@@ -89,11 +92,11 @@ def compile_all(desired: Desired, book: AddressBook) -> dict[str, dict[str, Any]
     return {f.name: compile_flow(f.definition, vars=desired.env.vars, book=book) for f in desired.flows}
 
 
-def make_plan(gw: Gateway, project: Project, env: Environment, *, cache: serverless.ContentCache,
+def make_plan(gw: Gateway, project: Project, env: Environment, *, cache: ContentCache,
               prune: bool | None = None, include_layout: bool = False, git_sha: str | None = None) -> Planned:
     prune = env.prune if prune is None else prune
     desired = Desired(project, env)
-    live = read_live(gw, desired, cache)
+    live = read_live(gw, desired, cache, skip_known_flows=True)
     book = address_book(desired, live)
     changes: list[Change] = []
 
@@ -101,6 +104,10 @@ def make_plan(gw: Gateway, project: Project, env: Environment, *, cache: serverl
         changes += serverless.plan(name, source, settings, live.services.get(name), prune)
 
     compiled = compile_all(desired, book)
+    flows.fetch_definitions(gw, [found for flow in desired.flows
+                                 if (found := live.flows.get(flow.friendly_name)) and found.definition is None
+                                 and (found.known_hash != flows.definition_hash(compiled[flow.name])
+                                      or found.status != flow.status)], cache)
     managed = set()
     for flow in desired.flows:
         managed.add(flow.friendly_name)

@@ -12,6 +12,8 @@ Each kind's module offers the same small interface:
 from __future__ import annotations
 
 import hashlib
+import json
+from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from twideploy.gateway import Gateway
@@ -30,6 +32,27 @@ class Writer(Protocol):
 
 UndoFunction = Callable[[Gateway, dict[str, Any], dict[str, Any]], str]
 """(gateway, undo data, result of the write) -> a line describing what was undone."""
+
+
+class ContentCache:
+    """Immutable thing -> sha256 of its content, kept in `.twideploy/cache/`.
+
+    Keys are function/asset version SIDs and flow revisions (`FW...@7`): Twilio never
+    changes either once made, so an entry never goes stale. It spares a plan the fetches
+    of content that cannot have changed; it never holds content itself (flows may carry
+    secret values).
+    """
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.hashes: dict[str, str] = {}
+        if path and path.exists():
+            self.hashes = json.loads(path.read_text())
+
+    def save(self) -> None:
+        if self.path:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(json.dumps(self.hashes, indent=0, sort_keys=True))
 
 
 def digest(*parts: str | bytes) -> str:

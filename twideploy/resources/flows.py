@@ -6,6 +6,7 @@ revision, which is also how the journal undoes an update.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,7 @@ from twideploy.errors import ApplyError, TwilioApiError
 from twideploy.gateway import Gateway, call
 from twideploy.plan.flowdiff import diff_flows
 from twideploy.plan.model import Action, Change, WidgetChange
-from twideploy.resources.base import UndoFunction, Writer
+from twideploy.resources.base import ContentCache, UndoFunction, Writer
 
 COMMIT_PREFIX = "twideploy"
 
@@ -29,19 +30,50 @@ class LiveFlow:
     commit_message: str | None
     webhook_url: str
     date_updated: str = ""
+    known_hash: str | None = None  # the definition's hash when known without fetching it
 
 
-def read(gw: Gateway, managed_names: set[str]) -> dict[str, LiveFlow]:
+def read(gw: Gateway, managed_names: set[str], cache: ContentCache | None = None, *,
+         skip_known: bool = False) -> dict[str, LiveFlow]:
     """Every flow of the account by friendly_name; definitions only for the managed ones.
 
-    The list may omit definitions; then only managed flows are fetched, concurrently.
+    Twilio's list has no definitions, so managed flows are fetched, concurrently, except,
+    with `skip_known`, those whose current revision's hash the `cache` knows: they come
+    back with `definition=None` and `known_hash`, for the planner to fetch only if they
+    differ from the manifests (`fetch_definitions`).
     """
     records = gw.list_all(gw.client.studio.v2.flows)
     flows = {r.friendly_name: _live(r) for r in records}
-    missing = [f for name, f in flows.items() if name in managed_names and f.definition is None]
-    for flow in gw.map(lambda f: _live(call(lambda: gw.client.studio.v2.flows(f.sid).fetch())), missing):
-        flows[flow.friendly_name] = flow
+    missing = []
+    for name, flow in flows.items():
+        if name in managed_names and flow.definition is None:
+            if skip_known and cache is not None:
+                flow.known_hash = cache.hashes.get(revision_key(flow.sid, flow.revision))
+            if flow.known_hash is None:
+                missing.append(flow)
+    fetch_definitions(gw, missing, cache)
     return flows
+
+
+def fetch_definitions(gw: Gateway, missing: list[LiveFlow], cache: ContentCache | None) -> None:
+    """Fill in the definitions of `missing` (concurrently), remembering their hashes."""
+    fetched = gw.map(lambda f: _live(call(lambda: gw.client.studio.v2.flows(f.sid).fetch())), missing)
+    for flow, full in zip(missing, fetched):
+        flow.definition, flow.revision, flow.status = full.definition, full.revision, full.status
+        remember(cache, flow)
+
+
+def remember(cache: ContentCache | None, flow: LiveFlow) -> None:
+    if cache is not None and flow.definition is not None:
+        cache.hashes[revision_key(flow.sid, flow.revision)] = definition_hash(flow.definition)
+
+
+def revision_key(sid: str, revision: int) -> str:
+    return f"{sid}@{revision}"
+
+
+def definition_hash(definition: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(definition, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def _live(record: Any) -> LiveFlow:
@@ -59,7 +91,10 @@ def plan(name: str, friendly_name: str, status: str, compiled: dict[str, Any], l
         widgets = [WidgetChange(s["name"], "added", s.get("type", "?")) for s in compiled.get("states", [])]
         return Change("flow", address, Action.CREATE, None, after, widgets)
     before = {"friendly_name": live.friendly_name, "status": live.status, "revision": live.revision, "sid": live.sid}
-    widgets = diff_flows(live.definition or {}, compiled)
+    if live.definition is None:  # not fetched: the revision's known hash matches the manifests
+        widgets = []
+    else:
+        widgets = diff_flows(live.definition, compiled)
     if live.status != status:
         widgets.insert(0, WidgetChange("(flow)", "flow", "status", live.status, status))
     return Change("flow", address, Action.UPDATE if widgets else Action.NOOP, before, after, widgets)

@@ -19,7 +19,7 @@ from typing import Any
 from twideploy.errors import ApplyError
 from twideploy.gateway import Gateway, call
 from twideploy.plan.model import Action, Change
-from twideploy.resources.base import SENSITIVE, UndoFunction, Writer, digest
+from twideploy.resources.base import SENSITIVE, ContentCache, UndoFunction, Writer, digest
 from twideploy.secrets import Secret, reveal
 
 BUILD_POLL_FIRST_SECONDS = 0.05  # doubled after each poll, up to the maximum
@@ -62,21 +62,6 @@ class LiveService:
     functions: dict[str, LiveCode] = field(default_factory=dict)
     assets: dict[str, LiveCode] = field(default_factory=dict)
     variables: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (sid, value)
-
-
-class ContentCache:
-    """version SID -> sha256 of its content. Versions are immutable, so this never goes stale."""
-
-    def __init__(self, path: Path | None):
-        self.path = path
-        self.hashes: dict[str, str] = {}
-        if path and path.exists():
-            self.hashes = json.loads(path.read_text())
-
-    def save(self) -> None:
-        if self.path:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_text(json.dumps(self.hashes, indent=0, sort_keys=True))
 
 
 # --------------------------------------------------------------------------- read
