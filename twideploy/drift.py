@@ -13,7 +13,7 @@ Two comparisons:
      found through the deploy journals (`.twideploy/journal/<env>/`) and the environment's
      deployments list; a build no journalled deployment made is "outside twideploy";
    * variables and numbers: Twilio keeps no author, only `date_updated`; it is compared
-     with the start of the last deploy that wrote the resource.
+     with the end of the last deploy that wrote the resource.
 
 Attribution needs the journals for services, variables and numbers; without them (e.g. a CI
 runner without the cached `.twideploy/`) those items say "unknown". Flows never need them.
@@ -438,7 +438,8 @@ class _Auditor:
         record = wrote[0] if wrote else self.history.last_deploy()
         if record is None:
             return None, f"{what}; changed {_iso(updated) or 'at an unknown time'} (no deploy journal here to compare)"
-        after = _after(updated, record.header.get("started_at"))
+        # twideploy's writes fall anywhere between the start and the end of the deploy
+        after = _after(updated, (record.outcome or {}).get("at") or record.header.get("started_at"))
         if after is True:
             return True, f"{what}; changed outside twideploy at {_iso(updated)}, after {_by(record)}"
         if after is False:

@@ -135,3 +135,27 @@ def test_builds_variables_and_numbers_are_attributed(project_dir, emulator):
     assert subflow.category == "layout" and subflow.outside_twideploy is False  # the manifests moved, not the account
     assert {i.address for i in report.drifted} == {
         "service.crm.function./lookup", "service.crm.build", "service.crm.variable.CRM_URL", "number.+15005550007"}
+
+
+def _bump_number_and_variable(project_dir):
+    """The manifests move a number URL and a variable (not applied)."""
+    path = project_dir / "environments/local.yaml"
+    path.write_text(path.read_text().replace("crm_base_url: http://localhost:8081", "crm_base_url: http://localhost:9999")
+                    .replace('voice_fallback: "https://example.com/down"', 'voice_fallback: "https://example.com/down2"'))
+
+
+def test_writes_late_in_a_slow_deploy_are_not_outside_twideploy(project_dir, emulator):
+    from twideploy.emulator.faults import FaultConfig
+
+    emulator.set_faults(FaultConfig(latency_ms=150))  # a deploy that takes seconds, as builds do on Twilio
+    deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
+    emulator.set_faults(FaultConfig())
+    time.sleep(1.1)
+    _bump_number_and_variable(project_dir)
+
+    report = drift.audit(open_ws(project_dir, emulator))
+    items = {i.address: i for i in report.items}
+    for address in ("number.+15005550007", "service.crm.variable.CRM_URL"):
+        assert items[address].outside_twideploy is not True, items[address].summary
+        assert "outside twideploy" not in items[address].summary
+
