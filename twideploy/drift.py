@@ -13,7 +13,7 @@ Two comparisons:
      found through the deploy journals (`.twideploy/journal/<env>/`) and the environment's
      deployments list; a build no journalled deployment made is "outside twideploy";
    * variables and numbers: Twilio keeps no author, only `date_updated`; it is compared
-     with the end of the last deploy that wrote the resource.
+     with the end of the last deploy (or rollback) that wrote the resource.
 
 Attribution needs the journals for services, variables and numbers; without them (e.g. a CI
 runner without the cached `.twideploy/`) those items say "unknown". Flows never need them.
@@ -157,6 +157,16 @@ class _History:
             for step in reversed(record.steps):
                 if step.address == address and step.done:
                     return record, step
+        return None
+
+    def last_change(self, address: str) -> journals.DeployRecord | None:
+        """The last deploy, or rollback of a deploy, that wrote `address` (rollbacks journal no steps)."""
+        by_id = {r.deploy_id: r for r in self.records}
+        for record in reversed(self.active):
+            reverted = [by_id[i] for i in record.header.get("reverts", []) if i in by_id] \
+                if record.header.get("kind") == "rollback" else [record]
+            if any(step.address == address and step.done for r in reverted for step in r.steps):
+                return record
         return None
 
     def our_deployments(self, service: str) -> dict[str, journals.DeployRecord]:
@@ -434,8 +444,7 @@ class _Auditor:
 
     def _dated(self, address: str, updated: Any, what: str) -> tuple[bool | None, str]:
         """Attribution by date: changed after twideploy's last write of it (or last deploy)?"""
-        wrote = self.history.last_write(address)
-        record = wrote[0] if wrote else self.history.last_deploy()
+        record = self.history.last_change(address) or self.history.last_deploy()
         if record is None:
             return None, f"{what}; changed {_iso(updated) or 'at an unknown time'} (no deploy journal here to compare)"
         # twideploy's writes fall anywhere between the start and the end of the deploy

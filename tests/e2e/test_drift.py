@@ -159,3 +159,18 @@ def test_writes_late_in_a_slow_deploy_are_not_outside_twideploy(project_dir, emu
         assert items[address].outside_twideploy is not True, items[address].summary
         assert "outside twideploy" not in items[address].summary
 
+
+def test_writes_of_a_rollback_are_not_outside_twideploy(project_dir, emulator):
+    deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
+    time.sleep(1.1)
+    _bump_number_and_variable(project_dir)
+    deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
+    time.sleep(1.1)
+    deploy.rollback(open_ws(project_dir, emulator))  # live is the first deploy's again; the manifests are ahead
+
+    report = drift.audit(open_ws(project_dir, emulator))
+    items = {i.address: i for i in report.items}
+    for address in ("number.+15005550007", "service.crm.variable.CRM_URL"):
+        assert items[address].category == "drift"
+        assert items[address].outside_twideploy is not True, items[address].summary
+        assert "outside twideploy" not in items[address].summary
