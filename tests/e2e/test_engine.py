@@ -393,3 +393,22 @@ def test_unchanged_flows_are_not_fetched_when_their_revision_is_known(project_di
     emulator.console_edit(flow["sid"], {**flow["definition"], "description": "edited in the console"})
     changes = [c for c in deploy.plan(open_ws(project_dir, emulator)).plan.actionable if c.kind == "flow"]
     assert [(c.address, [w.detail for w in c.widgets]) for c in changes] == [("flow.ivr-main", ["description"])]
+
+
+def test_rollback_recreates_a_pruned_flow_with_its_definition(project_dir, emulator):
+    """A flow deleted by --prune is not managed, so its definition was never fetched:
+    the journal must still hold it, or rollback cannot recreate the flow."""
+    ws = applied(project_dir, emulator)
+    sms_bot = ws.project.flows["sms-bot"].friendly_name
+    before = account_state(ws.gateway)["flows"][sms_bot]
+
+    def drop(env):
+        env["flows"].remove("sms-bot")
+        env["numbers"]["+15005550006"]["sms"] = "https://example.com/sms"
+
+    edit_yaml(project_dir / "environments/local.yaml", drop)
+    deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions(prune=True))
+    assert sms_bot not in account_state(ws.gateway)["flows"]
+    deploy.rollback(open_ws(project_dir, emulator))
+    after = account_state(ws.gateway)["flows"][sms_bot]
+    assert (after["status"], after["definition"]) == (before["status"], before["definition"])

@@ -137,6 +137,8 @@ def apply(gw: Gateway, change: Change, friendly_name: str, status: str, definiti
         return LiveFlow(live.sid, friendly_name, status, result["revision"], definition, commit_message,
                         live.webhook_url)
     if change.action is Action.DELETE:
+        if live.definition is None:  # an unmanaged flow is listed, never fetched: undo must recreate it
+            live.definition = _live(call(lambda: flows(live.sid).fetch())).definition
         undo = {"sid": live.sid, "friendly_name": live.friendly_name, "status": live.status,
                 "definition": live.definition, "commit_message": live.commit_message}
         write("flow.delete", change.address, undo, lambda: call(lambda: flows(live.sid).delete()))
