@@ -412,3 +412,18 @@ def test_rollback_recreates_a_pruned_flow_with_its_definition(project_dir, emula
     deploy.rollback(open_ws(project_dir, emulator))
     after = account_state(ws.gateway)["flows"][sms_bot]
     assert (after["status"], after["definition"]) == (before["status"], before["definition"])
+
+
+def test_layout_only_flow_change_is_not_written_with_other_changes(project_dir, emulator):
+    ws = applied(project_dir, emulator)
+    name = ws.project.flows["ivr-main"].friendly_name
+    before = account_state(ws.gateway)["flows"][name]
+    edit_yaml(project_dir / "flows/ivr-main.yaml",
+              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("offset", {"x": 999, "y": 999}))
+    edit_yaml(project_dir / "environments/local.yaml",
+              lambda env: env["services"]["crm"]["variables"].__setitem__("CRM_URL", "https://crm2.example.com"))
+    ws = open_ws(project_dir, emulator)
+    assert actionable(ws) == [("service.crm.variable.CRM_URL", "update")]
+    _, outcome = deploy.apply(ws, deploy.ApplyOptions())
+    assert outcome.writes == 1
+    assert account_state(ws.gateway)["flows"][name] == before

@@ -115,7 +115,7 @@ class Executor:
         changes = {c.address: c for c in self._changes("flow")}
         for source in desired.flows:
             change = changes[f"flow.{source.name}"]
-            if change.action is Action.NOOP:
+            if change.action is Action.NOOP or (change.cosmetic_only and not self.planned.plan.include_layout):
                 continue
             definition = compile_flow(source.definition, vars=desired.env.vars, book=book)
             current = flows.apply(self.gw, change, source.friendly_name, source.status, definition,
