@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from twideploy import deploy
-from twideploy.errors import TwideployError
+from twideploy.errors import ManifestError, TwideployError
 from twideploy.gateway import Gateway, call
 from twideploy.gitinfo import extract_manifests
 from twideploy.manifest import CodeFile, Environment, FlowSource, Project, ServiceSource, decompile_flow, load_project
+from twideploy.manifest.validation import validate_project
 from twideploy.plan import journal as journals
 from twideploy.plan.executor import Outcome
 from twideploy.plan.model import Plan
@@ -205,11 +206,20 @@ def project_from_live(project: Project, from_env: Environment, to_env: Environme
     return promoted, source
 
 
-def project_at_ref(root: Path, ref: str) -> tuple[Project, str]:
+def _refuse_invalid(project: Project, env_name: str) -> None:
+    """As apply: nothing reaches the account from manifests that `validate` rejects."""
+    errors = [p for p in validate_project(project, [env_name]) if p.severity == "error"]
+    if errors:
+        raise ManifestError(errors)
+
+
+def project_at_ref(root: Path, ref: str, *, validate_for: str | None = None) -> tuple[Project, str]:
     """The whole project as committed at `ref` (read from git, no checkout); state stays in `root`."""
     with tempfile.TemporaryDirectory(prefix="twideploy-ref-") as folder:
         sha = extract_manifests(root, ref, Path(folder))
         project = load_project(folder)
+        if validate_for is not None:
+            _refuse_invalid(project, validate_for)
     return dataclasses.replace(project, root=Path(root).resolve()), sha
 
 
@@ -229,12 +239,14 @@ def promote(project: Project, *, to: str, from_env: str | None = None, ref: str 
         raise TwideployError("promote needs --from ENV or --ref GIT_REF")
     options = options or deploy.ApplyOptions()
     if ref is not None:
-        project, sha = project_at_ref(project.root, ref)
+        project, sha = project_at_ref(project.root, ref, validate_for=to)
         source = Source(f"the manifests at git {ref} ({sha})")
         git_sha = sha
     to_env = project.environment(to)
     if from_env is not None and from_env == to:
         raise TwideployError("--from and --to are the same environment")
+    if ref is None:
+        _refuse_invalid(project, to)
 
     def account(env: Environment) -> Any:
         if gateways and env.name in gateways:

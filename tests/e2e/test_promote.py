@@ -168,3 +168,18 @@ def test_promote_ref_deploys_an_older_commit(two_accounts):
 def _goodbye(state: dict) -> str:
     states = {s["name"]: s for s in state["flows"]["Acme IVR"]["definition"]["states"]}
     return states["goodbye"]["properties"]["say"]
+
+
+def test_promote_refuses_manifests_that_validate_rejects(two_accounts):
+    assert run(two_accounts, "apply", "--env", "staging", "--auto-approve")[0] == 0
+    prod = two_accounts / "environments/prod.yaml"
+    prod.write_text(prod.read_text() + "flows: [ivr-main, subflows/lookup-caller]\n")  # sms-bot still bound to a number
+    assert run(two_accounts, "validate", "--env", "prod")[0] == 1
+
+    code, out = run(two_accounts, "promote", "--from", "staging", "--to", "prod", "--auto-approve")
+    assert code == 1 and "flow 'sms-bot' is not in this environment's flows list" in out, out
+    assert "rolled back" not in out
+    make_repo(two_accounts, "prod without sms-bot")
+    code, out = run(two_accounts, "promote", "--to", "prod", "--ref", "HEAD", "--auto-approve")
+    assert code == 1 and "flow 'sms-bot' is not in this environment's flows list" in out, out
+    assert state_of(two_accounts, "prod", PROD_SID)["flows"] == {}  # nothing reached prod
