@@ -28,7 +28,11 @@ def plan(ws: Workspace, *, prune: bool | None = None, include_layout: bool = Fal
 
 
 def save_plan(plan_: Plan, path: Path) -> None:
-    path.write_text(json.dumps(plan_.to_dict(), indent=2, default=str) + "\n")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(plan_.to_dict(), indent=2, default=str) + "\n")
+    except OSError as error:
+        raise TwideployError(f"{path}: cannot save the plan ({error})") from error
 
 
 def load_plan(path: Path) -> Plan:

@@ -152,3 +152,10 @@ def test_plan_and_apply_refuse_invalid_manifests_before_any_request(project_dir,
         code, out = run(project_dir, *command)
         assert code == 1 and "flows/ivr-main.yaml:" in out and "no_such_state" in out
     assert cli_env.stats()["total"] == before
+
+
+def test_plan_out_into_a_folder_that_does_not_exist(project_dir, cli_env, tmp_path):
+    saved = tmp_path / "plans" / "staging" / "plan.json"
+    code, out = run(project_dir, "plan", "--env", "local", "--out", str(saved))
+    assert code == 0, out
+    assert json.loads(saved.read_text())["environment"] == "local"
