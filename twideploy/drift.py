@@ -315,6 +315,16 @@ class _Auditor:
     def service(self, name: str, changes: list[Change]) -> list[DriftItem]:
         items = []
         build = None
+        unverified = [c for c in changes if _unverified_asset(c)]
+        if unverified and self.build_attribution(name)["outside"] is not True:
+            # Asset content has no API: without this machine's cache it cannot be compared. Only
+            # when twideploy may have deployed the live build is that a note, not drift.
+            only_assets = not any(c.kind in ("function", "asset") and c not in unverified
+                                  and c.action not in (Action.NOOP, Action.UNMANAGED) for c in changes)
+            for change in unverified:
+                items.append(DriftItem(change.address, "asset", INFO, "no-op", UNVERIFIED_ASSET))
+            changes = [c for c in changes if c not in unverified
+                       and not (only_assets and c.kind == "build" and _only_code_changed(c))]
         for change in changes:
             if change.action is Action.NOOP:
                 continue
@@ -465,6 +475,23 @@ def _revision_ref(revision: Any) -> dict[str, Any] | None:
     if match:
         ref.update(deploy_id=match["deploy"], git_sha=match["sha"])
     return ref
+
+
+UNVERIFIED_ASSET = ("content not verified: Twilio has no API to read asset content and this machine's "
+                    "`.twideploy/cache` does not know the live version (apply would upload it again)")
+
+
+def _unverified_asset(change: Change) -> bool:
+    """An asset that differs only in that its live content hash is unknown."""
+    before, after = change.before or {}, change.after or {}
+    return (change.kind == "asset" and change.action is Action.UPDATE and before.get("sha256") is None
+            and before.get("path") == after.get("path") and before.get("visibility") == after.get("visibility"))
+
+
+def _only_code_changed(change: Change) -> bool:
+    """A build change caused by code alone (same runtime and dependencies)."""
+    before, after = change.before or {}, change.after or {}
+    return all(before.get(k) == after.get(k) for k in ("runtime", "dependencies"))
 
 
 def _revisions_text(revisions: list[Any]) -> str:

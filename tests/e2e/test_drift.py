@@ -174,3 +174,21 @@ def test_writes_of_a_rollback_are_not_outside_twideploy(project_dir, emulator):
         assert items[address].category == "drift"
         assert items[address].outside_twideploy is not True, items[address].summary
         assert "outside twideploy" not in items[address].summary
+
+
+def test_assets_that_cannot_be_verified_without_the_cache_are_a_note_not_drift(project_dir, emulator):
+    """A fresh CI runner has no .twideploy/cache: asset content (no API) is unverifiable, not drift."""
+    import shutil
+
+    deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
+    shutil.rmtree(project_dir / ".twideploy" / "cache")
+    report = drift.audit(open_ws(project_dir, emulator))
+    assert not report.drift
+    notes = [i for i in report.items if i.address == "service.crm.asset./hold.xml"]
+    assert notes and notes[0].category == drift.INFO and "not verified" in notes[0].summary
+
+    lookup = project_dir / "functions/crm/functions/lookup.js"  # a real code change still is drift
+    lookup.write_text(lookup.read_text() + "\n// changed\n")
+    report = drift.audit(open_ws(project_dir, emulator))
+    assert report.drift and "service.crm.function./lookup" in [i.address for i in report.drifted]
+    assert "service.crm.build" in [i.address for i in report.drifted]
