@@ -73,8 +73,8 @@ class PromoteResult:
 # --------------------------------------------------------------------------- from live state
 
 
-def _journal_git(state_dir: Path, environment: str) -> dict[str, journals.DeployRecord]:
-    return {r.deploy_id: r for r in journals.deploys(state_dir / "journal", environment)}
+def _journal_git(state_dir: Path, environment: str, account_sid: str) -> dict[str, journals.DeployRecord]:
+    return {r.deploy_id: r for r in journals.deploys(state_dir / "journal", environment, account_sid)}
 
 
 def _flow_origin(env_name: str, live: flow_resources.LiveFlow, records: dict[str, journals.DeployRecord]) -> tuple[str, dict]:
@@ -145,7 +145,7 @@ def project_from_live(project: Project, from_env: Environment, to_env: Environme
     desired = Desired(project, from_env)
     live = read_live(gw, desired, cache)
     book = address_book(desired, live)
-    records = _journal_git(project.root / ".twideploy", from_env.name)
+    records = _journal_git(project.root / ".twideploy", from_env.name, gw.account_sid)
 
     flows: dict[str, FlowSource] = {}
     for name in to_env.flows:
