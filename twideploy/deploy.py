@@ -40,10 +40,16 @@ def load_plan(path: Path) -> Plan:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise TwideployError(f"{path}: not a readable twideploy plan file ({error})") from error
+    if not isinstance(data, dict):
+        raise TwideployError(f"{path}: not a readable twideploy plan file (not a JSON object)")
     if data.get("format_version") != PLAN_FORMAT_VERSION:
         raise TwideployError(f"{path}: plan format version {data.get('format_version')} is not "
                              f"{PLAN_FORMAT_VERSION}; make the plan again with this twideploy")
-    return Plan.from_dict(data)
+    try:
+        return Plan.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise TwideployError(f"{path}: not a readable twideploy plan file "
+                             f"({type(error).__name__}: {error})") from error
 
 
 def check_saved_plan(saved: Plan, fresh: Plan) -> None:

@@ -159,3 +159,12 @@ def test_plan_out_into_a_folder_that_does_not_exist(project_dir, cli_env, tmp_pa
     code, out = run(project_dir, "plan", "--env", "local", "--out", str(saved))
     assert code == 0, out
     assert json.loads(saved.read_text())["environment"] == "local"
+
+
+def test_apply_of_a_malformed_plan_file_is_an_error_not_a_traceback(project_dir, cli_env, tmp_path):
+    for text in ("[1, 2]", '{"format_version": 1}', '{"format_version": 1, "environment": "local", '
+                 '"account_sid": "AC1", "fingerprint": {}, "changes": [{"kind": "flow"}]}'):
+        saved = tmp_path / "plan.json"
+        saved.write_text(text)
+        code, out = run(project_dir, "apply", str(saved))
+        assert code == 1 and out.startswith("error: ") and "not a readable twideploy plan" in out, out
