@@ -96,9 +96,10 @@ def kill_apply_after(project_dir, emulator, *, done_writes: int) -> None:
                                 "--project-dir", str(project_dir)], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     journal_dir = project_dir / ".twideploy" / "journal" / "local"
+    earlier = set(journal_dir.glob("*.jsonl")) if journal_dir.exists() else set()  # watch this apply's journal
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        files = list(journal_dir.glob("*.jsonl")) if journal_dir.exists() else []
+        files = [f for f in journal_dir.glob("*.jsonl") if f not in earlier] if journal_dir.exists() else []
         if files and files[0].read_text().count('"type": "done"') >= done_writes:
             break
         time.sleep(0.05)
@@ -168,3 +169,19 @@ def test_apply_of_a_malformed_plan_file_is_an_error_not_a_traceback(project_dir,
         saved.write_text(text)
         code, out = run(project_dir, "apply", str(saved))
         assert code == 1 and out.startswith("error: ") and "not a readable twideploy plan" in out, out
+
+
+def test_rollback_of_a_killed_apply_undoes_the_variable_create_in_flight(project_dir, cli_env):
+    """Killed while a create was in flight: the journal has its intent but no result (no SID).
+    Twilio still made it, so rollback must find it by its key and delete it."""
+    assert run(project_dir, "apply", "--env", "local", "--auto-approve")[0] == 0
+    before = account_state(open_ws(project_dir, cli_env).gateway)
+    edit_yaml(project_dir / "environments/local.yaml",
+              lambda env: env["services"]["crm"]["variables"].update(NEW_A="a", NEW_B="b"))
+    kill_apply_after(project_dir, cli_env, done_writes=1)  # NEW_B's request is in flight
+    journal = sorted((project_dir / ".twideploy" / "journal" / "local").glob("*.jsonl"))[-1].read_text()
+    assert journal.count('"type": "done"') == 1 and journal.count('"type": "intent"') == 2
+    time.sleep(0.5)  # the emulator finishes the request the killed client sent
+    code, out = run(project_dir, "rollback", "--env", "local", "--auto-approve")
+    assert code == 0, out
+    assert account_state(open_ws(project_dir, cli_env).gateway) == before

@@ -255,7 +255,8 @@ class ServiceDeployer:
         if change.action is not Action.CREATE:
             return
         suffix = self.settings.domain_suffix
-        result = self.write("environment.create", change.address, {"service_sid": self.live.sid}, lambda: _record(
+        result = self.write("environment.create", change.address,
+                            {"service_sid": self.live.sid, "unique_name": self.settings.environment}, lambda: _record(
             call(lambda: self.api.environments.create(unique_name=self.settings.environment,
                                                       **({"domain_suffix": suffix} if suffix else {}))),
             "sid", "domain_name"))
@@ -270,7 +271,8 @@ class ServiceDeployer:
             codes = self.live.functions if change.kind == "function" else self.live.assets
             if change.action is Action.CREATE:
                 collection = self.api.functions if change.kind == "function" else self.api.assets
-                result = self.write(f"{change.kind}.create", change.address, {"service_sid": self.live.sid},
+                result = self.write(f"{change.kind}.create", change.address,
+                                    {"service_sid": self.live.sid, "path": path},
                                     lambda c=collection, p=path: _sid_of(call(lambda: c.create(friendly_name=p))))
                 codes[path] = LiveCode(result["sid"], path)
             if change.action in (Action.CREATE, Action.UPDATE):
@@ -384,8 +386,11 @@ def _undo_service_update(gw: Gateway, undo: dict, result: dict) -> str:
 
 
 def _undo_environment_create(gw: Gateway, undo: dict, result: dict) -> str:
-    if result.get("sid"):
-        call(lambda: gw.client.serverless.v1.services(undo["service_sid"]).environments(result["sid"]).delete())
+    environments = gw.client.serverless.v1.services(undo["service_sid"]).environments
+    sid = result.get("sid") or next((e.sid for e in gw.list_all(environments)
+                                     if undo.get("unique_name") and e.unique_name == undo["unique_name"]), None)
+    if sid:
+        call(lambda: environments(sid).delete())
     return "deleted the new Serverless environment"
 
 
@@ -393,8 +398,10 @@ def _undo_code_create(kind: str) -> UndoFunction:
     def undo_create(gw: Gateway, undo: dict, result: dict) -> str:
         api = gw.client.serverless.v1.services(undo["service_sid"])
         collection = api.functions if kind == "function" else api.assets
-        if result.get("sid"):
-            call(lambda: collection(result["sid"]).delete())
+        sid = result.get("sid") or next((c.sid for c in gw.list_all(collection)
+                                         if undo.get("path") and c.friendly_name == undo["path"]), None)
+        if sid:
+            call(lambda: collection(sid).delete())
         return f"deleted the new {kind} resource"
     return undo_create
 
@@ -413,8 +420,11 @@ def _variables_api(gw: Gateway, undo: dict) -> Any:
 
 
 def _undo_variable_create(gw: Gateway, undo: dict, result: dict) -> str:
-    if result.get("sid"):
-        call(lambda: _variables_api(gw, undo)(result["sid"]).delete())
+    # no result: the write was in flight when apply was killed, and may have happened
+    sid = result.get("sid") or next((v.sid for v in gw.list_all(_variables_api(gw, undo))
+                                     if v.key == undo["key"]), None)
+    if sid:
+        call(lambda: _variables_api(gw, undo)(sid).delete())
     return f"deleted variable {undo['key']}"
 
 
