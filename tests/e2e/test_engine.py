@@ -427,3 +427,24 @@ def test_layout_only_flow_change_is_not_written_with_other_changes(project_dir, 
     _, outcome = deploy.apply(ws, deploy.ApplyOptions())
     assert outcome.writes == 1
     assert account_state(ws.gateway)["flows"][name] == before
+
+
+def test_rollback_that_failed_midway_is_retried_not_skipped(project_dir, emulator):
+    """A rollback that could not undo every write leaves its deploy un-reverted: running
+    rollback again finishes that deploy, it does not also undo the deploy before it."""
+    from twideploy.errors import TwideployError
+
+    ws = applied(project_dir, emulator)
+    _change_everything(project_dir)
+    deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
+    after_v2 = account_state(ws.gateway)
+    edit_yaml(project_dir / "flows/ivr-main.yaml",
+              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("say", "v3 greeting"))
+    deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
+
+    emulator.set_faults(FaultConfig(fail_nth_write=1))
+    with pytest.raises(TwideployError, match="rollback incomplete"):
+        deploy.rollback(open_ws(project_dir, emulator))
+    emulator.set_faults(FaultConfig())
+    deploy.rollback(open_ws(project_dir, emulator))
+    assert account_state(ws.gateway) == after_v2

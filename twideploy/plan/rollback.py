@@ -34,7 +34,9 @@ def abandon_unfinished(state_dir: Path, environment: str, account_sid: str) -> l
 
 
 def reverted_ids(records: list[journals.DeployRecord]) -> set[str]:
-    return {deploy_id for r in records if r.header.get("kind") == "rollback" for deploy_id in r.header.get("reverts", [])}
+    """Deploys undone by a rollback that finished; one that failed midway leaves them to retry."""
+    return {deploy_id for r in records if r.header.get("kind") == "rollback" and r.status == "applied"
+            for deploy_id in r.header.get("reverts", [])}
 
 
 def deploys_to_undo(state_dir: Path, environment: str, account_sid: str,
