@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from twideploy.errors import ManifestError
+from twideploy.errors import ManifestError, TwideployError
 from twideploy.gateway import DEFAULT_CONCURRENCY, Credentials, Gateway
 from twideploy.manifest import Environment, Project, load_project
 from twideploy.manifest.validation import validate_project
@@ -82,6 +82,10 @@ def _seed(base_url: str, account_sid: str, numbers: list[str]) -> None:
     import requests
 
     if numbers:
-        response = requests.post(f"{base_url.rstrip('/')}/_admin/numbers",
-                                 json={"numbers": numbers, "account_sid": account_sid}, timeout=10)
-        response.raise_for_status()
+        try:
+            response = requests.post(f"{base_url.rstrip('/')}/_admin/numbers",
+                                     json={"numbers": numbers, "account_sid": account_sid}, timeout=10)
+            response.raise_for_status()
+        except requests.RequestException as error:
+            raise TwideployError(f"the emulator at TWIDEPLOY_EMULATOR_URL={base_url} did not answer: {error}") \
+                from error

@@ -185,3 +185,9 @@ def test_rollback_of_a_killed_apply_undoes_the_variable_create_in_flight(project
     code, out = run(project_dir, "rollback", "--env", "local", "--auto-approve")
     assert code == 0, out
     assert account_state(open_ws(project_dir, cli_env).gateway) == before
+
+
+def test_an_unreachable_external_emulator_is_an_error_line(project_dir, monkeypatch):
+    monkeypatch.setenv("TWIDEPLOY_EMULATOR_URL", "http://127.0.0.1:9")  # discard port: nothing listens
+    code, out = run(project_dir, "plan", "--env", "local")
+    assert code == 1 and out.startswith("error: the emulator at TWIDEPLOY_EMULATOR_URL=http://127.0.0.1:9")

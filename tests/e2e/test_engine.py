@@ -448,3 +448,19 @@ def test_rollback_that_failed_midway_is_retried_not_skipped(project_dir, emulato
     emulator.set_faults(FaultConfig())
     deploy.rollback(open_ws(project_dir, emulator))
     assert account_state(ws.gateway) == after_v2
+
+
+def test_undoing_twice_reports_what_is_already_gone(project_dir, emulator):
+    from twideploy.plan import journal as journals
+    from twideploy.plan.executor import undo_steps
+
+    applied(project_dir, emulator)
+    edit_yaml(project_dir / "environments/local.yaml",
+              lambda env: env["services"]["crm"]["variables"].__setitem__("NEW_SETTING", "on"))
+    ws = open_ws(project_dir, emulator)
+    deploy.apply(ws, deploy.ApplyOptions())
+    deploy.rollback(ws)
+    [record] = [r for r in journals.deploys(project_dir / ".twideploy" / "journal", "local")
+                if r.header.get("changes") == ["service.crm.variable.NEW_SETTING"]]
+    again = undo_steps(ws.gateway, [(s.op, s.address, s.undo, s.result or {}) for s in record.steps])
+    assert again == ["service.crm.variable.NEW_SETTING: already gone, nothing to undo for variable.create"]

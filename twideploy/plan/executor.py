@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from twideploy.errors import ApplyError, TwideployError
+from twideploy.errors import ApplyError, TwideployError, TwilioApiError
 from twideploy.gateway import Gateway
 from twideploy.manifest.references import FlowAddress, compile_flow
 from twideploy.plan import journal as journals
 from twideploy.plan.model import Action, Change
-from twideploy.plan.planner import Planned, address_book, compile_all
+from twideploy.plan.planner import Planned, address_book, compile_all, mask_text
 from twideploy.resources import flows, numbers, serverless
 from twideploy.resources.base import ContentCache, UndoFunction
 
@@ -68,11 +68,14 @@ class Executor:
         except BaseException as error:
             report = self._roll_back()
             outcome = "rolled_back" if all(not line.startswith("FAILED") for line in report) else "rollback_failed"
-            self.journal.finish(outcome, error=_safe(error), report=report)
+            # Twilio's error text may quote a value we sent; never let a secret through.
+            reason = mask_text(_safe(error), self.planned.desired.secret_values())
+            self.journal.finish(outcome, error=reason, report=report)
             self.cache.save()
             if isinstance(error, KeyboardInterrupt):
                 raise
-            raise ApplyError(f"apply failed: {_safe(error)}; every change made was rolled back", report) from error
+            done = "every change made was rolled back" if outcome == "rolled_back" else "the rollback was incomplete"
+            raise ApplyError(f"apply failed: {reason}; {done}", report) from error
         self.journal.finish("applied", writes=self.gw.writes_made - writes_before)
         self.cache.save()
         return Outcome(self.journal.deploy_id, self.gw.writes_made - writes_before,
@@ -175,6 +178,11 @@ def undo_steps(gw: Gateway, steps: list[tuple[str, str, dict[str, Any], dict[str
             continue
         try:
             report.append(f"{address}: {undo_fn(gw, undo, result or {})}")
+        except TwilioApiError as error:
+            if error.status == 404:  # undone before (a retried rollback) or removed by hand
+                report.append(f"{address}: already gone, nothing to undo for {op}")
+            else:
+                report.append(f"FAILED {address}: could not undo {op}: {error}")
         except TwideployError as error:
             report.append(f"FAILED {address}: could not undo {op}: {error}")
     return report

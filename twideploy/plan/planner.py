@@ -170,13 +170,10 @@ def mask_secrets(changes: list[Change], secrets: list[str]) -> list[Change]:
     """Replace every secret value that a compiled definition or URL may carry with the mask."""
     if not secrets:
         return changes
-    ordered = sorted(set(secrets), key=len, reverse=True)
 
     def scrub(value: Any) -> Any:
         if isinstance(value, str):
-            for secret in ordered:
-                value = value.replace(secret, MASK)
-            return value
+            return mask_text(value, secrets)
         if isinstance(value, dict):
             return {k: scrub(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -186,6 +183,13 @@ def mask_secrets(changes: list[Change], secrets: list[str]) -> list[Change]:
     return [Change(c.kind, c.address, c.action, scrub(c.before), scrub(c.after),
                    [WidgetChange(w.widget, w.what, w.detail, scrub(w.before), scrub(w.after)) for w in c.widgets],
                    c.reason) for c in changes]
+
+
+def mask_text(text: str, secrets: list[str]) -> str:
+    """`text` with every secret value in it replaced by the mask (longest first)."""
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
 
 
 def comparable(plan: Plan) -> list[dict[str, Any]]:

@@ -412,7 +412,8 @@ def _undo_deployment(gw: Gateway, undo: dict, result: dict) -> str:
         env = gw.client.serverless.v1.services(undo["service_sid"]).environments(undo["environment_sid"])
         call(lambda: env.deployments.create(build_sid=previous))
         return f"redeployed previous build {previous}"
-    return "no previous build to redeploy (the environment is removed with its service)"
+    return ("NOT UNDONE: the environment had no build before and Twilio cannot undeploy one; "
+            "build stays live unless this deploy also created the service (then it is deleted with it)")
 
 
 def _variables_api(gw: Gateway, undo: dict) -> Any:
