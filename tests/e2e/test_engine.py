@@ -464,3 +464,21 @@ def test_undoing_twice_reports_what_is_already_gone(project_dir, emulator):
                 if r.header.get("changes") == ["service.crm.variable.NEW_SETTING"]]
     again = undo_steps(ws.gateway, [(s.op, s.address, s.undo, s.result or {}) for s in record.steps])
     assert again == ["service.crm.variable.NEW_SETTING: already gone, nothing to undo for variable.create"]
+
+
+def test_an_interrupted_rollback_does_not_block_and_can_be_redone(project_dir, emulator):
+    from twideploy.plan import journal as journals
+
+    ws = applied(project_dir, emulator)
+    before = account_state(ws.gateway)
+    edit_yaml(project_dir / "flows/ivr-main.yaml",
+              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("say", "second"))
+    deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
+    last = deploy.history(ws)["deploys"][-1]["deploy_id"]
+    # a rollback killed before it finished: its journal has no outcome
+    journals.Journal.start(project_dir / ".twideploy" / "journal", "local", kind="rollback",
+                           account_sid=ws.gateway.account_sid, reverts=[last])
+    assert deploy.plan(open_ws(project_dir, emulator)).plan.has_changes is False
+    deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())  # not refused as "interrupted"
+    deploy.rollback(open_ws(project_dir, emulator))  # the deploy still counts as not reverted
+    assert account_state(ws.gateway)["flows"] == before["flows"]

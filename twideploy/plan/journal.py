@@ -146,4 +146,7 @@ def deploys(directory: Path, environment: str, account_sid: str | None = None) -
 
 
 def unfinished(directory: Path, environment: str, account_sid: str) -> list[DeployRecord]:
-    return [r for r in deploys(directory, environment, account_sid) if not r.finished]
+    """Interrupted deploys. An interrupted *rollback* needs no attention of its own: it did not
+    finish, so the deploys it was undoing still count as not reverted and can be rolled back again."""
+    return [r for r in deploys(directory, environment, account_sid)
+            if not r.finished and r.header.get("kind") == "deploy"]

@@ -43,7 +43,7 @@ def deploys_to_undo(state_dir: Path, environment: str, account_sid: str,
                     to: str | None) -> list[journals.DeployRecord]:
     """Newest first: the interrupted deploy if any, else the last applied one, or all after `to`."""
     records = journals.deploys(state_dir / "journal", environment, account_sid)
-    interrupted = [r for r in records if not r.finished]
+    interrupted = journals.unfinished(state_dir / "journal", environment, account_sid)
     if interrupted and not to:
         return interrupted[::-1]
     reverted = reverted_ids(records)
@@ -68,8 +68,9 @@ def undo_deploys(gw: Gateway, state_dir: Path, environment: str, records: list[j
     report: list[str] = []
     for record in records:
         report.append(f"rolling back deploy {record.deploy_id}")
-        report += undo_steps(gw, [(s.op, s.address, s.undo, s.result or {}) for s in record.steps])
-        if not record.finished:
+        lines = undo_steps(gw, [(s.op, s.address, s.undo, s.result or {}) for s in record.steps])
+        report += lines
+        if not record.finished and not any(line.startswith("FAILED") for line in lines):
             journals.append_outcome(record, "rolled_back", by=journal.deploy_id)
     failed = any(line.startswith("FAILED") for line in report)
     journal.finish("rollback_failed" if failed else "applied", report=report)
