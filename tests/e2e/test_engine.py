@@ -482,3 +482,17 @@ def test_an_interrupted_rollback_does_not_block_and_can_be_redone(project_dir, e
     deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())  # not refused as "interrupted"
     deploy.rollback(open_ws(project_dir, emulator))  # the deploy still counts as not reverted
     assert account_state(ws.gateway)["flows"] == before["flows"]
+
+
+def test_removing_a_field_from_a_binding_clears_it_live(project_dir, emulator):
+    ws = applied(project_dir, emulator)
+    assert account_state(ws.gateway)["numbers"]["+15005550007"]["voice_fallback_url"] == "https://example.com/down"
+    edit_yaml(project_dir / "environments/local.yaml",
+              lambda env: env["numbers"]["+15005550007"].pop("voice_fallback"))
+    plan = deploy.plan(open_ws(project_dir, emulator)).plan
+    [change] = plan.actionable
+    assert change.address == "number.+15005550007"
+    assert (change.before["voice_fallback_url"], change.after["voice_fallback_url"]) == ("https://example.com/down", "")
+    deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
+    assert not account_state(ws.gateway)["numbers"]["+15005550007"]["voice_fallback_url"]
+    assert not deploy.plan(open_ws(project_dir, emulator)).plan.has_changes

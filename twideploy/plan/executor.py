@@ -135,7 +135,7 @@ class Executor:
             if number in desired.env.numbers:
                 wanted = numbers.desired_fields(desired.env.numbers[number], book.url_for)
                 found = live.numbers[number]
-                if {f: found.fields.get(f) for f in wanted} == wanted:
+                if numbers.current(found, wanted) == wanted:
                     continue
                 change = Change("number", change.address, Action.UPDATE, change.before, wanted)
             elif change.action is not Action.UPDATE:

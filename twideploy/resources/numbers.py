@@ -1,7 +1,9 @@
 """Phone-number bindings: a number's webhook URLs point at a flow, a function or a URL.
 
-twideploy never buys or releases a number; it only sets (or, with --prune, clears) the
-URL fields the manifest names, leaving the others as they are.
+twideploy never buys or releases a number. A number in the manifests is owned: its five
+webhook URLs are what the binding names, and empty where it names none. A number outside
+the manifests that still points at a managed flow or function is only reported, and with
+--prune its URLs are cleared (unbound).
 """
 
 from __future__ import annotations
@@ -39,14 +41,18 @@ def read(gw: Gateway) -> dict[str, LiveNumber]:
 
 
 def desired_fields(binding: Any, url_for: Any) -> dict[str, str]:
-    """The IncomingPhoneNumber fields a binding sets, with targets turned into URLs."""
+    """The IncomingPhoneNumber fields a binding sets, with targets turned into URLs.
+
+    A number in the manifests is owned: every webhook URL it does not name is empty, so
+    removing `voice_fallback` from a binding clears the live fallback, as Terraform users
+    expect. Methods are set only with their URL.
+    """
     wanted: dict[str, str] = {}
     for key, (url_field, method_field) in FIELDS.items():
         target = getattr(binding, key, None)
-        if target is not None:
-            wanted[url_field] = url_for(target)
-            if method_field:
-                wanted[method_field] = "POST"
+        wanted[url_field] = "" if target is None else url_for(target)
+        if target is not None and method_field:
+            wanted[method_field] = "POST"
     if getattr(binding, "friendly_name", None):
         wanted["friendly_name"] = binding.friendly_name
     return wanted
@@ -57,8 +63,13 @@ def plan(number: str, wanted: dict[str, str], live: LiveNumber | None) -> Change
     if live is None:
         raise TwideployError(f"number {number} is not in this account; twideploy binds numbers you own, "
                              f"it never buys them")
-    before = {f: live.fields.get(f) for f in wanted}
+    before = current(live, wanted)
     return Change("number", address, Action.NOOP if before == wanted else Action.UPDATE, before, wanted)
+
+
+def current(live: LiveNumber, wanted: dict[str, str]) -> dict[str, str]:
+    """The live values of the fields `wanted` names (Twilio answers null or "" for no URL)."""
+    return {f: live.fields.get(f) or "" for f in wanted}
 
 
 def plan_unbind(live: LiveNumber, managed_urls: set[str], prune: bool) -> Change | None:
