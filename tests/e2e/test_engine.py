@@ -496,3 +496,23 @@ def test_removing_a_field_from_a_binding_clears_it_live(project_dir, emulator):
     deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
     assert not account_state(ws.gateway)["numbers"]["+15005550007"]["voice_fallback_url"]
     assert not deploy.plan(open_ws(project_dir, emulator)).plan.has_changes
+
+
+def test_saved_plan_survives_a_layout_only_edit_but_not_a_real_one(project_dir, emulator, tmp_path):
+    applied(project_dir, emulator)
+    edit_yaml(project_dir / "flows/ivr-main.yaml",
+              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("say", "planned"))
+    saved = tmp_path / "plan.json"
+    deploy.save_plan(deploy.plan(open_ws(project_dir, emulator)).plan, saved)
+    edit_yaml(project_dir / "flows/ivr-main.yaml",
+              lambda flow: flow["states"][-1]["properties"].__setitem__("offset", {"x": 7, "y": 7}))
+    _, outcome = deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions(), saved=deploy.load_plan(saved))
+    assert outcome.writes == 1
+
+    edit_yaml(project_dir / "flows/ivr-main.yaml",
+              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("say", "planned again"))
+    deploy.save_plan(deploy.plan(open_ws(project_dir, emulator)).plan, saved)
+    edit_yaml(project_dir / "flows/ivr-main.yaml",
+              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("say", "not what was reviewed"))
+    with pytest.raises(StalePlanError, match="manifests changed since the plan was made"):
+        deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions(), saved=deploy.load_plan(saved))

@@ -193,5 +193,11 @@ def mask_text(text: str, secrets: list[str]) -> str:
 
 
 def comparable(plan: Plan) -> list[dict[str, Any]]:
-    """The part of a plan that must be identical between a saved plan and apply time."""
-    return [c.to_dict() for c in plan.changes if c.action is not Action.NOOP]
+    """The part of a plan that must be identical between a saved plan and apply time: the
+    changes apply would make (not unmanaged resources, not layout moves it leaves alone)."""
+    def essential(change: Change) -> dict[str, Any]:
+        data = change.to_dict()
+        data["widgets"] = [w for w in data["widgets"] if plan.include_layout or w["what"] != "layout"]
+        return data
+
+    return [essential(c) for c in plan.actionable]
