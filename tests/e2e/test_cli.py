@@ -105,6 +105,7 @@ def kill_apply_after(project_dir, emulator, *, done_writes: int) -> None:
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
+    time.sleep(0.5)  # a request the process had in flight still lands (150 ms latency): let it settle
     emulator.set_faults(FaultConfig())
 
 

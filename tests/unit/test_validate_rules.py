@@ -211,3 +211,12 @@ def test_unknown_env_option_is_an_error():
     result = run("--project-dir", str(REPO), "--env", "qa")
     assert result.exit_code == 1
     assert "environment 'qa' does not exist (environments: local, prod, staging)" in result.output
+
+
+def test_functions_domain_in_a_flow_warns_that_promote_keeps_it():
+    text = VALID + (
+        "  - name: http\n    type: make-http-request\n"
+        "    properties: {method: GET, url: 'https://crm-1234-stage.twil.io/orders', content_type: application/json}\n"
+        "    transitions: [{event: success}, {event: failed}]\n")
+    warnings = messages(flow_problems(text), "warning")
+    assert any("crm-1234-stage.twil.io is one Serverless environment's domain" in w for w in warnings)

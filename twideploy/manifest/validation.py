@@ -21,6 +21,7 @@ from twideploy.manifest.widgets import CONDITION_TYPES, WIDGETS
 from twideploy.secrets import Secret
 
 SID = re.compile(r"\b([A-Z]{2})[0-9a-f]{32}\b")
+FUNCTIONS_DOMAIN = re.compile(r"\b[a-z0-9-]+\.twil\.io\b")
 LIQUID = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 WIDGET_REF = re.compile(r"\bwidgets\s*(?:\.\s*([A-Za-z0-9_]+)|\[\s*['\"]([^'\"]+)['\"]\s*\])")
 VAR_REF = re.compile(r"\$\{vars\.([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -248,6 +249,10 @@ def check_flow(definition: dict, file: str, lines: LineMap) -> list[Problem]:
                 hint = "use ${vars.NAME} with a value per environment"
             report(path, f"raw SID {m.group(0)} is not portable between environments: {hint}", "warning",
                    state=state_name)
+        for m in FUNCTIONS_DOMAIN.finditer(text):
+            report(path, f"{m.group(0)} is one Serverless environment's domain and is not rewritten by "
+                         "promote: use `function: SERVICE/PATH` in a run-function widget, or ${vars.NAME}",
+                   "warning", state=state_name)
     return problems
 
 
