@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from twideploy.gateway import Gateway
+from twideploy.gateway import Gateway, call
 from twideploy.secrets import MASK, Secret
 
 SENSITIVE = "(sensitive value)"
@@ -53,6 +53,16 @@ class ContentCache:
         if self.path:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.write_text(json.dumps(self.hashes, indent=0, sort_keys=True))
+
+
+def delete_created(gw: Gateway, collection: Any, result: dict[str, Any], field: str, value: str | None) -> None:
+    """Undo a create: delete what it made. Its SID is in the write's result, unless the
+    create was in flight when apply died; then it is found by the name it was given (and
+    may not exist at all)."""
+    sid = result.get("sid") or next((r.sid for r in gw.list_all(collection)
+                                     if value and getattr(r, field) == value), None)
+    if sid:
+        call(lambda: collection(sid).delete())
 
 
 def digest(*parts: str | bytes) -> str:

@@ -15,7 +15,7 @@ from twideploy.errors import ApplyError, TwilioApiError
 from twideploy.gateway import Gateway, call
 from twideploy.plan.flowdiff import diff_flows
 from twideploy.plan.model import Action, Change, WidgetChange
-from twideploy.resources.base import ContentCache, UndoFunction, Writer
+from twideploy.resources.base import ContentCache, UndoFunction, Writer, delete_created
 
 COMMIT_PREFIX = "twideploy"
 
@@ -168,10 +168,7 @@ def revisions(gw: Gateway, sid: str) -> list[Any]:
 # --------------------------------------------------------------------------- undo
 
 def _undo_create(gw: Gateway, undo: dict, result: dict) -> str:
-    sid = result.get("sid") or next((f.sid for f in gw.list_all(gw.client.studio.v2.flows)
-                                     if f.friendly_name == undo["friendly_name"]), None)
-    if sid:
-        call(lambda: gw.client.studio.v2.flows(sid).delete())
+    delete_created(gw, gw.client.studio.v2.flows, result, "friendly_name", undo["friendly_name"])
     return f"deleted flow {undo['friendly_name']}"
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from twideploy.errors import ApplyError
 from twideploy.gateway import Gateway, call
 from twideploy.plan.model import Action, Change
-from twideploy.resources.base import SENSITIVE, ContentCache, UndoFunction, Writer, digest
+from twideploy.resources.base import SENSITIVE, ContentCache, UndoFunction, Writer, delete_created, digest
 from twideploy.secrets import Secret, reveal
 
 BUILD_POLL_FIRST_SECONDS = 0.05  # doubled after each poll, up to the maximum
@@ -372,10 +372,7 @@ def delete_unmanaged_code(gw: Gateway, service: LiveService, changes: list[Chang
 # --------------------------------------------------------------------------- undo
 
 def _undo_service_create(gw: Gateway, undo: dict, result: dict) -> str:
-    sid = result.get("sid") or next((s.sid for s in gw.list_all(gw.client.serverless.v1.services)
-                                     if s.unique_name == undo["unique_name"]), None)
-    if sid:
-        call(lambda: gw.client.serverless.v1.services(sid).delete())
+    delete_created(gw, gw.client.serverless.v1.services, result, "unique_name", undo["unique_name"])
     return f"deleted service {undo['unique_name']}"
 
 
@@ -387,10 +384,7 @@ def _undo_service_update(gw: Gateway, undo: dict, result: dict) -> str:
 
 def _undo_environment_create(gw: Gateway, undo: dict, result: dict) -> str:
     environments = gw.client.serverless.v1.services(undo["service_sid"]).environments
-    sid = result.get("sid") or next((e.sid for e in gw.list_all(environments)
-                                     if undo.get("unique_name") and e.unique_name == undo["unique_name"]), None)
-    if sid:
-        call(lambda: environments(sid).delete())
+    delete_created(gw, environments, result, "unique_name", undo.get("unique_name"))
     return "deleted the new Serverless environment"
 
 
@@ -398,10 +392,7 @@ def _undo_code_create(kind: str) -> UndoFunction:
     def undo_create(gw: Gateway, undo: dict, result: dict) -> str:
         api = gw.client.serverless.v1.services(undo["service_sid"])
         collection = api.functions if kind == "function" else api.assets
-        sid = result.get("sid") or next((c.sid for c in gw.list_all(collection)
-                                         if undo.get("path") and c.friendly_name == undo["path"]), None)
-        if sid:
-            call(lambda: collection(sid).delete())
+        delete_created(gw, collection, result, "friendly_name", undo.get("path"))
         return f"deleted the new {kind} resource"
     return undo_create
 
@@ -421,11 +412,7 @@ def _variables_api(gw: Gateway, undo: dict) -> Any:
 
 
 def _undo_variable_create(gw: Gateway, undo: dict, result: dict) -> str:
-    # no result: the write was in flight when apply was killed, and may have happened
-    sid = result.get("sid") or next((v.sid for v in gw.list_all(_variables_api(gw, undo))
-                                     if v.key == undo["key"]), None)
-    if sid:
-        call(lambda: _variables_api(gw, undo)(sid).delete())
+    delete_created(gw, _variables_api(gw, undo), result, "key", undo["key"])
     return f"deleted variable {undo['key']}"
 
 
