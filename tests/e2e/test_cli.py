@@ -17,7 +17,7 @@ from twideploy.plan.lock import environment_lock
 
 from .conftest import open_ws
 from .snapshot import account_state
-from .test_engine import edit_yaml
+from .test_engine import edit_yaml, set_greeting
 
 SECRET = "tok-9f8e7d6c5b4a"
 
@@ -132,9 +132,7 @@ def test_abandoning_an_interrupted_deploy_converges(project_dir, cli_env):
 
 def test_history_links_deploys_to_revisions(project_dir, cli_env):
     run(project_dir, "apply", "--env", "local", "--auto-approve")
-    edit_yaml(project_dir / "flows/ivr-main.yaml",
-              lambda flow: next(s for s in flow["states"] if s["type"] == "say-play")["properties"]
-              .__setitem__("say", "changed"))
+    set_greeting(project_dir, "changed")
     run(project_dir, "apply", "--env", "local", "--auto-approve")
     code, out = run(project_dir, "history", "--env", "local", "--format", "json")
     data = json.loads(out)

@@ -31,6 +31,16 @@ def first_state(flow: dict, *types: str) -> dict:
     return next(s for s in flow["states"] if s["type"] in types)
 
 
+def set_greeting(project_dir: Path, text: str) -> None:
+    """Change one property of one widget: what the IVR's first say-play widget says."""
+    edit_yaml(project_dir / "flows/ivr-main.yaml",
+              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("say", text))
+
+
+def save_plan_of(project_dir: Path, emulator, saved: Path) -> None:
+    deploy.save_plan(deploy.plan(open_ws(project_dir, emulator)).plan, saved)
+
+
 def applied(project_dir, emulator):
     ws = open_ws(project_dir, emulator)
     deploy.apply(ws, deploy.ApplyOptions())
@@ -64,8 +74,7 @@ def test_apply_to_empty_account_then_nothing_to_do(project_dir, emulator):
 
 def test_one_widget_property_change_is_exactly_that(project_dir, emulator):
     applied(project_dir, emulator)
-    edit_yaml(project_dir / "flows/ivr-main.yaml",
-              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("say", "A brand new greeting"))
+    set_greeting(project_dir, "A brand new greeting")
     ws = open_ws(project_dir, emulator)
     plan = deploy.plan(ws).plan
     assert [(c.address, c.action.value) for c in plan.actionable] == [("flow.ivr-main", "update")]
@@ -155,8 +164,7 @@ def test_one_number_binding_change_is_exactly_that(project_dir, emulator):
 
 def _change_everything(project_dir: Path) -> None:
     """One change of every kind, so a v2 apply touches flows, code, build, variables, numbers."""
-    edit_yaml(project_dir / "flows/ivr-main.yaml",
-              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("say", "v2 greeting"))
+    set_greeting(project_dir, "v2 greeting")
     lookup = project_dir / "functions/crm/functions/lookup.js"
     lookup.write_text(lookup.read_text() + "\n// v2\n")
 
@@ -214,10 +222,9 @@ def test_failed_build_keeps_the_old_build_deployed(project_dir, emulator):
 
 def test_stale_saved_plan_is_refused(project_dir, emulator, tmp_path):
     ws = applied(project_dir, emulator)
-    edit_yaml(project_dir / "flows/ivr-main.yaml",
-              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("say", "planned"))
+    set_greeting(project_dir, "planned")
     saved = tmp_path / "plan.json"
-    deploy.save_plan(deploy.plan(open_ws(project_dir, emulator)).plan, saved)
+    save_plan_of(project_dir, emulator, saved)
     state = account_state(ws.gateway)
     ivr = state["flows"][ws.project.flows["ivr-main"].friendly_name]
     emulator.console_edit(ivr["sid"], {**ivr["definition"], "description": "edited in the console"})
@@ -227,10 +234,9 @@ def test_stale_saved_plan_is_refused(project_dir, emulator, tmp_path):
 
 def test_saved_plan_applies_when_nothing_moved(project_dir, emulator, tmp_path):
     applied(project_dir, emulator)
-    edit_yaml(project_dir / "flows/ivr-main.yaml",
-              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("say", "planned"))
+    set_greeting(project_dir, "planned")
     saved = tmp_path / "plan.json"
-    deploy.save_plan(deploy.plan(open_ws(project_dir, emulator)).plan, saved)
+    save_plan_of(project_dir, emulator, saved)
     _, outcome = deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions(), saved=deploy.load_plan(saved))
     assert outcome.writes == 1
 
@@ -250,8 +256,7 @@ def test_rollback_one_flow_to_a_revision(project_dir, emulator):
     ws = applied(project_dir, emulator)
     name = ws.project.flows["ivr-main"].friendly_name
     original = account_state(ws.gateway)["flows"][name]["definition"]
-    edit_yaml(project_dir / "flows/ivr-main.yaml",
-              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("say", "second"))
+    set_greeting(project_dir, "second")
     deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
     deploy.rollback(open_ws(project_dir, emulator), flow="ivr-main", revision=1)
     assert account_state(ws.gateway)["flows"][name]["definition"] == original
@@ -292,8 +297,7 @@ def test_rollback_to_an_earlier_deploy_undoes_every_later_one(project_dir, emula
     first_state_of_account = account_state(ws.gateway)
     first_id = deploy.history(ws)["deploys"][-1]["deploy_id"]
     for greeting in ("second", "third"):
-        edit_yaml(project_dir / "flows/ivr-main.yaml",
-                  lambda flow, g=greeting: first_state(flow, "say-play")["properties"].__setitem__("say", g))
+        set_greeting(project_dir, greeting)
         deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
     _change_everything(project_dir)
     deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
@@ -438,8 +442,7 @@ def test_rollback_that_failed_midway_is_retried_not_skipped(project_dir, emulato
     _change_everything(project_dir)
     deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
     after_v2 = account_state(ws.gateway)
-    edit_yaml(project_dir / "flows/ivr-main.yaml",
-              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("say", "v3 greeting"))
+    set_greeting(project_dir, "v3 greeting")
     deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
 
     emulator.set_faults(FaultConfig(fail_nth_write=1))
@@ -471,8 +474,7 @@ def test_an_interrupted_rollback_does_not_block_and_can_be_redone(project_dir, e
 
     ws = applied(project_dir, emulator)
     before = account_state(ws.gateway)
-    edit_yaml(project_dir / "flows/ivr-main.yaml",
-              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("say", "second"))
+    set_greeting(project_dir, "second")
     deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
     last = deploy.history(ws)["deploys"][-1]["deploy_id"]
     # a rollback killed before it finished: its journal has no outcome
@@ -500,19 +502,16 @@ def test_removing_a_field_from_a_binding_clears_it_live(project_dir, emulator):
 
 def test_saved_plan_survives_a_layout_only_edit_but_not_a_real_one(project_dir, emulator, tmp_path):
     applied(project_dir, emulator)
-    edit_yaml(project_dir / "flows/ivr-main.yaml",
-              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("say", "planned"))
+    set_greeting(project_dir, "planned")
     saved = tmp_path / "plan.json"
-    deploy.save_plan(deploy.plan(open_ws(project_dir, emulator)).plan, saved)
+    save_plan_of(project_dir, emulator, saved)
     edit_yaml(project_dir / "flows/ivr-main.yaml",
               lambda flow: flow["states"][-1]["properties"].__setitem__("offset", {"x": 7, "y": 7}))
     _, outcome = deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions(), saved=deploy.load_plan(saved))
     assert outcome.writes == 1
 
-    edit_yaml(project_dir / "flows/ivr-main.yaml",
-              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("say", "planned again"))
-    deploy.save_plan(deploy.plan(open_ws(project_dir, emulator)).plan, saved)
-    edit_yaml(project_dir / "flows/ivr-main.yaml",
-              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("say", "not what was reviewed"))
+    set_greeting(project_dir, "planned again")
+    save_plan_of(project_dir, emulator, saved)
+    set_greeting(project_dir, "not what was reviewed")
     with pytest.raises(StalePlanError, match="manifests changed since the plan was made"):
         deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions(), saved=deploy.load_plan(saved))
