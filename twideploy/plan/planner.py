@@ -16,7 +16,7 @@ from twideploy.manifest import Environment, Project
 from twideploy.manifest.references import (AddressBook, FlowAddress, FunctionAddress, FunctionRef,
                                            compile_flow)
 from twideploy.plan.journal import now
-from twideploy.plan.model import Action, Change, Plan, WidgetChange
+from twideploy.plan.model import Change, Plan, WidgetChange
 from twideploy.resources import flows, numbers, serverless
 from twideploy.resources.base import ContentCache
 from twideploy.secrets import MASK, Secret

@@ -13,7 +13,6 @@ import json
 import mimetypes
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from twideploy.errors import ApplyError
