@@ -194,17 +194,6 @@ class Gateway:
             raise _api_error(f"upload of {path}", response.status_code, _json_or_empty(response))
         return response.json()["sid"]
 
-    def fetch_text(self, url: str) -> str:
-        """GET a raw (non-JSON) resource such as a function version's content."""
-        response = self._http.send(
-            "GET", self._http.rewrite(url),
-            auth=(self.credentials.username, self.credentials.password.reveal()),
-            timeout=self._http.timeout,
-        )
-        if response.status_code >= 400:
-            raise _api_error(f"GET {url}", response.status_code, _json_or_empty(response))
-        return response.text
-
 
 def call(fn: Callable[[], T]) -> T:
     """Run an SDK call, turning the SDK's exception into twideploy's."""
@@ -218,10 +207,6 @@ def call(fn: Callable[[], T]) -> T:
         status = getattr(response, "status_code", None)
         body = _json_or_empty(response) if response is not None else {}
         raise _api_error(str(error.args[0]), status, body) from error
-
-
-def is_not_found(error: TwilioApiError) -> bool:
-    return error.status == 404
 
 
 def _json_or_empty(response: requests.Response | Response) -> dict:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from twideploy.gateway import Gateway, call
-from twideploy.secrets import MASK, Secret
 
 SENSITIVE = "(sensitive value)"
 
@@ -72,8 +71,3 @@ def digest(*parts: str | bytes) -> str:
         h.update(part if isinstance(part, bytes) else part.encode())
         h.update(b"\0")
     return h.hexdigest()
-
-
-def shown(value: str | Secret | None) -> str | None:
-    """A value as it may appear in a plan: secrets masked."""
-    return MASK if isinstance(value, Secret) else value
