@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import jsonschema
@@ -74,23 +77,37 @@ def test_schema_command_prints_and_writes(tmp_path):
     assert json.loads((tmp_path / "schemas/flow.schema.json").read_text()) == json_schema("flow")
 
 
-def test_scaffold_is_an_exact_copy_of_the_repository_example():
-    """twideploy/scaffold/ must be this repository's example manifests, byte for byte.
-
-    After changing the example, refresh it with:
-        rm -rf twideploy/scaffold && mkdir twideploy/scaffold &&
-        cp -r twideploy.yaml environments flows functions twideploy/scaffold/
-    """
-    repo_files = {}
+def _repository_example() -> dict[str, bytes]:
+    files = {}
     for part in EXAMPLE_PARTS:
         path = REPO / part
         for file in ([path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())):
             if not any(s.startswith(".") or s == "__pycache__" for s in file.relative_to(REPO).parts):
-                repo_files[file.relative_to(REPO).as_posix()] = file.read_bytes()
-    scaffold = scaffold_files()
-    assert sorted(scaffold) == sorted(repo_files)
-    for rel, content in repo_files.items():
-        assert scaffold[rel] == content, f"twideploy/scaffold/{rel} differs from {rel}"
+                files[file.relative_to(REPO).as_posix()] = file.read_bytes()
+    return files
+
+
+def test_scaffold_is_the_repository_example_through_links_not_a_copy():
+    """One copy in git: twideploy/scaffold/ holds only links to the example at the root."""
+    scaffold = REPO / "twideploy" / "scaffold"
+    assert sorted(p.name for p in scaffold.iterdir()) == sorted(EXAMPLE_PARTS)
+    for part in EXAMPLE_PARTS:
+        assert (scaffold / part).is_symlink(), f"twideploy/scaffold/{part} must link to ../../{part}"
+        assert (scaffold / part).resolve() == (REPO / part).resolve()
+    assert scaffold_files() == _repository_example()
+
+
+def test_a_built_wheel_ships_the_example_as_real_files(tmp_path):
+    """`pip wheel` follows the links: an installed wheel has the example, byte for byte."""
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
+                           capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    [wheel] = tmp_path.glob("twideploy-*.whl")
+    prefix = "twideploy/scaffold/"
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = {name[len(prefix):]: archive.read(name) for name in archive.namelist()
+                   if name.startswith(prefix) and not name.endswith("/")}
+    assert shipped == _repository_example()
 
 
 def test_init_creates_a_valid_project_with_schemas(tmp_path):

@@ -11,7 +11,11 @@ from twideploy.errors import TwideployError
 
 
 def scaffold_files() -> dict[str, bytes]:
-    """The example project shipped in the package: relative path -> content."""
+    """The example project shipped in the package: relative path -> content.
+
+    In git, `twideploy/scaffold/` holds only links to the example at the repository root
+    (one copy of each file); building a wheel follows the links and ships real files.
+    """
     root = resources.files("twideploy") / "scaffold"
     files: dict[str, bytes] = {}
 
