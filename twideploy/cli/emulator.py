@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from twideploy.emulator import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Emulator, FaultConfig
+from twideploy.emulator import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, FaultConfig
 
 
 @click.group()
@@ -44,6 +44,8 @@ def serve(host, port, db_path, account_sid, auth_token, latency_ms, jitter_ms, r
                              fail_nth_write=fail_nth_write)
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
+    from twideploy.emulator import Emulator  # the web stack loads only when the emulator runs
+
     emu = Emulator(db_path, account_sid=account_sid, auth_token=auth_token, faults=faults,
                    host=host, port=port, log_requests=log_requests)
     base_url = emu.start()

@@ -18,8 +18,6 @@ from werkzeug.exceptions import HTTPException
 from twideploy.emulator import admin, api2010, serverless, sids, studio
 from twideploy.emulator.wire import EmulatorState, TwilioError, not_found, state
 
-DEFAULT_ACCOUNT_SID = "AC00000000000000000000000000000001"
-DEFAULT_AUTH_TOKEN = "emulator-auth-token"
 
 _log = logging.getLogger(__name__)
 

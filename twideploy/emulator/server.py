@@ -9,7 +9,8 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from twideploy.emulator import api2010, studio
-from twideploy.emulator.app import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, create_app
+from twideploy.emulator.app import create_app
+from twideploy.emulator.sids import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from twideploy.emulator.faults import FaultConfig, FaultInjector
 from twideploy.emulator.store import Account, Store
 from twideploy.emulator.wire import EmulatorState

@@ -6,6 +6,10 @@ import hashlib
 import re
 import secrets
 
+#: The account the emulator acts for by default, and the token every emulated account accepts.
+DEFAULT_ACCOUNT_SID = "AC00000000000000000000000000000001"
+DEFAULT_AUTH_TOKEN = "emulator-auth-token"
+
 # The prefixes the emulated resources use, as the OpenAPI specs' sid patterns require.
 FLOW = "FW"  # flows; a flow revision shares its flow's sid
 SERVICE = "ZS"

@@ -1,0 +1,20 @@
+"""What the package promises its users beyond behaviour: a light CLI start and type information."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import twideploy
+
+
+def test_the_cli_starts_without_the_emulators_web_stack():
+    """Flask is the emulator's; `twideploy plan` against Twilio must not pay for importing it."""
+    probe = "import sys, twideploy.cli.main; print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug')))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_package_declares_its_type_hints():
+    assert (Path(twideploy.__file__).parent / "py.typed").is_file()
