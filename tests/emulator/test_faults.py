@@ -9,7 +9,7 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
-from tests.emulator.helpers import admin, api_request, definition, sdk_client
+from tests.emulator.helpers import admin, api_request, definition, sdk_client, upload_version
 from twideploy.emulator import FaultConfig
 from twideploy.emulator.faults import FaultInjector
 
@@ -106,6 +106,45 @@ def test_fail_nth_write_fails_only_that_write_and_changes_nothing(emu, client):
     assert emu.stats()["faults"] == {"nth_write": 1}
 
 
+def test_fail_writes_fails_each_listed_write_once(emu, client):
+    """Two failures far apart: e.g. one in an apply's forward writes, one in its rollback."""
+    flows = client.studio.v2.flows
+    emu.set_faults(FaultConfig(fail_writes=(2, 4)))
+    outcomes = []
+    for name in "abcde":
+        try:
+            flows.create(friendly_name=name, status="draft", definition=definition())
+            outcomes.append(name)
+        except TwilioRestException as error:
+            outcomes.append(error.status)
+        if name == "a":
+            assert admin(emu, "GET", "faults")["fail_writes"] == [1, 3]  # counted from now
+    assert outcomes == ["a", 500, "c", 500, "e"]
+    assert sorted(f.friendly_name for f in flows.list()) == ["a", "c", "e"]
+    assert admin(emu, "GET", "faults")["fail_writes"] == []
+    assert emu.stats()["faults"] == {"nth_write": 2}
+
+
+def test_a_lost_response_is_a_request_carried_out_whose_answer_never_arrives(emu, client):
+    emu.set_faults(FaultConfig(rate_lost_response=1))
+    with pytest.raises(requests.ConnectionError):
+        client.studio.v2.flows.create(friendly_name="made", status="draft", definition=definition())
+    emu.set_faults(FaultConfig())
+    assert [f.friendly_name for f in client.studio.v2.flows.list()] == ["made"]
+    assert emu.stats()["faults"] == {"lost_response": 1}
+
+
+def test_admin_reads_the_content_of_any_version(emu, client):
+    """Twilio has no API for an asset's content; the admin endpoint serves it to checks."""
+    service = client.serverless.v1.services.create(unique_name="svc", friendly_name="svc")
+    asset = client.serverless.v1.services(service.sid).assets.create(friendly_name="hold")
+    version = upload_version(emu, service.sid, "Assets", asset.sid, path="/hold.xml", content=b"<Say/>").json()
+    response = requests.get(f"{emu.base_url}/_admin/versions/{version['sid']}/content", timeout=5)
+    assert (response.status_code, response.content) == (200, b"<Say/>")
+    missing = requests.get(f"{emu.base_url}/_admin/versions/ZN{'0' * 32}/content", timeout=5)
+    assert missing.status_code == 404
+
+
 def test_fail_nth_write_on_update_and_delete_leaves_state_unchanged(emu, client):
     flow = client.studio.v2.flows.create(friendly_name="a", status="draft", definition=definition())
     emu.set_faults(FaultConfig(fail_nth_write=1))
@@ -120,11 +159,13 @@ def test_fail_nth_write_on_update_and_delete_leaves_state_unchanged(emu, client)
 
 def test_admin_faults_endpoint_sets_reads_and_validates(emu):
     config = {"seed": 5, "latency_ms": 0, "jitter_ms": 0, "rate_429": 0.5, "retry_after_s": 0.05,
-              "rate_5xx": 0.25, "rate_drop": 0, "fail_nth_write": 2, "fail_next_build": True}
+              "rate_5xx": 0.25, "rate_drop": 0, "rate_lost_response": 0.1, "fail_nth_write": 2,
+              "fail_writes": [3, 7], "fail_next_build": True}
     assert admin(emu, "POST", "faults", config) == config
     assert admin(emu, "GET", "faults") == config
     for bad in ({"rate_429": 2}, {"rate_429": 0.6, "rate_5xx": 0.6}, {"rate_teapot": 1},
-                {"fail_nth_write": 0}, {"fail_next_build": "yes"}, ["rate_429"]):
+                {"fail_nth_write": 0}, {"fail_next_build": "yes"}, ["rate_429"], {"fail_writes": [0]},
+                {"fail_writes": 3}, {"rate_lost_response": 0.5, "rate_5xx": 0.6}):
         response = requests.post(f"{emu.base_url}/_admin/faults", json=bad, timeout=5)
         assert response.status_code == 400 and response.json()["code"] == 20001, bad
     assert admin(emu, "POST", "faults", {}) == FaultConfig().to_dict()

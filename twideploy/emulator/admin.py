@@ -7,6 +7,9 @@
     POST /_admin/flows/{FlowSid}/console-edit    {"definition": {...}, "commit_message": "...",
                                                   "account_sid": "AC..."}
                                                  -> {"sid": "FW...", "revision": N}
+    GET  /_admin/versions/{VersionSid}/content   the bytes a function or asset version holds
+                                                 (Twilio has no API for an asset's content;
+                                                 checks that compare builds need it)
     POST /_admin/reset                           wipe all state and request counts
     GET  /_admin/stats                           request counts (by method, status, fault)
 
@@ -22,7 +25,7 @@ from flask import Blueprint, Response, request
 from twideploy.emulator import api2010, sids, studio
 from twideploy.emulator.faults import FaultConfig
 from twideploy.emulator.store import Account
-from twideploy.emulator.wire import bad_param, json_response, state
+from twideploy.emulator.wire import bad_param, json_response, not_found, state
 
 bp = Blueprint("admin", __name__, url_prefix="/_admin")
 
@@ -80,6 +83,14 @@ def console_edit(FlowSid: str) -> Response:
         raise bad_param("commit_message must be a string")
     revision = studio.console_edit(_account_for(body), FlowSid, body["definition"], commit_message)
     return json_response({"sid": FlowSid, "revision": revision})
+
+
+@bp.get("/versions/<VersionSid>/content")
+def version_content(VersionSid: str) -> Response:
+    body = state().store.get_blob(VersionSid)
+    if body is None:
+        raise not_found()
+    return Response(body, mimetype="application/octet-stream")
 
 
 @bp.post("/reset")

@@ -2,7 +2,8 @@
 
 Each API request goes through, in order: counting, fault injection (delay, then maybe a
 dropped connection, 429, 5xx or the failing Nth write), Basic auth, then its handler inside
-one store transaction. `/_admin/` requests skip counting, faults and Twilio credentials.
+one store transaction, then (for a lost response) a connection closed after the handler has
+committed. `/_admin/` requests skip counting, faults and Twilio credentials.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def _before_api_request() -> Response | None:
         raise TwilioError(500, 20500, "Internal Server Error")
     if outcome.fault == "503":
         raise TwilioError(503, 20503, "Service Unavailable")
+    g.lose_response = outcome.fault == "lost_response"
     _authenticate(s)
     return None
 
@@ -96,6 +98,10 @@ def _authenticate(s: EmulatorState) -> None:
 
 
 def _count_status(response: Response) -> Response:
+    if g.get("lose_response"):
+        # The handler's transaction has committed: the request happened, its answer never arrives.
+        request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
+        g.dropped = True
     if not _is_admin() and not g.get("dropped"):
         state().stats.count(f"status:{response.status_code}")
     return response

@@ -4,6 +4,9 @@ Every API request (never an `/_admin/` one) draws exactly three numbers from one
 `random.Random(seed)`, whatever the outcome, so the same seed and the same sequence of
 requests give the same sequence of delays and faults. Setting a configuration reseeds the
 generator and restarts the write count.
+
+A dropped request never reaches its handler; a lost response is the opposite case a client
+cannot tell apart from it: the request was carried out, only the answer is lost.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 WRITE_METHODS = frozenset({"POST", "DELETE"})
+RATES = ("rate_429", "rate_5xx", "rate_drop", "rate_lost_response")
 
 
 @dataclass(frozen=True)
@@ -25,19 +29,23 @@ class FaultConfig:
     retry_after_s: float = 1.0  # the Retry-After value, in seconds (may be fractional)
     rate_5xx: float = 0  # 500 (code 20500) or 503 (code 20503), half each
     rate_drop: float = 0  # the connection is closed without a response
+    rate_lost_response: float = 0  # the request is carried out, then the connection is closed unanswered
     fail_nth_write: int | None = None  # the Nth POST/DELETE from now answers 500, changing nothing
+    fail_writes: tuple[int, ...] = ()  # so do these POST/DELETEs from now (1 = the next one)
     fail_next_build: bool = False  # the next Build created ends `failed`
 
     def __post_init__(self) -> None:
-        for name in ("rate_429", "rate_5xx", "rate_drop"):
+        for name in RATES:
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be between 0 and 1")
-        if self.rate_429 + self.rate_5xx + self.rate_drop > 1:
-            raise ValueError("rate_429 + rate_5xx + rate_drop must not exceed 1")
+        if sum(getattr(self, name) for name in RATES) > 1:
+            raise ValueError(f"{' + '.join(RATES)} must not exceed 1")
         if self.latency_ms < 0 or self.jitter_ms < 0 or self.retry_after_s < 0:
             raise ValueError("latency_ms, jitter_ms and retry_after_s must not be negative")
         if self.fail_nth_write is not None and self.fail_nth_write < 1:
             raise ValueError("fail_nth_write counts from 1")
+        if any(n < 1 for n in self.fail_writes):
+            raise ValueError("fail_writes count from 1")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaultConfig:
@@ -54,6 +62,10 @@ class FaultConfig:
                 values[name] = value
             elif name == "fail_nth_write":
                 values[name] = None if value is None else int(value)
+            elif name == "fail_writes":
+                if not isinstance(value, list):
+                    raise ValueError("fail_writes must be a list of write numbers")
+                values[name] = tuple(sorted({int(n) for n in value}))
             elif name == "seed":
                 values[name] = int(value)
             else:
@@ -61,7 +73,8 @@ class FaultConfig:
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """JSON-ish values, the shape `from_dict` reads."""
+        return {**asdict(self), "fail_writes": list(self.fail_writes)}
 
 
 @dataclass(frozen=True)
@@ -69,7 +82,7 @@ class Outcome:
     """What to do to one request: wait `delay_s`, then `fault` (None: answer normally)."""
 
     delay_s: float
-    fault: str | None = None  # "drop" | "429" | "500" | "503" | "nth_write"
+    fault: str | None = None  # "drop" | "429" | "500" | "503" | "nth_write" | "lost_response"
     retry_after_s: float = 0  # for a 429
 
 
@@ -83,13 +96,16 @@ class FaultInjector:
             self._config = config
             self._rng = random.Random(config.seed)
             self._writes_left = config.fail_nth_write
+            self._writes_seen = 0
+            self._failing_writes = set(config.fail_writes)
             self._fail_next_build = config.fail_next_build
 
     def current(self) -> FaultConfig:
         """The configuration as it stands now: one-shot faults already spent read as off."""
         with self._lock:
             return replace(
-                self._config, fail_nth_write=self._writes_left, fail_next_build=self._fail_next_build
+                self._config, fail_nth_write=self._writes_left, fail_next_build=self._fail_next_build,
+                fail_writes=tuple(sorted(n - self._writes_seen for n in self._failing_writes)),
             )
 
     def decide(self, method: str) -> Outcome:
@@ -97,10 +113,16 @@ class FaultInjector:
             c = self._config
             jitter, roll, coin = self._rng.random(), self._rng.random(), self._rng.random()
             delay_s = (c.latency_ms + jitter * c.jitter_ms) / 1000
-            if method in WRITE_METHODS and self._writes_left is not None:
-                self._writes_left -= 1
-                if self._writes_left == 0:
-                    self._writes_left = None
+            if method in WRITE_METHODS:
+                self._writes_seen += 1
+                failing = self._writes_seen in self._failing_writes
+                self._failing_writes.discard(self._writes_seen)
+                if self._writes_left is not None:
+                    self._writes_left -= 1
+                    if self._writes_left == 0:
+                        self._writes_left = None
+                        failing = True
+                if failing:
                     return Outcome(delay_s, "nth_write")
             if roll < c.rate_drop:
                 return Outcome(delay_s, "drop")
@@ -108,6 +130,8 @@ class FaultInjector:
                 return Outcome(delay_s, "429", c.retry_after_s)
             if roll < c.rate_drop + c.rate_429 + c.rate_5xx:
                 return Outcome(delay_s, "500" if coin < 0.5 else "503")
+            if roll < c.rate_drop + c.rate_429 + c.rate_5xx + c.rate_lost_response:
+                return Outcome(delay_s, "lost_response")
             return Outcome(delay_s)
 
     def take_build_failure(self) -> bool:
