@@ -156,7 +156,7 @@ def run_blocks() -> list[tuple[str, str]]:
 
 
 def shell_files() -> list[Path]:
-    return sorted(SCRIPTS.glob("*.sh")) + [REPO / ".ci" / "install-actionlint.sh"]
+    return sorted(SCRIPTS.glob("*.sh")) + sorted((REPO / ".ci").glob("*.sh"))
 
 
 def test_shell_scripts_pass_shellcheck():

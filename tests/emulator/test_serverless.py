@@ -102,10 +102,19 @@ def test_build_is_building_then_completed_and_keeps_what_it_was_given(client, em
     assert svc.builds.create().runtime == "node22"
 
 
+def test_build_takes_dependencies_in_literal_quotes_as_twilios_node_client_sends_them(client, service):
+    """@twilio-labs/serverless-api (`twilio serverless:deploy`) sends `"` + JSON.stringify(deps) + `"`."""
+    builds = client.serverless.v1.services(service.sid).builds
+    build = builds.create(dependencies='"[{"name":"axios","version":"1.7.0"},{"name":"lodash","version":"^4"}]"')
+    assert build.dependencies == [{"name": "axios", "version": "1.7.0"}, {"name": "lodash", "version": "^4"}]
+    assert builds.create(dependencies='"[]"').dependencies == []
+
+
 def test_build_rejects_unknown_versions_and_bad_dependencies(client, service):
     builds = client.serverless.v1.services(service.sid).builds
     for kwargs in ({"function_versions": ["ZN" + "0" * 32]}, {"dependencies": "not json"},
-                   {"dependencies": '{"axios": "1"}'}, {"runtime": "node4"}):
+                   {"dependencies": '{"axios": "1"}'}, {"dependencies": '"{"axios": "1"}"'},
+                   {"dependencies": '""'}, {"runtime": "node4"}):
         with pytest.raises(TwilioRestException) as error:
             builds.create(**kwargs)
         assert (error.value.status, error.value.code) == (400, 20001)

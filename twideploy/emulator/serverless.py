@@ -369,19 +369,33 @@ def _versions(kind: str, service_sid: str, name: str) -> list[Record]:
     return versions
 
 
-@bp.post("/<ServiceSid>/Builds")
-def create_build(ServiceSid: str) -> Response:
-    service = _service(ServiceSid)
-    function_versions = _versions("function_version", service["sid"], "FunctionVersions")
-    asset_versions = _versions("asset_version", service["sid"], "AssetVersions")
+def _dependencies() -> list[dict[str, Any]]:
+    """The `Dependencies` parameter: a JSON list of {"name", "version"} objects.
+
+    Twilio also takes that list wrapped in one pair of literal double quotes, which is how
+    its own Node client (@twilio-labs/serverless-api, behind `twilio serverless:deploy`)
+    sends it. A JSON list never starts with a quote, so removing them is unambiguous.
+    """
+    raw = param("Dependencies") or "[]"
+    if len(raw) >= 2 and raw[0] == raw[-1] == '"':
+        raw = raw[1:-1]
     try:
-        dependencies = json.loads(param("Dependencies") or "[]")
+        dependencies = json.loads(raw)
     except json.JSONDecodeError:
         raise bad_param("Invalid Dependencies: not valid JSON") from None
     if not isinstance(dependencies, list) or not all(
         isinstance(d, dict) and {"name", "version"} <= d.keys() for d in dependencies
     ):
         raise bad_param("Invalid Dependencies: expected a JSON list of {\"name\", \"version\"} objects")
+    return dependencies
+
+
+@bp.post("/<ServiceSid>/Builds")
+def create_build(ServiceSid: str) -> Response:
+    service = _service(ServiceSid)
+    function_versions = _versions("function_version", service["sid"], "FunctionVersions")
+    asset_versions = _versions("asset_version", service["sid"], "AssetVersions")
+    dependencies = _dependencies()
     runtime = param("Runtime", choices=RUNTIMES) or DEFAULT_RUNTIME
     record = _create(
         "build", sids.BUILD, service["sid"],
