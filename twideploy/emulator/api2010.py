@@ -56,25 +56,33 @@ def _friendly(number: str) -> str:
 
 
 def seed_numbers(db: Account, numbers: list[str]) -> dict[str, str]:
-    """Give the account these numbers (E.164); idempotent. Returns number -> PN sid."""
+    """Give the account these numbers (E.164); idempotent. Returns number -> PN sid.
+
+    A number's sid derives from the account and the number, so whether the account has it
+    already is a lookup of that key in the store's unique index, not a scan of the account's
+    numbers: seeding thousands of numbers stays linear.
+    """
     bad = [n for n in numbers if not isinstance(n, str) or not E164.match(n)]
     if bad:
         raise TwilioError(400, 21421, f"Invalid E.164 phone number(s): {', '.join(map(str, bad))}")
     sids_by_number = {}
     with db.store.transaction():
         for number in numbers:
-            existing = db.find("number", phone_number=number)
-            if existing is None:
-                existing = _new_number(db.sid, number)
-                db.insert("number", None, existing)
-            sids_by_number[number] = existing["sid"]
+            sid = _number_sid(db.sid, number)
+            if db.get("number", sid) is None:
+                db.insert("number", None, _new_number(db.sid, number))
+            sids_by_number[number] = sid
     return sids_by_number
+
+
+def _number_sid(account_sid: str, number: str) -> str:
+    return sids.stable_sid(sids.PHONE_NUMBER, account_sid, number)
 
 
 def _new_number(account_sid: str, number: str) -> Record:
     timestamp = now()
     return {
-        "sid": sids.stable_sid(sids.PHONE_NUMBER, account_sid, number),
+        "sid": _number_sid(account_sid, number),
         "account_sid": account_sid,
         "phone_number": number,
         "friendly_name": _friendly(number),
