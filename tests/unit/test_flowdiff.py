@@ -64,6 +64,19 @@ def test_match_branch_is_keyed_by_condition_name():
     assert change.detail == "match(one)" and change.before["next"] == "sales" and change.after["next"] == "support"
 
 
+def test_a_transitions_other_keys_are_part_of_it():
+    """Studio keeps keys such as a transition's `name`: changing one is a change to deploy."""
+    named = changed(lambda d: state(d, "menu")["transitions"][0].__setitem__("name", "Pressed"))
+    [change] = diff_flows(BASE, named)
+    assert (change.widget, change.what, change.detail) == ("menu", "transition", "keypress")
+    assert describe(change) == "menu --keypress--> route: \"route\" -> {'next': 'route', 'name': 'Pressed'}"
+    renamed = copy.deepcopy(named)
+    state(renamed, "menu")["transitions"][0]["name"] = "Key pressed"
+    [change] = diff_flows(named, renamed)
+    assert change.before == {"next": "route", "name": "Pressed"} and change.after == {"next": "route", "name": "Key pressed"}
+    assert diff_flows(named, copy.deepcopy(named)) == []
+
+
 def test_layout_is_cosmetic_and_separate():
     [change] = diff_flows(BASE, changed(lambda d: state(d, "menu")["properties"].__setitem__("offset", {"x": 9, "y": 9})))
     assert change.what == "layout" and change.cosmetic

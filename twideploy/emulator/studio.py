@@ -27,37 +27,14 @@ from twideploy.emulator.wire import (
     required,
     url,
 )
+from twideploy.manifest.widgets import STUDIO_TYPES
 
 bp = Blueprint("studio", __name__, url_prefix="/v2")
 
 STATUSES = ("draft", "published")
 
-# Widget types Studio accepts in a definition (see STUDIO-WIDGETS.md).
-WIDGET_TYPES = frozenset(
-    {
-        "trigger",
-        "send-message",
-        "send-and-wait-for-reply",
-        "gather-input-on-call",
-        "split-based-on",
-        "set-variables",
-        "run-function",
-        "make-http-request",
-        "say-play",
-        "record-voicemail",
-        "connect-call-to",
-        "enqueue-call",
-        "send-to-flex",
-        "make-outgoing-call-v2",
-        "run-subflow",
-        "add-twiml-redirect",
-        "capture-payments",
-        "record-call",
-        "fork-stream",
-        "connect-virtual-agent",
-        "send-to-autopilot",
-    }
-)
+# Widget types Studio accepts in a definition: those of Twilio's flow-definition schema.
+WIDGET_TYPES = frozenset(STUDIO_TYPES)
 
 
 def definition_errors(definition: Any) -> list[dict[str, str]]:

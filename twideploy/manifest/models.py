@@ -3,7 +3,8 @@
 These models describe what is *written*; the objects the engine works with (Project,
 Environment, ...) are built from them in `loader.py`. All are strict (a string is not a
 number, `"false"` is not a boolean) and forbid unknown keys, so a typo is an error, not a
-silently ignored setting.
+silently ignored setting. The exceptions are where Studio keeps keys of its own: `flags`,
+and transitions (`validate` warns about a transition key it does not know).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from twideploy.errors import Problem
 from twideploy.manifest.documents import DataPath, LineMap, format_path
 from twideploy.manifest.references import parse_target
-from twideploy.manifest.widgets import WIDGETS
+from twideploy.manifest.widgets import WIDGETS, load_schema
 
 
 class _Spec(BaseModel):
@@ -157,10 +158,15 @@ class ServiceSpec(_Spec):
 
 # --------------------------------------------------------------------------- flows/<name>.yaml|json
 
+# A definition may name its schema; Twilio's flow-definition schema allows only its own id.
+STUDIO_SCHEMA_ID = load_schema("flow-definition.json")["$id"]
+
 
 class FlagsSpec(BaseModel):
+    """Studio's flow flags; Twilio's flow-definition schema requires allow_concurrent_calls."""
+
     model_config = ConfigDict(extra="allow", strict=True)
-    allow_concurrent_calls: Optional[bool] = None
+    allow_concurrent_calls: bool
 
 
 class ConditionSpec(_Spec):
@@ -170,10 +176,15 @@ class ConditionSpec(_Spec):
     value: Optional[str] = None
 
 
-class TransitionSpec(_Spec):
+class TransitionSpec(BaseModel):
+    """A transition. Other keys are allowed because Studio keeps them (exports carry `name`);
+    `validate` warns about keys it does not know."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
     event: str = Field(min_length=1)
     next: Optional[str] = Field(None, description="The next state; absent: the execution ends.")
     conditions: Optional[list[ConditionSpec]] = None
+    name: Optional[str] = Field(None, description="A label Studio keeps with the transition.")
 
 
 class StateSpec(_Spec):
@@ -187,6 +198,7 @@ class FlowSpec(_Spec):
     """flows/<name>.yaml|.json: one Studio flow, with symbolic references."""
 
     friendly_name: Optional[str] = Field(None, description="Default: the flow's name (its path under flows/).")
+    schema_: Optional[Literal[STUDIO_SCHEMA_ID]] = Field(None, alias="$schema", description="Twilio's flow-definition schema.")
     description: Optional[str] = None
     status: Optional[Literal["published", "draft"]] = Field(None, description="Default: published.")
     initial_state: Optional[str] = Field(None, description="Default: the trigger state.")
@@ -305,7 +317,7 @@ def schema_problems(
         if kind == "extra_forbidden":
             key = path[-1] if path else (leftover[-1] if leftover else "?")
             parent = _model_at(model, path[:-1])
-            allowed = sorted(parent.model_fields) if parent else []
+            allowed = sorted(f.alias or n for n, f in parent.model_fields.items()) if parent else []
             message = f"unknown key {key!r}"
             close = difflib.get_close_matches(str(key), allowed, n=1)
             if close:

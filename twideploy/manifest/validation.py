@@ -14,10 +14,11 @@ from typing import Any, Iterator
 
 from twideploy.errors import Problem
 from twideploy.manifest.documents import DataPath, LineMap, format_path
+from twideploy.manifest.models import TransitionSpec
 from twideploy.manifest.project import Environment, FlowSource, Project
 from twideploy.manifest.references import FUNCTION_KEYS, FlowRef, FunctionRef, UrlTarget
 from twideploy.manifest.templates import EXPRESSION
-from twideploy.manifest.widgets import CONDITION_TYPES, WIDGETS
+from twideploy.manifest.widgets import CONDITION_TYPES, WIDGETS, Widget
 from twideploy.secrets import Secret
 
 SID = re.compile(r"\b([A-Z]{2})[0-9a-f]{32}\b")
@@ -26,6 +27,7 @@ LIQUID = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 WIDGET_REF = re.compile(r"\bwidgets\s*(?:\.\s*([A-Za-z0-9_]+)|\[\s*['\"]([^'\"]+)['\"]\s*\])")
 VAR_REF = re.compile(r"\$\{vars\.([A-Za-z_][A-Za-z0-9_]*)\}")
 STRUCTURAL = ("name", "type", "next", "event")
+TRANSITION_KEYS = tuple(TransitionSpec.model_fields)  # those Studio documents, and the `name` it keeps
 SYMBOLIC_SID_HINT = {
     "ZS": "function: SERVICE/PATH", "ZE": "function: SERVICE/PATH", "ZH": "function: SERVICE/PATH",
     "FW": "flow: NAME",
@@ -164,11 +166,8 @@ def check_flow(definition: dict, file: str, lines: LineMap) -> list[Problem]:
         if widget is None:
             report(("states", i, "type"), f"unknown widget type {kind!r}{_close(kind, WIDGETS)}", state=name)
         elif isinstance(props, dict):
-            for group in widget.required:
-                if not any(key in props and props[key] not in (None, "") for key in group):
-                    what = f"property {group[0]!r}" if len(group) == 1 else "one of the properties " + ", ".join(repr(k) for k in group)
-                    where = ("states", i, "properties") if ("states", i, "properties") in lines.entries else ("states", i)
-                    report(where, f"{kind} needs {what}", state=name)
+            where = ("states", i, "properties") if ("states", i, "properties") in lines.entries else ("states", i)
+            _check_properties(widget, props, where, name, report)
         if isinstance(props, dict):
             _check_symbolic(props, kind, ("states", i, "properties"), name, report)
 
@@ -177,6 +176,10 @@ def check_flow(definition: dict, file: str, lines: LineMap) -> list[Problem]:
             if not isinstance(transition, dict):
                 continue
             tpath = ("states", i, "transitions", j)
+            for key in transition:
+                if key not in TRANSITION_KEYS:
+                    report(tpath + (key,), f"unknown transition key {key!r}{_close(key, TRANSITION_KEYS)}: "
+                                           "Studio keeps it but does nothing with it", "warning", state=name)
             event = transition.get("event")
             if widget is not None and widget.events is not None and event not in widget.events:
                 report(tpath + ("event",),
@@ -256,6 +259,30 @@ def check_flow(definition: dict, file: str, lines: LineMap) -> list[Problem]:
     return problems
 
 
+def _unset(groups: tuple[tuple[str, ...], ...], props: dict) -> Iterator[str]:
+    """Each group of alternatives none of which is set, described for a message."""
+    for group in groups:
+        if all(props.get(key) in (None, "") for key in group):
+            yield f"property {group[0]!r}" if len(group) == 1 else "one of the properties " + ", ".join(map(repr, group))
+
+
+def _check_properties(widget: Widget, props: dict, where: DataPath, name: Any, report) -> None:
+    """Errors for what Studio refuses the widget without; warnings for what it accepts but is
+    useless (studio_schemas/widgets.json), or sends other than meant (a content template is
+    sent only with message_type content_template, otherwise Studio sends the body)."""
+    for what in _unset(widget.required, props):
+        report(where, f"{widget.type} needs {what}", state=name)
+    for what in _unset(widget.expected, props):
+        report(where, f"{widget.type} does nothing without {what}", "warning", state=name)
+    template = props.get("message_type") == "content_template"
+    if template and props.get("content_sid") in (None, ""):
+        report(where, "message_type 'content_template' without 'content_sid': there is no template to send",
+               "warning", state=name)
+    elif not template and props.get("content_sid") not in (None, ""):
+        report(where, "'content_sid' is sent only with message_type 'content_template'; Studio sends the body instead",
+               "warning", state=name)
+
+
 def _check_symbolic(props: dict, kind: Any, path: DataPath, name: Any, report) -> None:
     if kind == "run-function" and "function" in props:
         raw = [k for k in FUNCTION_KEYS if k in props]
@@ -274,8 +301,6 @@ def _check_symbolic(props: dict, kind: Any, path: DataPath, name: Any, report) -
             report(path + ("flow_sid",), "give either 'flow' or 'flow_sid', not both", state=name)
         if not isinstance(props["flow"], str) or not props["flow"]:
             report(path + ("flow",), "flow: expected the name of a flow, e.g. subflows/lookup-caller", state=name)
-    if kind not in ("run-function",) and "function" in props and kind in WIDGETS:
-        pass
 
 
 # --------------------------------------------------------------------------- the project

@@ -80,17 +80,20 @@ def _is_missing(value: Any) -> bool:
 def _edges(state: dict[str, Any]) -> dict[str, Any]:
     """Transitions keyed by event; `match` transitions keyed by their condition's name.
 
-    The value is the target state, plus the conditions for a match, so a changed
-    condition value shows as a transition change on that branch.
+    The value is the target state, plus the conditions for a match and any other key the
+    transition carries (Studio keeps a `name`), so a changed condition value or label shows
+    as a transition change on that branch instead of going undeployed.
     """
     edges: dict[str, Any] = {}
     for index, transition in enumerate(state.get("transitions") or []):
         event = transition.get("event", "?")
         conditions = transition.get("conditions")
+        rest = {k: v for k, v in transition.items() if k not in ("event", "next")}
         if conditions:
             label = conditions[0].get("friendly_name") or str(index)
-            key = f"{event}({label})"
-            edges[key] = {"next": transition.get("next"), "conditions": conditions}
+            edges[f"{event}({label})"] = {"next": transition.get("next"), **rest}
+        elif rest:
+            edges[event] = {"next": transition.get("next"), **rest}
         else:
             edges[event] = transition.get("next")
     return edges
@@ -99,8 +102,10 @@ def _edges(state: dict[str, Any]) -> dict[str, Any]:
 def describe(change: WidgetChange) -> str:
     """One line for humans, e.g. `menu --keypress--> sales  becomes  --> support`."""
     if change.what == "transition":
-        return (f"{change.widget} --{change.detail}--> {_target(change.before)}  becomes  "
-                f"--> {_target(change.after)}")
+        before, after = _target(change.before), _target(change.after)
+        if before == after:  # same target, another key of the transition changed
+            return f"{change.widget} --{change.detail}--> {after}: {_short(change.before)} -> {_short(change.after)}"
+        return f"{change.widget} --{change.detail}--> {before}  becomes  --> {after}"
     if change.what == "added":
         return f"+ widget {change.widget} ({change.detail})"
     if change.what == "removed":
