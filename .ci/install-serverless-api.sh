@@ -17,7 +17,7 @@ package="@twilio-labs/serverless-api"
 
 log() { echo "install-serverless-api: $*" >&2; }
 
-command -v node >/dev/null 2>&1 || { log "error: node (>= 18) is needed to run $package"; exit 1; }
+command -v node >/dev/null 2>&1 || { log "error: node is needed to run $package"; exit 1; }
 command -v npm >/dev/null 2>&1 || { log "error: npm is needed to install $package"; exit 1; }
 
 # A copy of the lock file is written only once `npm ci` has succeeded, so an interrupted
