@@ -63,5 +63,14 @@ class ApplyError(TwideployError):
         super().__init__(message)
 
 
+class RollbackError(TwideployError):
+    """A rollback could not undo every write; `rollback_report` says which, and the message
+    names the command that resumes it."""
+
+    def __init__(self, message: str, rollback_report: list[str]):
+        self.rollback_report = rollback_report
+        super().__init__(message)
+
+
 class GitError(TwideployError):
     """The git state forbids the operation (dirty tree under CI, unknown ref, ...)."""

@@ -42,11 +42,16 @@ MAX_PAGE_SIZE = 1000
 DEFAULT_CONCURRENCY = 16  # requests in flight at most, per account
 RETRY_AFTER_CAP_SECONDS = 60.0
 
-#: Statuses worth another attempt. A POST is retried only when Twilio says it did not
-#: process the request (429, 503): a 500 after a write may have applied it, and
-#: blind re-sending could create a duplicate.
-RETRYABLE_READ = {429, 500, 502, 503, 504}
-RETRYABLE_WRITE = {429, 503}
+#: Statuses worth another attempt. A request that sends the same outcome however often it
+#: is sent (a read, a delete, a write the caller declares idempotent: see `call`) is retried
+#: on any of them and on connection errors. Any other POST creates something, so it is
+#: retried only when Twilio says it did not process it (429, 503) or no connection was
+#: made: a 500 or a lost answer after a create may mean it was made, and sending it again
+#: could make a second one.
+RETRYABLE_IDEMPOTENT = {429, 500, 502, 503, 504}
+RETRYABLE_CREATE = {429, 503}
+
+_policy = threading.local()  # .idempotent: the writes of the current `call(..., idempotent=True)`
 
 
 @dataclass(frozen=True)
@@ -89,9 +94,9 @@ class _RedirectingHttpClient(TwilioHttpClient):
     def send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One logical request: attempts with tenacity until success or a final answer."""
         method = method.upper()
-        retryable = RETRYABLE_READ if method in ("GET", "DELETE") else RETRYABLE_WRITE
-        retry_errors = (requests.ConnectionError, requests.Timeout) if method in ("GET", "DELETE") \
-            else (requests.ConnectTimeout,)
+        idempotent = method in ("GET", "DELETE") or getattr(_policy, "idempotent", False)
+        retryable = RETRYABLE_IDEMPOTENT if idempotent else RETRYABLE_CREATE
+        retry_errors = (requests.ConnectionError, requests.Timeout) if idempotent else (requests.ConnectTimeout,)
 
         def attempt() -> requests.Response:
             self._gateway._count(method)
@@ -112,8 +117,13 @@ class _RedirectingHttpClient(TwilioHttpClient):
         except _RetryableStatus as exhausted:
             return exhausted.response
         except requests.RequestException as error:
-            raise TwilioApiError(f"{method} {url}: {type(error).__name__} after "
-                                 f"{self._gateway.max_attempts} attempts") from error
+            attempts = retrying.statistics.get("attempt_number", 1)
+            if isinstance(error, retry_errors):
+                raise TwilioApiError(f"{method} {url}: {type(error).__name__} on each of {attempts} "
+                                     f"attempt(s)") from error
+            raise TwilioApiError(f"{method} {url}: {type(error).__name__} after the request was sent "
+                                 f"(attempt {attempts}); a create is not sent again, so it may or may not "
+                                 f"have been applied") from error
 
 
 _backoff = wait_exponential_jitter(multiplier=0.2, max=10, jitter=0.2)
@@ -195,8 +205,17 @@ class Gateway:
         return response.json()["sid"]
 
 
-def call(fn: Callable[[], T]) -> T:
-    """Run an SDK call, turning the SDK's exception into twideploy's."""
+def call(fn: Callable[[], T], *, idempotent: bool = False) -> T:
+    """Run an SDK call, turning the SDK's exception into twideploy's.
+
+    `idempotent=True` is the caller's word that the writes of `fn` set an absolute state (an
+    update to given values, a deployment of a given build, a validation): sending one twice
+    does what sending it once does, so it is retried on 5xx and connection errors like a
+    read. Otherwise a POST is taken as a create and is not sent again after a 500 or a lost
+    answer. The flag is per thread, so it holds for exactly the requests `fn` makes.
+    """
+    outer = getattr(_policy, "idempotent", False)
+    _policy.idempotent = idempotent or outer
     try:
         return fn()
     except TwilioRestException as error:
@@ -207,6 +226,8 @@ def call(fn: Callable[[], T]) -> T:
         status = getattr(response, "status_code", None)
         body = _json_or_empty(response) if response is not None else {}
         raise _api_error(str(error.args[0]), status, body) from error
+    finally:
+        _policy.idempotent = outer
 
 
 def _json_or_empty(response: requests.Response | Response) -> dict:

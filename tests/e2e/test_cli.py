@@ -190,3 +190,12 @@ def test_an_unreachable_external_emulator_is_an_error_line(project_dir, monkeypa
     monkeypatch.setenv("TWIDEPLOY_EMULATOR_URL", "http://127.0.0.1:9")  # discard port: nothing listens
     code, out = run(project_dir, "plan", "--env", "local")
     assert code == 1 and out.startswith("error: the emulator at TWIDEPLOY_EMULATOR_URL=http://127.0.0.1:9")
+
+
+def test_an_emulator_that_answers_400_is_reported_as_its_answer(project_dir, cli_env, monkeypatch):
+    monkeypatch.setenv("TWIDEPLOY_EMULATOR_ACCOUNT_SID", "not-an-account-sid")
+    code, out = run(project_dir, "plan", "--env", "local")
+    assert code == 1 and out.startswith(f"error: the emulator at TWIDEPLOY_EMULATOR_URL={cli_env.base_url} "
+                                        f"refused to seed the numbers of not-an-account-sid: HTTP 400: "
+                                        f"Invalid account_sid 'not-an-account-sid'"), out
+    assert "did not answer" not in out and len(out.strip().splitlines()) == 1

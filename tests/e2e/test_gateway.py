@@ -127,3 +127,60 @@ def test_the_bound_holds_when_map_calls_nest(emu):
     elapsed = time.monotonic() - start
     assert [n for group in names for n in group] == [f"f{i}" for i in range(12)]
     assert elapsed >= 0.28  # 12 requests, 4 in flight at most: 3 round trips, not 1
+
+
+def test_a_validation_answered_500_is_sent_again(emu):
+    from twideploy.resources import flows
+
+    gw = gateway(emu)
+    emu.set_faults(FaultConfig(fail_nth_write=1))
+    before = gw.requests_made
+    flows.studio_validate(gw, "f", "f", "published", DEFINITION)  # no error: the second attempt passed
+    assert gw.requests_made - before == 2
+
+
+def test_a_validation_that_keeps_failing_is_not_studio_rejecting_the_flow(emu):
+    from twideploy.errors import ApplyError
+    from twideploy.resources import flows
+
+    gw = gateway(emu, max_attempts=2)
+    emu.set_faults(FaultConfig(fail_writes=(1, 2)))
+    with pytest.raises(TwilioApiError) as error:
+        flows.studio_validate(gw, "f", "f", "published", DEFINITION)
+    assert error.value.status == 500 and not isinstance(error.value, ApplyError)
+    assert "could not validate flow f" in str(error.value) and "rejected" not in str(error.value)
+    with pytest.raises(ApplyError, match="Studio rejected flow f"):  # a 400 is Studio's verdict
+        flows.studio_validate(gw, "f", "f", "published", {**DEFINITION, "initial_state": "nowhere"})
+
+
+def test_a_create_whose_connection_dropped_is_sent_once_and_said_so(emu):
+    gw = gateway(emu, timeout=2)
+    for fault in ({"rate_drop": 1.0}, {"rate_lost_response": 1.0}):  # not carried out / carried out
+        emu.set_faults(FaultConfig(**fault))
+        before = gw.requests_made
+        with pytest.raises(TwilioApiError) as error:
+            call(lambda: gw.client.studio.v2.flows.create(friendly_name="x", status="published",
+                                                          definition=DEFINITION))
+        assert gw.requests_made - before == 1
+        message = str(error.value)
+        assert "ConnectionError after the request was sent (attempt 1)" in message
+        assert "may or may not have been applied" in message and "attempts" not in message
+    emu.set_faults(FaultConfig())
+    assert [f.friendly_name for f in gw.list_all(gw.client.studio.v2.flows)] == ["x"]  # the lost answer's
+
+
+def test_a_write_declared_idempotent_is_sent_again_after_a_500_or_a_lost_answer(emu):
+    gw = gateway(emu, timeout=2)
+    sid = make_flow(gw)
+    update = gw.client.studio.v2.flows(sid).update
+    for faults in (FaultConfig(fail_nth_write=1), FaultConfig(seed=5, rate_lost_response=0.5)):
+        emu.set_faults(faults)
+        before = gw.requests_made
+        for n in range(4):
+            call(lambda: update(status="published", commit_message=f"c{n}",
+                                definition={**DEFINITION, "description": f"d{n}"}), idempotent=True)
+        assert gw.requests_made - before > 4
+    gw.max_attempts = 3
+    emu.set_faults(FaultConfig(rate_drop=1.0))
+    with pytest.raises(TwilioApiError, match="ConnectionError on each of 3 attempt"):
+        call(lambda: update(status="published", definition=DEFINITION), idempotent=True)

@@ -9,13 +9,16 @@ from typing import Any
 import click
 from rich.console import Console
 
-from twideploy.errors import ApplyError, ManifestError, TwideployError
+from twideploy.errors import ApplyError, ManifestError, RollbackError, TwideployError
 
 console = Console(highlight=False, soft_wrap=True)
 
 
 class TwideployGroup(click.Group):
-    """Turns every TwideployError into `error: message` on stderr and its exit code."""
+    """Turns every TwideployError into `error: message` on stderr and its exit code.
+
+    A failed apply or rollback prints its rollback report first and the `error:` line last,
+    so the last line says what happened and ends with the command to run next, if any."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -24,10 +27,10 @@ class TwideployGroup(click.Group):
             for problem in error.problems:
                 click.echo(str(problem), err=True)
             ctx.exit(error.exit_code)
-        except ApplyError as error:
-            click.echo(f"error: {error}", err=True)
+        except (ApplyError, RollbackError) as error:
             for line in error.rollback_report:
-                click.echo(f"  rolled back: {line}", err=True)
+                click.echo(f"  rollback: {line}", err=True)
+            click.echo(f"error: {error}", err=True)
             ctx.exit(error.exit_code)
         except TwideployError as error:
             click.echo(f"error: {error}", err=True)

@@ -2,10 +2,14 @@
 
 Line 1 is the header (deploy id, environment, account, git SHA, start time, summary).
 Each write adds an `intent` line *before* it is made, holding what is needed to undo
-it, and a `done` line after, holding its result (e.g. the SID it created). The last
-line is the outcome (`applied`, `rolled_back`, `rollback_failed`, `abandoned`). A file
-without an outcome is an interrupted deploy. Every line is flushed and fsynced, so a
-killed process leaves a journal that tells the truth up to the write it was making.
+it, and a `done` line after, holding its result (e.g. the SID it created). Each undo of
+a write that succeeded adds an `undone` line (from apply's own rollback or a later
+`twideploy rollback`), so a rollback that failed midway is resumed with the undo steps
+left, not redone from the start. The outcome line (`applied`, `rolled_back`,
+`rollback_failed`, `abandoned`) may be followed by `undone` lines and a later outcome;
+the last outcome counts. A file without an outcome is an interrupted deploy. Every line is
+flushed and fsynced, so a killed process leaves a journal that tells the truth up to the
+write it was making.
 
 Secret values are never written: an undo that needs one (a secret variable's previous
 value) is kept in memory for this run's automatic rollback only.
@@ -22,6 +26,9 @@ from typing import Any
 
 JOURNAL_FORMAT_VERSION = 1
 OUTCOMES = ("applied", "rolled_back", "rollback_failed", "abandoned", "no_changes")
+#: A deploy in one of these states left the account half-applied: it must be rolled back
+#: (or abandoned) before another apply.
+UNFINISHED = ("interrupted", "rollback_failed")
 
 
 @dataclass
@@ -31,6 +38,7 @@ class Step:
     address: str
     undo: dict[str, Any]
     result: dict[str, Any] | None = None
+    undone: bool = False
 
     @property
     def done(self) -> bool:
@@ -57,6 +65,10 @@ class DeployRecord:
     @property
     def status(self) -> str:
         return self.outcome["outcome"] if self.outcome else "interrupted"
+
+    @property
+    def unfinished(self) -> bool:
+        return self.header.get("kind") == "deploy" and self.status in UNFINISHED
 
 
 def now() -> str:
@@ -98,6 +110,9 @@ class Journal:
     def done(self, seq: int, result: dict[str, Any]) -> None:
         self._append({"type": "done", "seq": seq, "result": result, "at": now()})
 
+    def undone(self, seq: int) -> None:
+        self._append({"type": "undone", "seq": seq, "at": now()})
+
     def finish(self, outcome: str, **details: Any) -> None:
         assert outcome in OUTCOMES, outcome
         self._append({"type": "outcome", "outcome": outcome, "at": now(), **details})
@@ -110,10 +125,22 @@ class Journal:
 
 
 def append_outcome(record: DeployRecord, outcome: str, **details: Any) -> None:
-    """Close a journal read back from disk (an interrupted deploy that was undone or abandoned)."""
-    with record.path.open("a", encoding="utf-8") as f:
-        f.write(json.dumps({"type": "outcome", "outcome": outcome, "at": now(), **details}, sort_keys=True) + "\n")
+    """Close a journal read back from disk (an unfinished deploy that was undone or abandoned)."""
+    _append_to(record, {"type": "outcome", "outcome": outcome, "at": now(), **details})
     record.outcome = {"outcome": outcome, **details}
+
+
+def append_undone(record: DeployRecord, step: Step, **details: Any) -> None:
+    """Record on a journal read back from disk that a later rollback undid one of its writes."""
+    _append_to(record, {"type": "undone", "seq": step.seq, "at": now(), **details})
+    step.undone = True
+
+
+def _append_to(record: DeployRecord, entry: dict[str, Any]) -> None:
+    with record.path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(entry, sort_keys=True) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def load(path: Path) -> DeployRecord:
@@ -125,6 +152,8 @@ def load(path: Path) -> DeployRecord:
             steps[entry["seq"]] = Step(entry["seq"], entry["op"], entry["address"], entry["undo"])
         elif entry["type"] == "done":
             steps[entry["seq"]].result = entry["result"]
+        elif entry["type"] == "undone":
+            steps[entry["seq"]].undone = True
         elif entry["type"] == "outcome":
             record.outcome = entry
     record.steps = [steps[k] for k in sorted(steps)]
@@ -146,7 +175,7 @@ def deploys(directory: Path, environment: str, account_sid: str | None = None) -
 
 
 def unfinished(directory: Path, environment: str, account_sid: str) -> list[DeployRecord]:
-    """Interrupted deploys. An interrupted *rollback* needs no attention of its own: it did not
-    finish, so the deploys it was undoing still count as not reverted and can be rolled back again."""
-    return [r for r in deploys(directory, environment, account_sid)
-            if not r.finished and r.header.get("kind") == "deploy"]
+    """Deploys that left the account half-applied: interrupted, or failed with a rollback that
+    failed too. An interrupted *rollback* needs no attention of its own: it did not finish, so
+    the deploys it was undoing still count as not reverted and can be rolled back again."""
+    return [r for r in deploys(directory, environment, account_sid) if r.unfinished]

@@ -1,10 +1,15 @@
-"""Undo deploys after the fact, from their journals, or put one flow back to a revision."""
+"""Undo deploys after the fact, from their journals, or put one flow back to a revision.
+
+An unfinished deploy (interrupted, or failed with a rollback that failed too) comes first:
+`rollback` without `--to` finishes it, resuming with the undo steps not yet done, and apply
+refuses to start until it is finished or abandoned.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from twideploy.errors import TwideployError, UnfinishedDeployError
+from twideploy.errors import RollbackError, TwideployError, UnfinishedDeployError
 from twideploy.gateway import Gateway
 from twideploy.plan import journal as journals
 from twideploy.plan.executor import undo_steps
@@ -12,14 +17,19 @@ from twideploy.resources import flows
 
 
 def check_no_unfinished(state_dir: Path, environment: str, account_sid: str) -> None:
-    """Refuse to start while an interrupted deploy's journal is still open."""
+    """Refuse to start while a deploy has left the account half-applied."""
     for record in journals.unfinished(state_dir / "journal", environment, account_sid):
         last = record.steps[-1] if record.steps else None
         made = sum(1 for s in record.steps if s.done)
-        where = f"; its last write was {last.op} {last.address}{'' if last.done else ' (may or may not have happened)'}" \
-            if last else ""
+        if record.status == "rollback_failed":
+            left = sum(1 for s in record.steps if not s.undone)
+            what = f"failed and its rollback was incomplete ({left} of {len(record.steps)} write(s) not undone)"
+        else:
+            where = f"; its last write was {last.op} {last.address}" \
+                    f"{'' if last.done else ' (may or may not have happened)'}" if last else ""
+            what = f"was interrupted after {made} completed write(s){where}"
         raise UnfinishedDeployError(
-            f"deploy {record.deploy_id} on {environment} was interrupted after {made} completed write(s){where}.\n"
+            f"deploy {record.deploy_id} on {environment} {what}.\n"
             f"  To undo it:               twideploy rollback --env {environment}\n"
             f"  To keep it and carry on:  twideploy apply --env {environment} --abandon-unfinished "
             f"(apply converges the account to the manifests)")
@@ -41,11 +51,12 @@ def reverted_ids(records: list[journals.DeployRecord]) -> set[str]:
 
 def deploys_to_undo(state_dir: Path, environment: str, account_sid: str,
                     to: str | None) -> list[journals.DeployRecord]:
-    """Newest first: the interrupted deploy if any, else the last applied one, or all after `to`."""
+    """Newest first: the unfinished deploys if any, else the last applied one; or every
+    applied or unfinished deploy after `to`."""
     records = journals.deploys(state_dir / "journal", environment, account_sid)
-    interrupted = journals.unfinished(state_dir / "journal", environment, account_sid)
-    if interrupted and not to:
-        return interrupted[::-1]
+    unfinished = [r for r in records if r.unfinished]
+    if unfinished and not to:
+        return unfinished[::-1]
     reverted = reverted_ids(records)
     applied = [r for r in records if r.header.get("kind") == "deploy" and r.status == "applied"
                and r.deploy_id not in reverted]
@@ -57,7 +68,8 @@ def deploys_to_undo(state_dir: Path, environment: str, account_sid: str,
     if to not in ids:
         raise TwideployError(f"deploy {to} is not an applied, un-reverted deploy of {environment}; "
                              f"see `twideploy history --env {environment}`")
-    return applied[ids.index(to) + 1:][::-1]
+    return sorted(applied[ids.index(to) + 1:] + [r for r in unfinished if r.deploy_id > to],
+                  key=lambda r: r.deploy_id, reverse=True)
 
 
 def undo_deploys(gw: Gateway, state_dir: Path, environment: str, records: list[journals.DeployRecord]) -> list[str]:
@@ -68,14 +80,16 @@ def undo_deploys(gw: Gateway, state_dir: Path, environment: str, records: list[j
     report: list[str] = []
     for record in records:
         report.append(f"rolling back deploy {record.deploy_id}")
-        lines = undo_steps(gw, [(s.op, s.address, s.undo, s.result or {}) for s in record.steps])
+        lines = undo_steps(gw, record.steps, lambda step: journals.append_undone(record, step, by=journal.deploy_id))
         report += lines
-        if not record.finished and not any(line.startswith("FAILED") for line in lines):
+        if record.unfinished and not any(line.startswith("FAILED") for line in lines):
             journals.append_outcome(record, "rolled_back", by=journal.deploy_id)
-    failed = any(line.startswith("FAILED") for line in report)
+    failed = [line.removeprefix("FAILED ") for line in report if line.startswith("FAILED")]
     journal.finish("rollback_failed" if failed else "applied", report=report)
     if failed:
-        raise TwideployError("rollback incomplete:\n  " + "\n  ".join(report))
+        raise RollbackError(f"rollback incomplete, {len(failed)} undo step(s) failed: {'; '.join(failed)}. "
+                            f"The steps that succeeded are journalled; once the cause is fixed, finish with: "
+                            f"twideploy rollback --env {environment}", report)
     return report
 
 

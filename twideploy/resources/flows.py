@@ -111,12 +111,18 @@ def fingerprint(live: LiveFlow) -> dict[str, Any]:
 
 
 def studio_validate(gw: Gateway, name: str, friendly_name: str, status: str, definition: dict[str, Any]) -> None:
-    """Ask Studio to validate before writing anything, so a bad flow fails before the deploy starts."""
+    """Ask Studio to validate before writing anything, so a bad flow fails before the deploy starts.
+
+    Validation changes nothing, so it is retried like a read. Only a 400 is Studio's verdict
+    on the flow; any other error (a 500 that retries did not cure) is Twilio's, as it is."""
     try:
         call(lambda: gw.client.studio.v2.flow_validate.update(
-            friendly_name=friendly_name, status=status, definition=definition))
+            friendly_name=friendly_name, status=status, definition=definition), idempotent=True)
     except TwilioApiError as error:
-        raise ApplyError(f"Studio rejected flow {name}: {error}") from error
+        if error.status == 400:
+            raise ApplyError(f"Studio rejected flow {name}: {error}") from error
+        raise TwilioApiError(f"Studio could not validate flow {name}: {error}", status=error.status,
+                             code=error.code) from error
 
 
 def apply(gw: Gateway, change: Change, friendly_name: str, status: str, definition: dict[str, Any] | None,
@@ -133,7 +139,7 @@ def apply(gw: Gateway, change: Change, friendly_name: str, status: str, definiti
                 "status": live.status, "definition": live.definition}
         result = write("flow.update", change.address, undo, lambda: _result(call(
             lambda: flows(live.sid).update(status=status, friendly_name=friendly_name, definition=definition,
-                                           commit_message=commit_message))))
+                                           commit_message=commit_message), idempotent=True)))
         return LiveFlow(live.sid, friendly_name, status, result["revision"], definition, commit_message,
                         live.webhook_url)
     if change.action is Action.DELETE:
@@ -153,7 +159,7 @@ def _result(record: Any) -> dict[str, Any]:
 def revert_to(gw: Gateway, sid: str, definition: dict[str, Any], status: str, commit_message: str) -> int:
     """Write an earlier definition back as a new revision; returns the new revision number."""
     record = call(lambda: gw.client.studio.v2.flows(sid).update(status=status, definition=definition,
-                                                                commit_message=commit_message))
+                                                                commit_message=commit_message), idempotent=True)
     return record.revision
 
 

@@ -93,13 +93,13 @@ def apply(gw: Gateway, change: Change, live: LiveNumber, write: Writer) -> None:
             "fields": {f: live.fields.get(f) or "" for f in wanted}}
     numbers = gw.client.api.v2010.accounts(gw.account_sid).incoming_phone_numbers
     write("number.update", change.address, undo,
-          lambda: {"sid": call(lambda: numbers(live.sid).update(**wanted)).sid})
+          lambda: {"sid": call(lambda: numbers(live.sid).update(**wanted), idempotent=True).sid})
     live.fields.update(wanted)
 
 
 def _undo_update(gw: Gateway, undo: dict, result: dict) -> str:
     numbers = gw.client.api.v2010.accounts(gw.account_sid).incoming_phone_numbers
-    call(lambda: numbers(undo["sid"]).update(**undo["fields"]))
+    call(lambda: numbers(undo["sid"]).update(**undo["fields"]), idempotent=True)
     return f"restored the URLs of {undo['phone_number']}"
 
 

@@ -4,6 +4,14 @@ Unchanged code is detected by content hash and never uploaded again. Function ve
 content is fetched from Twilio (and remembered by version SID, since versions are
 immutable); asset versions have no content endpoint, so their hashes are known only
 from the local cache of what twideploy uploaded (see `ContentCache`).
+
+Undo: deleting a Function deletes its versions, so a pruned function's path, visibility
+and code go into the journal; undoing the prune recreates it and uploads that code, and
+undoing the deployment rebuilds the previous build with the restored versions in place of
+the deleted ones. An asset's content cannot be read back from Twilio: a pruned asset is
+reported as not restored. A secret variable's previous value is never journalled: apply's
+own rollback has it in memory; a later rollback takes it from the process environment
+(`TWIDEPLOY_RESTORE_<SERVICE>_<KEY>`) or fails naming that variable.
 """
 
 from __future__ import annotations
@@ -11,11 +19,13 @@ from __future__ import annotations
 import hashlib
 import json
 import mimetypes
+import os
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from twideploy.errors import ApplyError
+from twideploy.errors import ApplyError, TwideployError
 from twideploy.gateway import Gateway, call
 from twideploy.plan.model import Action, Change
 from twideploy.resources.base import SENSITIVE, ContentCache, UndoFunction, Writer, delete_created, digest
@@ -216,10 +226,13 @@ class ServiceDeployer:
     """Applies the changes of one service, in order, journalling every write."""
 
     def __init__(self, gw: Gateway, name: str, source: Any, settings: Any, live: LiveService | None,
-                 write: Writer, cache: ContentCache, progress: Any):
+                 write: Writer, cache: ContentCache, progress: Any, secret_history: dict[str, bool]):
         self.gw, self.name, self.source, self.settings = gw, name, source, settings
         self.live = live
         self.write, self.cache, self.progress = write, cache, progress
+        self.secret_history = secret_history  # see `secret_history`
+        self.new_environment = False
+        self.pruned: set[tuple[str, str]] = set()  # (kind, path): left out of the build, deleted by the prune phase
 
     def apply(self, changes: list[Change]) -> LiveService:
         by_kind: dict[str, list[Change]] = {}
@@ -248,11 +261,13 @@ class ServiceDeployer:
         elif change.action is Action.UPDATE:
             before = {"sid": self.live.sid, "friendly_name": self.live.friendly_name, "ui_editable": self.live.ui_editable}
             self.write("service.update", change.address, before, lambda: _sid_of(
-                call(lambda: self.api.update(friendly_name=s.friendly_name, ui_editable=s.ui_editable))))
+                call(lambda: self.api.update(friendly_name=s.friendly_name, ui_editable=s.ui_editable),
+                     idempotent=True)))
 
     def _environment(self, change: Change) -> None:
         if change.action is not Action.CREATE:
             return
+        self.new_environment = True
         suffix = self.settings.domain_suffix
         result = self.write("environment.create", change.address,
                             {"service_sid": self.live.sid, "unique_name": self.settings.environment}, lambda: _record(
@@ -277,7 +292,7 @@ class ServiceDeployer:
             if change.action in (Action.CREATE, Action.UPDATE):
                 uploads.append((change.kind, files[(change.kind, path)], codes[path]))
             elif change.action is Action.DELETE:
-                del codes[path]
+                self.pruned.add((change.kind, path))
             changed |= change.action is not Action.NOOP
 
         def upload(item: tuple[str, Any, LiveCode]) -> None:
@@ -298,26 +313,22 @@ class ServiceDeployer:
     def _build_and_deploy(self) -> None:
         s = self.source
         deps = json.dumps([{"name": k, "version": v} for k, v in sorted(s.dependencies.items())])
-        function_versions = [c.version_sid for c in self.live.functions.values() if c.version_sid]
-        asset_versions = [c.version_sid for c in self.live.assets.values() if c.version_sid]
+        function_versions = [c.version_sid for c in self.live.functions.values()
+                             if c.version_sid and ("function", c.path) not in self.pruned]
+        asset_versions = [c.version_sid for c in self.live.assets.values()
+                          if c.version_sid and ("asset", c.path) not in self.pruned]
         self.progress(f"building {self.name} ({len(function_versions)} functions, {len(asset_versions)} assets)")
         build = call(lambda: self.api.builds.create(function_versions=function_versions, asset_versions=asset_versions,
                                                     dependencies=deps, runtime=s.runtime))
-        deadline = time.monotonic() + BUILD_TIMEOUT_SECONDS
-        status, pause = build.status, BUILD_POLL_FIRST_SECONDS
-        while status not in ("completed", "failed"):
-            if time.monotonic() > deadline:
-                raise ApplyError(f"build {build.sid} of service {self.name} did not finish in {BUILD_TIMEOUT_SECONDS}s")
-            time.sleep(pause)
-            pause = min(pause * 2, BUILD_POLL_MAX_SECONDS)
-            status = call(lambda: self.api.builds(build.sid).build_status().fetch()).status
-            self.progress(f"building {self.name}: {status}")
-        if status == "failed":
+        if _wait_for_build(self.api, build, f"service {self.name}",
+                           lambda status: self.progress(f"building {self.name}: {status}")) == "failed":
             raise ApplyError(f"build {build.sid} of service {self.name} failed; the previous build stays deployed")
         env = self.live.environment
         self.write("deployment.create", f"service.{self.name}.build",
-                   {"service_sid": self.live.sid, "environment_sid": env.sid, "previous_build_sid": env.build_sid},
-                   lambda: _sid_of(call(lambda: self.api.environments(env.sid).deployments.create(build_sid=build.sid))))
+                   {"service_sid": self.live.sid, "environment_sid": env.sid, "previous_build_sid": env.build_sid,
+                    "new_environment": self.new_environment},
+                   lambda: _sid_of(call(lambda: self.api.environments(env.sid).deployments.create(build_sid=build.sid),
+                                        idempotent=True)))
         env.build_sid = build.sid
 
     def _variables(self, changes: list[Change]) -> None:
@@ -325,16 +336,18 @@ class ServiceDeployer:
         variables = self.api.environments(env.sid).variables
         for change in changes:
             key = change.address.rsplit(".variable.", 1)[1]
-            where = {"service_sid": self.live.sid, "environment_sid": env.sid, "key": key}
+            where = {"service_sid": self.live.sid, "environment_sid": env.sid, "service": self.live.unique_name,
+                     "key": key}
             if change.action is Action.CREATE:
-                value = reveal(self.settings.variables[key])
-                self.write("variable.create", change.address, where,
-                           lambda v=value, k=key: _sid_of(call(lambda: variables.create(key=k, value=v))))
+                value = self.settings.variables[key]
+                self.write("variable.create", change.address, {**where, "secret": isinstance(value, Secret)},
+                           lambda v=reveal(value), k=key: _sid_of(call(lambda: variables.create(key=k, value=v))))
             elif change.action is Action.UPDATE:
                 sid, old = self.live.variables[key]
                 value = reveal(self.settings.variables[key])
                 self._journal_variable("variable.update", change, {**where, "sid": sid}, old, key,
-                                       lambda v=value, s=sid: _sid_of(call(lambda: variables(s).update(value=v))))
+                                       lambda v=value, s=sid: _sid_of(call(lambda: variables(s).update(value=v),
+                                                                           idempotent=True)))
             elif change.action is Action.DELETE:
                 sid, old = self.live.variables[key]
                 self._journal_variable("variable.delete", change, {**where, "sid": sid}, old, key,
@@ -342,9 +355,43 @@ class ServiceDeployer:
 
     def _journal_variable(self, op: str, change: Change, where: dict, old: str, key: str, run: Any) -> None:
         """Previous values go to disk only when not secret; secrets are kept for this run only."""
-        secret = isinstance(self.settings.variables.get(key), Secret) or key not in self.settings.variables
+        secret = self._may_be_secret(key, change.address)
         undo = {**where, "previous_value": None if secret else old, "secret": secret}
         self.write(op, change.address, undo, run, secret_undo={"previous_value": old} if secret else None)
+
+    def _may_be_secret(self, key: str, address: str) -> bool:
+        """Whether a live value must be kept off disk. A key the manifests declare is secret
+        when they say so or twideploy ever wrote it as one; a key they no longer declare (a
+        prune) is plain only when every write of it twideploy journalled here was plain."""
+        ever_secret = self.secret_history.get(address)
+        if key in self.settings.variables:
+            return isinstance(self.settings.variables[key], Secret) or ever_secret is True
+        return ever_secret is not False
+
+
+def secret_history(records: list[Any]) -> dict[str, bool]:
+    """Variable address -> whether any journalled write of it held a secret (or may have:
+    a journal that does not say counts as secret), from an environment's deploy journals."""
+    history: dict[str, bool] = {}
+    for record in records:
+        for step in record.steps:
+            if step.op.startswith("variable."):
+                history[step.address] = history.get(step.address, False) or step.undo.get("secret", True)
+    return history
+
+
+def _wait_for_build(api: Any, build: Any, what: str, progress: Any) -> str:
+    """Poll a build of `what` (a service) until it is completed or failed (its final status)."""
+    deadline = time.monotonic() + BUILD_TIMEOUT_SECONDS
+    status, pause = build.status, BUILD_POLL_FIRST_SECONDS
+    while status not in ("completed", "failed"):
+        if time.monotonic() > deadline:
+            raise ApplyError(f"build {build.sid} of {what} did not finish in {BUILD_TIMEOUT_SECONDS}s")
+        time.sleep(pause)
+        pause = min(pause * 2, BUILD_POLL_MAX_SECONDS)
+        status = call(lambda: api.builds(build.sid).build_status().fetch()).status
+        progress(status)
+    return status
 
 
 def _sid_of(record: Any) -> dict[str, Any]:
@@ -356,16 +403,23 @@ def _record(record: Any, *fields: str) -> dict[str, Any]:
 
 
 def delete_unmanaged_code(gw: Gateway, service: LiveService, changes: list[Change], write: Writer) -> None:
-    """--prune: remove function/asset resources no longer declared (after the new build is live)."""
+    """--prune: remove function/asset resources no longer declared (after the new build is live).
+
+    Twilio deletes a Function's versions with it, so the journal keeps what undo needs to
+    make it again: its path, visibility and the code of the version the old build ran."""
     api = gw.client.serverless.v1.services(service.sid)
     for change in changes:
-        if change.kind in ("function", "asset") and change.action is Action.DELETE:
-            path = change.before["path"]
-            collection = api.functions if change.kind == "function" else api.assets
-            sid = next((c.sid for c in gw.list_all(collection) if c.friendly_name == path), None)
-            if sid:
-                write(f"{change.kind}.delete", change.address, {"service_sid": service.sid, "path": path},
-                      lambda c=collection, s=sid: call(lambda: c(s).delete()))
+        if change.kind not in ("function", "asset") or change.action is not Action.DELETE:
+            continue
+        codes = service.functions if change.kind == "function" else service.assets
+        code = codes[change.before["path"]]
+        collection = api.functions if change.kind == "function" else api.assets
+        undo = {"service_sid": service.sid, "path": code.path, "visibility": code.visibility}
+        if change.kind == "function" and code.version_sid:
+            undo["content"] = call(lambda: api.functions(code.sid).function_versions(code.version_sid)
+                                   .function_version_content().fetch()).content
+        write(f"{change.kind}.delete", change.address, undo, lambda c=collection, s=code.sid: call(lambda: c(s).delete()))
+        del codes[code.path]
 
 
 # --------------------------------------------------------------------------- undo
@@ -387,6 +441,30 @@ def _undo_environment_create(gw: Gateway, undo: dict, result: dict) -> str:
     return "deleted the new Serverless environment"
 
 
+def _undo_function_delete(gw: Gateway, undo: dict, result: dict) -> str:
+    """Make a pruned function again: the resource (the one at its path if a rollback made it
+    already), and a version with the journalled code unless one with that code is there."""
+    api = gw.client.serverless.v1.services(undo["service_sid"])
+    path = undo["path"]
+    sid = next((f.sid for f in gw.list_all(api.functions) if f.friendly_name == path), None) or \
+        call(lambda: api.functions.create(friendly_name=path)).sid
+    if undo.get("content") is None:
+        return f"recreated function {path}, without code: no build ran it, so the journal holds none"
+    versions = api.functions(sid).function_versions
+    for version in gw.list_all(versions):
+        if version.path == path and version.visibility == undo["visibility"] and \
+                call(lambda: versions(version.sid).function_version_content().fetch()).content == undo["content"]:
+            return f"function {path} is there with its code"
+    gw.upload_version(undo["service_sid"], "Functions", sid, path=path, visibility=undo["visibility"],
+                      content=undo["content"].encode(), content_type="application/javascript")
+    return f"recreated function {path} ({undo['visibility']}) with its code"
+
+
+def _undo_asset_delete(gw: Gateway, undo: dict, result: dict) -> str:
+    raise TwideployError(f"asset {undo['path']} cannot be restored: Twilio has no way to read an asset's content "
+                         f"back; put the file back in the project and apply")
+
+
 def _undo_code_create(kind: str) -> UndoFunction:
     def undo_create(gw: Gateway, undo: dict, result: dict) -> str:
         api = gw.client.serverless.v1.services(undo["service_sid"])
@@ -398,12 +476,52 @@ def _undo_code_create(kind: str) -> UndoFunction:
 
 def _undo_deployment(gw: Gateway, undo: dict, result: dict) -> str:
     previous = undo["previous_build_sid"]
-    if previous:
-        env = gw.client.serverless.v1.services(undo["service_sid"]).environments(undo["environment_sid"])
-        call(lambda: env.deployments.create(build_sid=previous))
+    env = gw.client.serverless.v1.services(undo["service_sid"]).environments(undo["environment_sid"])
+    if call(lambda: env.fetch()).build_sid == previous:  # the deployment never took, or was undone
+        return f"build {previous} is deployed" if previous else "no build is deployed"
+    if not previous:
+        if undo.get("new_environment"):
+            return "nothing to undeploy: the environment this deploy created is deleted with it"
+        raise TwideployError("the environment had no build before this deploy and Twilio cannot undeploy one: "
+                             "the new build stays live")
+    build = _previous_code(gw, undo["service_sid"], previous)
+    call(lambda: env.deployments.create(build_sid=build), idempotent=True)
+    if build == previous:
         return f"redeployed previous build {previous}"
-    return ("NOT UNDONE: the environment had no build before and Twilio cannot undeploy one; "
-            "build stays live unless this deploy also created the service (then it is deleted with it)")
+    return f"redeployed previous build {previous}'s code as build {build}, with the pruned functions restored"
+
+
+def _previous_code(gw: Gateway, service_sid: str, build_sid: str) -> str:
+    """The build to deploy to bring back the code of `build_sid`: itself, unless functions it
+    ran were deleted since (a prune) and so their versions with them; then a new build of the
+    same code, each such function's restored version (see `_undo_function_delete`) in place."""
+    api = gw.client.serverless.v1.services(service_sid)
+    build = call(lambda: api.builds(build_sid).fetch())
+    functions, assets = gw.map(gw.list_all, [api.functions, api.assets])
+    live_assets = {a.sid for a in assets}
+    gone_assets = [v["path"] for v in build.asset_versions or [] if v["asset_sid"] not in live_assets]
+    if gone_assets:
+        raise TwideployError(f"build {build_sid} served asset(s) {', '.join(gone_assets)}, deleted since; "
+                             f"Twilio cannot give an asset's content back, so that build cannot be made again")
+    live_functions = {f.sid for f in functions}
+    restored = {f.friendly_name: f.sid for f in functions}  # a restored function is named by its path
+    versions = [v["sid"] for v in build.function_versions or [] if v["function_sid"] in live_functions]
+    gone = [v for v in build.function_versions or [] if v["function_sid"] not in live_functions]
+    if not gone:
+        return build_sid
+    for version in gone:
+        sid = restored.get(version["path"])
+        same = [v.sid for v in (gw.list_all(api.functions(sid).function_versions) if sid else [])
+                if v.path == version["path"] and v.visibility == version["visibility"]]
+        if not same:
+            raise TwideployError(f"build {build_sid} ran function {version['path']}, deleted since and not restored")
+        versions.append(same[-1])
+    rebuilt = call(lambda: api.builds.create(
+        function_versions=versions, asset_versions=[v["sid"] for v in build.asset_versions or []],
+        dependencies=json.dumps(build.dependencies or []), runtime=build.runtime))
+    if _wait_for_build(api, rebuilt, f"service {service_sid}", lambda status: None) == "failed":
+        raise TwideployError(f"the rebuild {rebuilt.sid} of build {build_sid} failed")
+    return rebuilt.sid
 
 
 def _variables_api(gw: Gateway, undo: dict) -> Any:
@@ -416,21 +534,37 @@ def _undo_variable_create(gw: Gateway, undo: dict, result: dict) -> str:
 
 
 def _undo_variable_update(gw: Gateway, undo: dict, result: dict) -> str:
-    if undo.get("previous_value") is None:
-        return f"variable {undo['key']}: previous secret value is not kept on disk; set it again by hand"
-    call(lambda: _variables_api(gw, undo)(undo["sid"]).update(value=undo["previous_value"]))
+    value = _previous_value(undo)
+    call(lambda: _variables_api(gw, undo)(undo["sid"]).update(value=value), idempotent=True)
     return f"restored variable {undo['key']}"
 
 
 def _undo_variable_delete(gw: Gateway, undo: dict, result: dict) -> str:
-    if undo.get("previous_value") is None:
-        return f"variable {undo['key']}: previous secret value is not kept on disk; set it again by hand"
-    call(lambda: _variables_api(gw, undo).create(key=undo["key"], value=undo["previous_value"]))
+    value = _previous_value(undo)
+    variables = _variables_api(gw, undo)
+    sid = next((v.sid for v in gw.list_all(variables) if v.key == undo["key"]), None)  # made by a rollback before
+    if sid:
+        call(lambda: variables(sid).update(value=value), idempotent=True)
+    else:
+        call(lambda: variables.create(key=undo["key"], value=value))
     return f"recreated variable {undo['key']}"
 
 
-def _not_undoable(what: str) -> UndoFunction:
-    return lambda gw, undo, result: f"{what} {undo.get('path', '')} cannot be restored (a new build redeploy restores the code)"
+def _previous_value(undo: dict) -> str:
+    """The value a variable undo puts back: journalled if plain; if secret, held in memory for
+    apply's own rollback, and for a later one read from the process environment."""
+    if undo.get("previous_value") is not None:
+        return undo["previous_value"]
+    name = restore_variable_name(undo.get("service", ""), undo["key"])
+    if name not in os.environ:
+        raise TwideployError(f"variable {undo['key']}: its previous value is secret, so no journal keeps it; "
+                             f"set {name} to that value in the environment and run the rollback again")
+    return os.environ[name]
+
+
+def restore_variable_name(service: str, key: str) -> str:
+    """The process environment variable a rollback reads a secret variable's previous value from."""
+    return "TWIDEPLOY_RESTORE_" + re.sub(r"[^A-Za-z0-9]+", "_", f"{service}_{key}").strip("_").upper()
 
 
 UNDO: dict[str, UndoFunction] = {
@@ -439,8 +573,8 @@ UNDO: dict[str, UndoFunction] = {
     "environment.create": _undo_environment_create,
     "function.create": _undo_code_create("function"),
     "asset.create": _undo_code_create("asset"),
-    "function.delete": _not_undoable("function"),
-    "asset.delete": _not_undoable("asset"),
+    "function.delete": _undo_function_delete,
+    "asset.delete": _undo_asset_delete,
     "deployment.create": _undo_deployment,
     "variable.create": _undo_variable_create,
     "variable.update": _undo_variable_update,
