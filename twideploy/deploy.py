@@ -13,7 +13,7 @@ from twideploy.plan import rollback as rollbacks
 from twideploy.plan.executor import Executor, Outcome
 from twideploy.plan.lock import environment_lock
 from twideploy.plan.model import PLAN_FORMAT_VERSION, Plan
-from twideploy.plan.planner import Planned, comparable, make_plan
+from twideploy.plan.planner import Planned, comparable, comparable_fingerprints, make_plan
 from twideploy.resources import flows
 from twideploy.workspace import Workspace
 
@@ -21,7 +21,7 @@ from twideploy.workspace import Workspace
 def plan(ws: Workspace, *, prune: bool | None = None, include_layout: bool = False,
          git_sha: str | None = None) -> Planned:
     cache = ws.content_cache()
-    planned = make_plan(ws.gateway, ws.project, ws.env, cache=cache, prune=prune,
+    planned = make_plan(ws.gateway, ws.project, ws.env, cache=cache, plan_key=ws.plan_key(), prune=prune,
                         include_layout=include_layout, git_sha=git_sha)
     cache.save()
     return planned
@@ -57,8 +57,9 @@ def check_saved_plan(saved: Plan, fresh: Plan) -> None:
     if saved.environment != fresh.environment or saved.account_sid != fresh.account_sid:
         raise StalePlanError(f"the plan was made for {saved.environment} ({saved.account_sid}), "
                              f"not {fresh.environment} ({fresh.account_sid})")
-    if saved.fingerprint != fresh.fingerprint:
-        moved = describe_moves(saved.fingerprint, fresh.fingerprint)
+    before, after = comparable_fingerprints(saved.fingerprint, fresh.fingerprint)
+    if before != after:
+        moved = describe_moves(before, after)
         raise StalePlanError("the live account changed since the plan was made (" + "; ".join(moved[:5]) +
                              (f"; and {len(moved) - 5} more" if len(moved) > 5 else "") +
                              "). Make a new plan and review it.")

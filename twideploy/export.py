@@ -11,8 +11,16 @@ What is read (all through the SDK):
 An AddressBook of the whole account (every service's deployed functions, every flow) turns
 the SIDs in the flows back into symbolic references with `decompile_flow`: a Run Function
 widget's service/environment/function SIDs and URL become `function: svc/path`, a Run
-Subflow's flow_sid becomes `flow: name`, and strings containing a (non-secret, >= 6
-characters) var value of the environment get `${vars.x}`.
+Subflow's flow_sid becomes `flow: name`, and strings containing a var value of the
+environment (a secret's, or any of >= 6 characters) get `${vars.x}`.
+
+No secret value is written to a file. A flow string where the project's manifest of that flow
+puts a secret var gets the manifest's template back even when the live text holds an earlier
+(rotated) value of the secret, which no value comparison could find; when the live text
+differs there in more than the secret, it is not exported (a warning says where). A service
+variable's live value is written only for a key the manifests do not have yet and that is not
+a secret anywhere in the project nor looks like one; a key they have keeps their value (its
+live value may be a secret's earlier one).
 
 Files are created, or updated in place with ruamel.yaml round-trip (comments, key order,
 quoting and folded strings survive); a file whose content already means the same is not
@@ -37,7 +45,8 @@ from twideploy.gateway import Gateway, call
 from twideploy.manifest import (AddressBook, Environment, FlowAddress, FunctionAddress, FunctionRef, Project,
                                 decompile_flow, load_project)
 from twideploy.manifest.loader import normalize_flow
-from twideploy.manifest.references import FlowRef, UrlTarget, format_target
+from twideploy.manifest.references import FlowRef, UrlTarget, format_target, restore_secret_strings
+from twideploy.plan.planner import Desired
 from twideploy.resources import flows as flow_resources
 from twideploy.resources import numbers as number_resources
 from twideploy.resources import serverless
@@ -295,7 +304,14 @@ class Exporter:
         return next(f for f, n in self.flow_names.items() if n == name)
 
     def _decompile(self, friendly: str, name: str) -> dict[str, Any]:
-        definition = decompile_flow(self._definition(friendly), vars=self.env.vars, book=self.book)
+        live = self._definition(friendly)
+        definition = decompile_flow(live, vars=self.env.vars, book=self.book)
+        source = self.project.flows.get(name)
+        if source is not None:
+            for place in restore_secret_strings(definition, live, source.definition, self.env.vars):
+                self.report.warnings.append(
+                    f"flow {name}: {place} holds a secret var in the manifests and differs live in more than the "
+                    f"secret; kept as the manifests say (a live text that may hold a secret is never written)")
         for state in definition.get("states") or []:
             props = state.get("properties") or {}
             if state.get("type") == "run-function" and "function" not in props and props.get("function_sid"):
@@ -462,6 +478,10 @@ class Exporter:
         data = _plain(existing) if existing is not None else {}
         changed = False
 
+        secret_values = set(Desired(self.project, self.env).secret_values())
+        secret_keys = {key for env in self.project.environments.values() for settings in env.services.values()
+                       for key, value in settings.variables.items() if isinstance(value, Secret)}
+
         merged_flows = list(self.env.flows)
         wanted_flows = merged_flows + [n for n in flow_names if n not in merged_flows]
         if wanted_flows != merged_flows:
@@ -480,15 +500,16 @@ class Exporter:
                 settings["domain_suffix"] = suffix
             variables: dict[str, Any] = {}
             for key, (_, value) in sorted(service.live.variables.items()):
-                known = current.variables.get(key) if current else None
-                if isinstance(known, Secret):
+                if current is not None and key in current.variables:
+                    if not isinstance(current.variables[key], Secret) and current.variables[key] != value:
+                        self.report.warnings.append(
+                            f"service {service.folder}: variable {key} differs live; its live value is not exported "
+                            f"(it may be a secret's earlier value): set it in {self._rel(path)} if it should stay")
                     continue
-                if known == value:
-                    continue
-                if SECRET_LOOKING.search(key):
+                if SECRET_LOOKING.search(key) or key in secret_keys or value in secret_values:
                     variables[key] = {"secret": f"${{env:{key}}}"}
                     self.report.warnings.append(
-                        f"service {service.folder}: variable {key} looks secret; written as "
+                        f"service {service.folder}: variable {key} may be a secret; written as "
                         f"{{secret: ${{env:{key}}}}} - set {key} in the environment (its live value is not exported)")
                 else:
                     variables[key] = value
@@ -611,6 +632,6 @@ def export_account(project: Project, env: Environment, gw: Gateway, *, flows: li
 
 def export(root: Path, env_name: str | None, *, flows: list[str] | None = None) -> ExportReport:
     project = load_project(root)
-    env = project.environment(env_name or project.default_environment)
+    env = project.environment(project.default_environment if env_name is None else env_name)
     with open_account(project, env) as gw:
         return export_account(project, env, gw, flows=flows)

@@ -7,7 +7,10 @@ engine's plan/apply for the `--to` environment - so promotion has exactly apply'
 
 * flows: each live definition is decompiled with the from-account's AddressBook and the
   from-environment's vars (function SIDs/URL -> `function: svc/path`, subflow SID ->
-  `flow: name`, var values -> `${vars.x}`), then compiled by the engine for `--to`;
+  `flow: name`, var values -> `${vars.x}`), then compiled by the engine for `--to`. Where the
+  manifests put a secret var, their template is used (the live text may hold an earlier value
+  of the from-environment's secret, which must not reach `--to`); a live text that differs
+  there in more than the secret is refused;
 * services: the function code of the from-environment's *deployed build* (Function Version
   Content), with its runtime and dependencies. Asset content cannot be read through the API,
   so assets come from the manifests (only those the from build deploys);
@@ -30,6 +33,7 @@ from twideploy.errors import ManifestError, TwideployError
 from twideploy.gateway import Gateway, call
 from twideploy.gitinfo import extract_manifests
 from twideploy.manifest import CodeFile, Environment, FlowSource, Project, ServiceSource, decompile_flow, load_project
+from twideploy.manifest.references import restore_secret_strings
 from twideploy.manifest.validation import validate_project
 from twideploy.plan import journal as journals
 from twideploy.plan.executor import Outcome
@@ -158,6 +162,11 @@ def project_from_live(project: Project, from_env: Environment, to_env: Environme
             raise TwideployError(f"flow {name} ({manifest.friendly_name!r}) is not in {from_env.name}'s account; "
                                  f"apply {from_env.name} first")
         symbolic = decompile_flow(found.definition, vars=from_env.vars, book=book)
+        differing = restore_secret_strings(symbolic, found.definition, manifest.definition, from_env.vars)
+        if differing:
+            raise TwideployError(f"flow {name}, {differing[0]}: holds a secret var in the manifests, and what "
+                                 f"{from_env.name} runs there differs in more than the secret, so which part is "
+                                 f"{from_env.name}'s secret cannot be told; apply {from_env.name} first")
         _check_references(name, symbolic, from_env, to_env)
         flows[name] = FlowSource(name, manifest.friendly_name, manifest.file, found.status, symbolic)
         text, detail = _flow_origin(from_env.name, found, records)

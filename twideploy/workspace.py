@@ -11,6 +11,8 @@ and token (by default the environment's own account SID and the emulator's defau
 from __future__ import annotations
 
 import os
+import secrets
+import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,7 @@ from twideploy.resources.base import ContentCache
 from twideploy.secrets import Secret
 
 STATE_DIR = ".twideploy"
+PLAN_KEY = "plan-key"
 
 
 @dataclass
@@ -38,6 +41,24 @@ class Workspace:
 
     def content_cache(self) -> ContentCache:
         return ContentCache(self.state_dir / "cache" / f"content-{self.gateway.account_sid}.json")
+
+    def plan_key(self) -> bytes:
+        """The key of the HMACs in plan fingerprints, `.twideploy/plan-key` (0600), made on first
+        use. It never goes into a plan file: a plan alone gives no variable value away."""
+        path = self.state_dir / PLAN_KEY
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, made = tempfile.mkstemp(dir=path.parent)  # 0600
+            with os.fdopen(fd, "wb") as f:
+                f.write(secrets.token_bytes(32))
+            try:
+                os.link(made, path)  # atomic: a run that made one first wins, and everyone reads that one
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(made)
+        return path.read_bytes()
+
 
 
 @contextmanager
@@ -81,19 +102,11 @@ def _seed(base_url: str, account_sid: str, numbers: list[str]) -> None:
     """Seed an external emulator's account with the environment's numbers (its admin endpoint)."""
     import requests
 
-    if not numbers:
-        return
-    try:
-        response = requests.post(f"{base_url.rstrip('/')}/_admin/numbers",
-                                 json={"numbers": numbers, "account_sid": account_sid}, timeout=10)
-    except requests.RequestException as error:
-        raise TwideployError(f"the emulator at TWIDEPLOY_EMULATOR_URL={base_url} did not answer: {error}") \
-            from error
-    if response.status_code >= 400:  # it answered: say what it said
+    if numbers:
         try:
-            body = response.json()
-        except ValueError:
-            body = None
-        message = body.get("message") if isinstance(body, dict) and body.get("message") else response.text
-        raise TwideployError(f"the emulator at TWIDEPLOY_EMULATOR_URL={base_url} refused to seed the numbers "
-                             f"of {account_sid}: HTTP {response.status_code}: {message.strip()}")
+            response = requests.post(f"{base_url.rstrip('/')}/_admin/numbers",
+                                     json={"numbers": numbers, "account_sid": account_sid}, timeout=10)
+            response.raise_for_status()
+        except requests.RequestException as error:
+            raise TwideployError(f"the emulator at TWIDEPLOY_EMULATOR_URL={base_url} did not answer: {error}") \
+                from error

@@ -254,3 +254,33 @@ def test_applys_own_rollback_of_a_prune_restores_everything(project_dir, emulato
     ws = open_ws(project_dir, emulator)
     assert _deployed_code(ws) == code_before
     assert _comparable(account_state(ws.gateway)) == _comparable(before)
+
+
+def test_undoing_a_prune_twice_makes_nothing_twice(project_dir, emulator, monkeypatch):
+    """An undo whose answer was lost is not journalled as undone, so the next rollback runs it
+    again: recreating a flow, a function or a variable must then find it, not make a second."""
+    from twideploy.plan.executor import undo_steps
+
+    _prunable_baseline(project_dir)
+    deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
+    ws = open_ws(project_dir, emulator)
+    before, code_before = account_state(ws.gateway), _deployed_code(ws)
+    _prune_them(project_dir)
+    edit_yaml(project_dir / "environments/local.yaml", _without_sms_bot)
+    deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions(prune=True))
+    [record] = [r for r in _journals(project_dir) if r.status == "applied"][-1:]
+    assert {"flow.delete", "function.delete", "variable.delete"} <= {s.op for s in record.steps}
+
+    monkeypatch.setenv("TWIDEPLOY_RESTORE_CRM_OLD_SECRET", OLD_SECRET)
+    for _ in range(2):
+        for step in record.steps:
+            step.undone = False
+        report = undo_steps(ws.gateway, record.steps, lambda step: None)
+        assert not [line for line in report if line.startswith("FAILED")], report
+    flows = [f.friendly_name for f in ws.gateway.client.studio.v2.flows.list()]
+    assert sorted(flows) == sorted(before["flows"])  # one of each
+    assert _deployed_code(ws) == code_before
+    after = _comparable(account_state(ws.gateway))
+    assert after["services"] == _comparable(before)["services"]
+    assert {name: (f["status"], f["definition"]) for name, f in after["flows"].items()} == \
+        {name: (f["status"], f["definition"]) for name, f in before["flows"].items()}  # the SID is new

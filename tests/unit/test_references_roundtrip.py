@@ -205,7 +205,7 @@ def symbolic_definitions(draw, book: AddressBook):
 def test_decompile_of_compile_is_identity(data):
     book = data.draw(books(unique=True))
     vars: dict[str, str | Secret] = {f"v_{w}": f"<{w}>" for w in WORDS}
-    vars["hidden"] = Secret("<hidden-secret>")  # secrets are never inferred; s does not use them
+    vars["hidden"] = Secret("<hidden-secret>")  # s does not use it (its value never appears literally)
     symbolic = data.draw(symbolic_definitions(book))
     compiled = compile_flow(symbolic, vars=vars, book=book)
     assert "${vars." not in str(compiled)
@@ -242,7 +242,7 @@ def test_examples_of_both_directions():
     back = decompile_flow(compiled, vars=vars, book=book)
     assert back["states"][:3] == symbolic["states"][:3]
     assert back["states"][3]["properties"]["url"] == "${vars.base}/orders?x={{widgets.f.parsed.id}}"
-    assert back["states"][3]["properties"]["body"] == "super-secret-token"  # secrets are never inferred
+    assert back["states"][3]["properties"]["body"] == "${vars.token}"  # a secret is never written out
 
 
 def test_unknown_references_compile_to_placeholders_and_initial_state_is_filled():
@@ -272,6 +272,15 @@ def test_short_var_values_are_not_inferred():
     assert decompile_flow(x, vars={"one": "1", "press": "press 1"}, book=AddressBook())["states"][0]["properties"]["say"] \
         == "${vars.press}"
     assert decompile_flow(x, vars={"one": "1"}, book=AddressBook()) == x
+
+
+def test_secret_vars_of_any_length_are_inferred():
+    """A secret value is never written out, however short: export and promote decompile live flows."""
+    x = {"initial_state": "T", "states": [{"name": "T", "type": "trigger", "properties": {"say": "PIN 4711"},
+                                           "transitions": []}]}
+    symbolic = decompile_flow(x, vars={"pin": Secret("4711"), "short": "4711"[:3]}, book=AddressBook())
+    assert symbolic["states"][0]["properties"]["say"] == "PIN ${vars.pin}"
+    assert compile_flow(symbolic, vars={"pin": Secret("4711")}, book=AddressBook()) == x
 
 
 def test_structural_fields_never_get_vars():

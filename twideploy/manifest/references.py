@@ -11,6 +11,12 @@ and `decompile_flow` does the reverse for `export` and drift. The two are exact 
 
 Security: `compile_flow` reveals Secret vars, because the compiled definition goes to
 Twilio. Callers must never print, log or save a compiled definition that uses secret vars.
+`decompile_flow` puts `${vars.x}` back for secret vars too, so a current secret value never
+reaches a file. An *earlier* secret value (the var was rotated since the flow was written)
+cannot be found by value, so secrets are also handled by position: the symbolic flow of the
+manifests says which strings hold a secret var (`secret_strings`); `mask_secret_strings`
+masks those strings in any definition (live or compiled) for display, and
+`restore_secret_strings` puts the manifests' template back there in a decompiled flow.
 
 Template syntax inside flow strings: `${vars.NAME}` is a var; `${$}` is a literal `$`
 (so a literal `${` is written `${$}{`, which `decompile_flow` produces by itself); any other
@@ -25,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from twideploy.secrets import Secret, reveal
+from twideploy.secrets import MASK, Secret, reveal
 
 UNKNOWN = "(known after apply)"
 
@@ -201,12 +207,13 @@ def _escape(text: str) -> str:
 def infer_vars(text: str, vars: Mapping[str, str | Secret]) -> str:
     """Inverse of `substitute_vars`: put `${vars.x}` where a var's value appears.
 
-    Only non-secret vars of at least MIN_VAR_LENGTH characters are considered (short values
-    such as "1" would match everywhere), longest value first at each position.
+    Non-secret vars count from MIN_VAR_LENGTH characters (short values such as "1" would
+    match everywhere); secret vars of any length, since a secret value must never be written
+    out literally. Longest value first at each position.
     """
     candidates = sorted(
-        ((value, name) for name, value in vars.items()
-         if isinstance(value, str) and not isinstance(value, Secret) and len(value) >= MIN_VAR_LENGTH),
+        ((revealed, name) for name, value in vars.items()
+         if (revealed := reveal(value)) and (isinstance(value, Secret) or len(revealed) >= MIN_VAR_LENGTH)),
         key=lambda vn: (-len(vn[0]), vn[1]),
     )
     if not candidates and "${" not in text:
@@ -326,7 +333,8 @@ def decompile_flow(definition: dict, *, vars: Mapping[str, str | Secret], book: 
 
     A run-function whose four address fields are exactly a known function's becomes
     `function: svc/path`; a run-subflow whose flow_sid is known becomes `flow: name`; unknown
-    SIDs stay raw. Strings containing a non-secret var's value (>= 6 chars) get `${vars.x}`.
+    SIDs stay raw. Strings containing a var's value (a secret's, or a value of >= 6 chars)
+    get `${vars.x}`.
     """
     symbolic = copy.deepcopy(definition)
     rewritten: dict[int, tuple[str, str]] = {}  # state index -> (property, reference)
@@ -356,3 +364,142 @@ def decompile_flow(definition: dict, *, vars: Mapping[str, str | Secret], book: 
     for index, (key, ref) in rewritten.items():
         result["states"][index]["properties"][key] = ref  # names, not content: never a var
     return result
+
+
+# --------------------------------------------------------------------------- secrets by position
+
+Place = tuple  # ("description",) or ("states", STATE_NAME, "properties", "say") or (..., "parameters", 0, "value")
+
+
+def _strings(value: Any, place: Place):
+    if isinstance(value, str):
+        yield place, value
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _strings(v, place + (i,))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(v, place + (k,))
+
+
+def _content_strings(definition: dict):
+    """Every content string (those `_map_content` maps) with its place; states by name."""
+    for key, value in definition.items():
+        if key == "initial_state":
+            continue
+        if key != "states" or not isinstance(value, list):
+            yield from _strings(value, (key,))
+            continue
+        for state in value:
+            if not isinstance(state, dict):
+                continue
+            for skey, svalue in state.items():
+                if skey in _STRUCTURAL_STATE_KEYS:
+                    continue
+                if skey == "transitions" and isinstance(svalue, list):
+                    for i, t in enumerate(svalue):
+                        for tk, tv in (t.items() if isinstance(t, dict) else ()):
+                            if tk not in _STRUCTURAL_STATE_KEYS:
+                                yield from _strings(tv, ("states", state.get("name"), skey, i, tk))
+                else:
+                    yield from _strings(svalue, ("states", state.get("name"), skey))
+
+
+def _holder(definition: dict, place: Place) -> Any:
+    """The dict or list that holds `place`'s last part in `definition`, or None when it has no such place."""
+    node: Any = definition
+    for depth, part in enumerate(place[:-1]):
+        if depth == 1 and place[0] == "states":
+            node = next((s for s in node if isinstance(s, dict) and s.get("name") == part), None) \
+                if isinstance(node, list) else None
+        elif isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node if isinstance(node, (dict, list)) else None
+
+
+def _string_at(holder: Any, key: Any) -> str | None:
+    if isinstance(holder, dict):
+        value = holder.get(key)
+    elif isinstance(holder, list) and isinstance(key, int) and key < len(holder):
+        value = holder[key]
+    else:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def describe_place(place: Place) -> str:
+    """`widget say_pin: properties.say`, `widget x: transitions[0].conditions[0].value`, `description`."""
+    rest = place[2:] if place[0] == "states" else place
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in rest).lstrip(".")
+    return f"widget {place[1]}: {path}" if place[0] == "states" else path
+
+
+def var_names(symbolic: dict) -> set[str]:
+    """The vars a symbolic flow uses."""
+    return {m.group(2) for _, text in _content_strings(symbolic) for m in _TEMPLATE.finditer(text) if m.group(2)}
+
+
+def contains_any(definition: dict, values: list[str]) -> bool:
+    """Whether any of `values` appears in a content string of `definition`."""
+    return any(value in text for _, text in _content_strings(definition) for value in values)
+
+
+def secret_strings(symbolic: dict, vars: Mapping[str, str | Secret]) -> dict[Place, str]:
+    """Where a symbolic flow puts a secret var: place -> the template string there."""
+    return {place: text for place, text in _content_strings(symbolic)
+            if any(m.group(2) and isinstance(vars.get(m.group(2)), Secret) for m in _TEMPLATE.finditer(text))}
+
+
+def _pattern(template: str, vars: Mapping[str, str | Secret]) -> re.Pattern[str]:
+    """What `template` compiles to, with any text where a secret var goes."""
+    parts, end = [], 0
+    for m in _TEMPLATE.finditer(template):
+        parts.append(re.escape(template[end:m.start()]))
+        value = "$" if m.group(1) == "$" else vars.get(m.group(2), m.group(0))
+        parts.append("(.*?)" if isinstance(value, Secret) else re.escape(value))
+        end = m.end()
+    parts.append(re.escape(template[end:]))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def mask_secret_strings(definition: dict, symbolic: dict, vars: Mapping[str, str | Secret]) -> dict:
+    """`definition` (live, or compiled from `symbolic`) fit to show: each string where `symbolic`
+    puts a secret var reads as the template with `***` for the secret when the rest of the
+    string is what the template says, else `***` as a whole (where the secret is in it, an
+    earlier value included, cannot be told). `definition` itself when `symbolic` uses no secret.
+    """
+    places = secret_strings(symbolic, vars)
+    if not places:
+        return definition
+    masked_vars = {name: MASK if isinstance(value, Secret) else value for name, value in vars.items()}
+    shown = copy.deepcopy(definition)
+    for place, template in places.items():
+        holder = _holder(shown, place)
+        text = _string_at(holder, place[-1])
+        if text is not None:
+            holder[place[-1]] = substitute_vars(template, masked_vars) \
+                if _pattern(template, vars).fullmatch(text) else MASK
+    return shown
+
+
+def restore_secret_strings(symbolic: dict, live: dict, like: dict, vars: Mapping[str, str | Secret]) -> list[str]:
+    """Give `symbolic` (decompiled from `live`) the template of the manifests' flow `like` wherever
+    `like` puts a secret var: the live string there holds a secret's value, perhaps an earlier
+    one that `decompile_flow` cannot recognise, and must not be written out. Changes `symbolic`
+    in place; returns the places where the live string differs from the template elsewhere too
+    (so `symbolic` now says there what the manifests say, not what the live flow says).
+    """
+    differing = []
+    for place, template in secret_strings(like, vars).items():
+        text = _string_at(_holder(live, place), place[-1])
+        holder = _holder(symbolic, place)
+        if text is None or _string_at(holder, place[-1]) is None:
+            continue
+        if not _pattern(template, vars).fullmatch(text):
+            differing.append(describe_place(place))
+        holder[place[-1]] = template
+    return differing

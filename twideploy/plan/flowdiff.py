@@ -12,6 +12,7 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from twideploy.plan.model import WidgetChange
+from twideploy.secrets import MASK
 
 FLOW = "(flow)"
 
@@ -31,6 +32,23 @@ def diff_flows(before: dict[str, Any], after: dict[str, Any]) -> list[WidgetChan
         changes.extend(_diff_state(name, old_states[name], new_states[name]))
     order = {name: i for i, name in enumerate([*new_states, *old_states])}
     return sorted(changes, key=lambda c: (c.widget != FLOW, order.get(c.widget, -1), c.what, c.detail))
+
+
+def diff_shown(before: dict[str, Any], after: dict[str, Any],
+               shown_before: dict[str, Any], shown_after: dict[str, Any]) -> list[WidgetChange]:
+    """The differences of `before` and `after`, with every value taken from `shown_before` and
+    `shown_after` (the same definitions with secrets masked, see `mask_secret_strings`).
+
+    A difference is found on the real definitions, so a rotated secret is still a change; what
+    it shows comes only from the masked ones: a difference they do not have (only a secret
+    changed) reads `***` -> `***`.
+    """
+    changes = diff_flows(before, after)
+    if shown_before is before and shown_after is after:
+        return changes
+    shown = {(c.widget, c.what, c.detail): c for c in diff_flows(shown_before, shown_after)}
+    return [shown.get((c.widget, c.what, c.detail)) or WidgetChange(c.widget, c.what, c.detail, MASK, MASK)
+            for c in changes]
 
 
 def _summary(state: dict[str, Any]) -> dict[str, Any]:

@@ -4,17 +4,23 @@ Desired state comes from the manifests of one environment; live state is read th
 gateway with the fewest round trips (lists of up to 1,000, then only the fetches that are
 needed, concurrently); symbolic references are compiled with an AddressBook of the live
 SIDs (unknown ones, for resources still to be created, read "(known after apply)").
+
+No secret reaches a plan: flow widget values are shown with the strings where the manifests
+put a secret var masked by position (so a rotated secret's earlier value is masked too), then
+every current secret value is masked wherever else it appears; live variable values are never
+shown; the fingerprint holds variable values only as HMACs keyed by a local plan key.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from twideploy.gateway import Gateway
 from twideploy.manifest import Environment, Project
-from twideploy.manifest.references import (AddressBook, FlowAddress, FunctionAddress, FunctionRef,
-                                           compile_flow)
+from twideploy.manifest.references import (AddressBook, FlowAddress, FunctionAddress, FunctionRef, compile_flow,
+                                           contains_any, mask_secret_strings, var_names)
 from twideploy.plan.journal import now
 from twideploy.plan.model import Change, Plan, WidgetChange
 from twideploy.resources import flows, numbers, serverless
@@ -41,6 +47,16 @@ class Desired:
         for settings in self.env.services.values():
             values += [v.reveal() for v in settings.variables.values() if isinstance(v, Secret)]
         return [v for v in values if v]
+
+    def holds_secret(self, friendly_name: str, definition: dict[str, Any]) -> bool:
+        """Whether a live flow's definition may hold a secret value: a current one is in it, or
+        the project's manifest of that flow puts a var there that is a secret in this
+        environment, or that it does not define (an earlier, rotated value is not found by value)."""
+        if contains_any(definition, self.secret_values()):
+            return True
+        source = next((f for f in self.project.flows.values() if f.friendly_name == friendly_name), None)
+        return source is not None and any(isinstance(self.env.vars.get(name), Secret) or name not in self.env.vars
+                                          for name in var_names(source.definition))
 
 
 @dataclass
@@ -92,8 +108,9 @@ def compile_all(desired: Desired, book: AddressBook) -> dict[str, dict[str, Any]
     return {f.name: compile_flow(f.definition, vars=desired.env.vars, book=book) for f in desired.flows}
 
 
-def make_plan(gw: Gateway, project: Project, env: Environment, *, cache: ContentCache,
+def make_plan(gw: Gateway, project: Project, env: Environment, *, cache: ContentCache, plan_key: bytes,
               prune: bool | None = None, include_layout: bool = False, git_sha: str | None = None) -> Planned:
+    """`plan_key` keys the HMACs of variable values in the fingerprint (see `fingerprint`)."""
     prune = env.prune if prune is None else prune
     desired = Desired(project, env)
     live = read_live(gw, desired, cache, skip_known_flows=True)
@@ -112,7 +129,8 @@ def make_plan(gw: Gateway, project: Project, env: Environment, *, cache: Content
     for flow in desired.flows:
         managed.add(flow.friendly_name)
         changes.append(flows.plan(flow.name, flow.friendly_name, flow.status, compiled[flow.name],
-                                  live.flows.get(flow.friendly_name)))
+                                  live.flows.get(flow.friendly_name),
+                                  lambda d, symbolic=flow.definition: mask_secret_strings(d, symbolic, env.vars)))
     project_names = {f.friendly_name: f.name for f in project.flows.values()}
     changes += [flows.plan_unmanaged(project_names.get(name, name), f, prune)
                 for name, f in sorted(live.flows.items()) if name not in managed]
@@ -128,18 +146,44 @@ def make_plan(gw: Gateway, project: Project, env: Environment, *, cache: Content
 
     plan = Plan(environment=env.name, account_sid=gw.account_sid,
                 changes=mask_secrets(changes, desired.secret_values()),
-                fingerprint=fingerprint(live), git_sha=git_sha, created_at=now(),
+                fingerprint=fingerprint(live, plan_key), git_sha=git_sha, created_at=now(),
                 include_layout=include_layout, prune=prune)
     return Planned(plan, desired, live)
 
 
-def fingerprint(live: Live) -> dict[str, Any]:
-    """What the plan was computed from; apply refuses a saved plan when this moved."""
+def fingerprint(live: Live, plan_key: bytes) -> dict[str, Any]:
+    """What the plan was computed from; apply refuses a saved plan when this moved.
+
+    Variable values (any may be a secret) are HMACs keyed by `plan_key`, which never leaves
+    the machine: a plain hash, even salted with a SID the plan file holds, gives a short
+    secret away to a brute force in a second. `plan_key` names the key (a hash of it), so
+    apply can tell whether it can check them (see `comparable_fingerprints`).
+    """
     return {
         "flows": {name: flows.fingerprint(f) for name, f in sorted(live.flows.items())},
-        "services": {name: serverless.fingerprint(s) for name, s in sorted(live.services.items())},
+        "services": {name: serverless.fingerprint(s, plan_key) for name, s in sorted(live.services.items())},
         "numbers": {n: numbers.fingerprint(x) for n, x in sorted(live.numbers.items())},
+        "plan_key": plan_key_id(plan_key),
     }
+
+
+def plan_key_id(plan_key: bytes) -> str:
+    """Names a plan key without revealing it."""
+    return hashlib.sha256(b"twideploy plan key id\0" + plan_key).hexdigest()[:16]
+
+
+def comparable_fingerprints(saved: dict[str, Any], fresh: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The parts of two fingerprints to compare for a saved plan. A plan made on another machine
+    (another plan key) cannot have its variable HMACs checked: they are left out, and a variable
+    moved since is caught only when it changes what apply would do (see `comparable`)."""
+    same_key = saved.get("plan_key") == fresh.get("plan_key")
+
+    def checked(fingerprint: dict[str, Any]) -> dict[str, Any]:
+        services = {name: {k: v for k, v in service.items() if same_key or k != "variables"}
+                    for name, service in fingerprint.get("services", {}).items()}
+        return {**{k: v for k, v in fingerprint.items() if k != "plan_key"}, "services": services}
+
+    return checked(saved), checked(fresh)
 
 
 def order_flows(sources: list[Any]) -> list[Any]:

@@ -12,6 +12,7 @@ Each kind's module offers the same small interface:
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from pathlib import Path
 from typing import Any, Callable, Protocol
@@ -67,7 +68,19 @@ def delete_created(gw: Gateway, collection: Any, result: dict[str, Any], field: 
 def digest(*parts: str | bytes) -> str:
     """sha256 hex of the parts, for fingerprints and content comparison."""
     h = hashlib.sha256()
+    _feed(h, parts)
+    return h.hexdigest()
+
+
+def keyed_digest(key: bytes, *parts: str | bytes) -> str:
+    """HMAC-SHA256 hex of the parts: for what may be a secret. A plain hash of a short secret
+    is reversed by trying every value; without the key, an HMAC is not."""
+    h = hmac.new(key, digestmod=hashlib.sha256)
+    _feed(h, parts)
+    return h.hexdigest()
+
+
+def _feed(h: Any, parts: tuple[str | bytes, ...]) -> None:
     for part in parts:
         h.update(part if isinstance(part, bytes) else part.encode())
         h.update(b"\0")
-    return h.hexdigest()

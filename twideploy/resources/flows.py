@@ -1,7 +1,9 @@
 """Studio flows: identity by friendly_name; every write is a new revision.
 
 Studio has no "revert": rollback writes an earlier revision's definition back as a new
-revision, which is also how the journal undoes an update.
+revision, which is also how the journal undoes an update. Studio keeps every revision, so the
+journal holds the revision number and the definition is fetched when undoing: a definition
+may hold secret values (a secret `${vars.x}`), and no file may hold one.
 """
 
 from __future__ import annotations
@@ -9,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
-from twideploy.errors import ApplyError, TwilioApiError
+from twideploy.errors import ApplyError, TwideployError, TwilioApiError
 from twideploy.gateway import Gateway, call
-from twideploy.plan.flowdiff import diff_flows
+from twideploy.plan.flowdiff import diff_shown
 from twideploy.plan.model import Action, Change, WidgetChange
 from twideploy.resources.base import ContentCache, UndoFunction, Writer, delete_created
 
@@ -84,7 +86,10 @@ def _live(record: Any) -> LiveFlow:
                     record.commit_message, record.webhook_url, str(record.date_updated or ""))
 
 
-def plan(name: str, friendly_name: str, status: str, compiled: dict[str, Any], live: LiveFlow | None) -> Change:
+def plan(name: str, friendly_name: str, status: str, compiled: dict[str, Any], live: LiveFlow | None,
+         shown: Callable[[dict[str, Any]], dict[str, Any]] = lambda definition: definition) -> Change:
+    """The change of one managed flow; `shown` masks a definition's secrets for the widget diff
+    (see `diff_shown`): the plan, and so every rendering of it, never holds a definition's text."""
     address = f"flow.{name}"
     after = {"friendly_name": friendly_name, "status": status}
     if live is None:
@@ -94,7 +99,7 @@ def plan(name: str, friendly_name: str, status: str, compiled: dict[str, Any], l
     if live.definition is None:  # not fetched: the revision's known hash matches the manifests
         widgets = []
     else:
-        widgets = diff_flows(live.definition, compiled)
+        widgets = diff_shown(live.definition, compiled, shown(live.definition), shown(compiled))
     if live.status != status:
         widgets.insert(0, WidgetChange("(flow)", "flow", "status", live.status, status))
     return Change("flow", address, Action.UPDATE if widgets else Action.NOOP, before, after, widgets)
@@ -126,7 +131,11 @@ def studio_validate(gw: Gateway, name: str, friendly_name: str, status: str, def
 
 
 def apply(gw: Gateway, change: Change, friendly_name: str, status: str, definition: dict[str, Any] | None,
-          live: LiveFlow | None, commit_message: str, write: Writer) -> LiveFlow | None:
+          live: LiveFlow | None, commit_message: str, write: Writer,
+          holds_secret: Callable[[dict[str, Any]], bool] = lambda definition: True) -> LiveFlow | None:
+    """Make one flow change. A deleted flow loses its revisions, so undoing the delete needs its
+    definition: it is journalled unless `holds_secret(definition)` says it may hold a secret
+    value; then it is kept in memory only, for this run's own rollback."""
     flows = gw.client.studio.v2.flows
     if change.action is Action.CREATE:
         result = write("flow.create", change.address, {"friendly_name": friendly_name}, lambda: _result(call(
@@ -136,7 +145,7 @@ def apply(gw: Gateway, change: Change, friendly_name: str, status: str, definiti
                         result["webhook_url"])
     if change.action is Action.UPDATE:
         undo = {"sid": live.sid, "friendly_name": live.friendly_name, "revision": live.revision,
-                "status": live.status, "definition": live.definition}
+                "status": live.status}
         result = write("flow.update", change.address, undo, lambda: _result(call(
             lambda: flows(live.sid).update(status=status, friendly_name=friendly_name, definition=definition,
                                            commit_message=commit_message), idempotent=True)))
@@ -145,9 +154,11 @@ def apply(gw: Gateway, change: Change, friendly_name: str, status: str, definiti
     if change.action is Action.DELETE:
         if live.definition is None:  # an unmanaged flow is listed, never fetched: undo must recreate it
             live.definition = _live(call(lambda: flows(live.sid).fetch())).definition
+        secret = holds_secret(live.definition)
         undo = {"sid": live.sid, "friendly_name": live.friendly_name, "status": live.status,
-                "definition": live.definition, "commit_message": live.commit_message}
-        write("flow.delete", change.address, undo, lambda: call(lambda: flows(live.sid).delete()))
+                "definition": None if secret else live.definition, "commit_message": live.commit_message}
+        write("flow.delete", change.address, undo, lambda: call(lambda: flows(live.sid).delete()),
+              secret_undo={"definition": live.definition} if secret else None)
         return None
     return live
 
@@ -161,6 +172,12 @@ def revert_to(gw: Gateway, sid: str, definition: dict[str, Any], status: str, co
     record = call(lambda: gw.client.studio.v2.flows(sid).update(status=status, definition=definition,
                                                                 commit_message=commit_message), idempotent=True)
     return record.revision
+
+
+def revert_to_revision(gw: Gateway, sid: str, number: int, commit_message: str) -> int:
+    """Write revision `number`'s definition back as a new revision; returns the new revision number."""
+    old = revision(gw, sid, number)
+    return revert_to(gw, sid, old.definition, old.status, commit_message)
 
 
 def revision(gw: Gateway, sid: str, number: int) -> Any:
@@ -182,12 +199,16 @@ def _undo_update(gw: Gateway, undo: dict, result: dict) -> str:
     current = call(lambda: gw.client.studio.v2.flows(undo["sid"]).fetch())
     if current.revision == undo["revision"]:
         return f"flow {undo['friendly_name']} was not changed"
-    new = revert_to(gw, undo["sid"], undo["definition"], undo["status"],
-                    f"{COMMIT_PREFIX} rollback to revision {undo['revision']}")
+    new = revert_to_revision(gw, undo["sid"], undo["revision"],
+                             f"{COMMIT_PREFIX} rollback to revision {undo['revision']}")
     return f"flow {undo['friendly_name']} back to revision {undo['revision']}'s definition (as revision {new})"
 
 
 def _undo_delete(gw: Gateway, undo: dict, result: dict) -> str:
+    if undo.get("definition") is None:
+        raise TwideployError(f"flow {undo['friendly_name']} may hold a secret value, so its definition was not "
+                             f"journalled and it cannot be recreated from here: recreate it from its manifest "
+                             f"(add it to the environment's flows and apply) or by hand")
     record = call(lambda: gw.client.studio.v2.flows.create(
         friendly_name=undo["friendly_name"], status=undo["status"], definition=undo["definition"],
         commit_message=f"{COMMIT_PREFIX} rollback: recreated"))

@@ -28,7 +28,7 @@ from typing import Any
 from twideploy.errors import ApplyError, TwideployError
 from twideploy.gateway import Gateway, call
 from twideploy.plan.model import Action, Change
-from twideploy.resources.base import SENSITIVE, ContentCache, UndoFunction, Writer, delete_created, digest
+from twideploy.resources.base import SENSITIVE, ContentCache, UndoFunction, Writer, delete_created, keyed_digest
 from twideploy.secrets import Secret, reveal
 
 BUILD_POLL_FIRST_SECONDS = 0.05  # doubled after each poll, up to the maximum
@@ -194,6 +194,8 @@ def plan(name: str, source: Any, settings: Any, live: LiveService | None, prune:
                           {**build_before, "build_sid": build.sid} if build else None, build_after,
                           reason="code changed" if code_changed else ""))
 
+    # A live value is never shown: whether it is a secret cannot be told from the manifests (it may
+    # be the value of a secret the manifests have since made a plain value, or one set by hand).
     live_vars = live.variables if live else {}
     for key, value in sorted(settings.variables.items()):
         masked = SENSITIVE if isinstance(value, Secret) else value
@@ -201,22 +203,22 @@ def plan(name: str, source: Any, settings: Any, live: LiveService | None, prune:
             changes.append(Change("variable", f"{base}.variable.{key}", Action.CREATE, None, {"value": masked}))
             continue
         same = live_vars[key][1] == reveal(value)
-        before = SENSITIVE if isinstance(value, Secret) else live_vars[key][1]
         changes.append(Change("variable", f"{base}.variable.{key}", Action.NOOP if same else Action.UPDATE,
-                              {"value": before}, {"value": masked}))
+                              {"value": SENSITIVE}, {"value": masked}))
     for key in sorted(live_vars.keys() - settings.variables.keys()):
         changes.append(Change("variable", f"{base}.variable.{key}", Action.DELETE if prune else Action.UNMANAGED,
                               {"value": SENSITIVE}))
     return changes
 
 
-def fingerprint(live: LiveService) -> dict[str, Any]:
+def fingerprint(live: LiveService, key: bytes) -> dict[str, Any]:
+    """Variable values as HMACs with the local plan key: a plan file gives no value away."""
     return {
         "sid": live.sid,
         "environment": live.environment.sid if live.environment else None,
         "build": live.environment.build_sid if live.environment else None,
         "functions": sorted(f"{c.path}={c.sid}" for c in [*live.functions.values(), *live.assets.values()]),
-        "variables": {k: digest(live.sid, k, v) for k, (_, v) in sorted(live.variables.items())},
+        "variables": {k: keyed_digest(key, live.sid, k, v) for k, (_, v) in sorted(live.variables.items())},
     }
 
 
