@@ -102,11 +102,19 @@ def _seed(base_url: str, account_sid: str, numbers: list[str]) -> None:
     """Seed an external emulator's account with the environment's numbers (its admin endpoint)."""
     import requests
 
-    if numbers:
+    if not numbers:
+        return
+    try:
+        response = requests.post(f"{base_url.rstrip('/')}/_admin/numbers",
+                                 json={"numbers": numbers, "account_sid": account_sid}, timeout=10)
+    except requests.RequestException as error:
+        raise TwideployError(f"the emulator at TWIDEPLOY_EMULATOR_URL={base_url} did not answer: {error}") \
+            from error
+    if response.status_code >= 400:  # it answered: say what it said
         try:
-            response = requests.post(f"{base_url.rstrip('/')}/_admin/numbers",
-                                     json={"numbers": numbers, "account_sid": account_sid}, timeout=10)
-            response.raise_for_status()
-        except requests.RequestException as error:
-            raise TwideployError(f"the emulator at TWIDEPLOY_EMULATOR_URL={base_url} did not answer: {error}") \
-                from error
+            body = response.json()
+        except ValueError:
+            body = None
+        message = body.get("message") if isinstance(body, dict) and body.get("message") else response.text
+        raise TwideployError(f"the emulator at TWIDEPLOY_EMULATOR_URL={base_url} refused to seed the numbers "
+                             f"of {account_sid}: HTTP {response.status_code}: {message.strip()}")

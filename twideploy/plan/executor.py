@@ -4,6 +4,11 @@ Order: services and environments -> function/asset versions -> build -> deploy -
 variables -> flows (subflows first) -> number bindings -> prune deletions. Flows are
 validated by Studio before the first write of the deploy, so a flow Studio rejects
 never leaves a half-made deploy behind.
+
+A rollback that cannot undo every write (Twilio failing for longer than the retries)
+leaves the deploy `rollback_failed`: the next apply refuses to start, and the error names
+the command that finishes the job, `twideploy rollback --env E`, which resumes with the
+undo steps that did not succeed (each success is journalled as `undone`).
 """
 
 from __future__ import annotations
@@ -32,23 +37,12 @@ class Outcome:
     report: list[str] = field(default_factory=list)
 
 
-@dataclass
-class _Made:
-    """A write this run started: undo data (secrets included, memory only) and its result."""
-
-    seq: int
-    op: str
-    address: str
-    undo: dict[str, Any]
-    result: dict[str, Any] = field(default_factory=dict)
-
-
 class Executor:
     def __init__(self, gw: Gateway, planned: Planned, *, state_dir: Path, cache: ContentCache,
                  git_sha: str | None, progress: Progress = lambda message: None):
         self.gw, self.planned = gw, planned
         self.state_dir, self.cache, self.git_sha, self.progress = state_dir, cache, git_sha, progress
-        self.made: list[_Made] = []
+        self.made: list[journals.Step] = []  # this run's writes; their undo data has secrets (memory only)
         self.journal: journals.Journal | None = None
 
     def run(self) -> Outcome:
@@ -66,16 +60,23 @@ class Executor:
             self._apply_numbers()
             self._prune()
         except BaseException as error:
-            report = self._roll_back()
-            outcome = "rolled_back" if all(not line.startswith("FAILED") for line in report) else "rollback_failed"
             # Twilio's error text may quote a value we sent; never let a secret through.
-            reason = mask_text(_safe(error), self.planned.desired.secret_values())
+            secrets = self.planned.desired.secret_values()
+            report = [mask_text(line, secrets) for line in self._roll_back()]
+            failed = sum(line.startswith("FAILED") for line in report)
+            outcome = "rollback_failed" if failed else "rolled_back"
+            reason = mask_text(_safe(error), secrets)
             self.journal.finish(outcome, error=reason, report=report)
             self.cache.save()
             if isinstance(error, KeyboardInterrupt):
                 raise
-            done = "every change made was rolled back" if outcome == "rolled_back" else "the rollback was incomplete"
-            raise ApplyError(f"apply failed: {reason}; {done}", report) from error
+            if not failed:
+                raise ApplyError(f"apply failed: {reason}; every change made was rolled back", report) from error
+            failures = "; ".join(line.removeprefix("FAILED ") for line in report if line.startswith("FAILED"))
+            raise ApplyError(f"apply failed: {reason}; the rollback was incomplete ({failed} undo step(s) failed: "
+                             f"{failures}), so the account is half-applied and apply refuses to run until the "
+                             f"rollback is finished. Finish it with: twideploy rollback --env {plan.environment}",
+                             report) from error
         self.journal.finish("applied", writes=self.gw.writes_made - writes_before)
         self.cache.save()
         return Outcome(self.journal.deploy_id, self.gw.writes_made - writes_before,
@@ -86,7 +87,7 @@ class Executor:
     def write(self, op: str, address: str, undo: dict[str, Any], run: Callable[[], Any],
               *, secret_undo: dict[str, Any] | None = None) -> dict[str, Any]:
         seq = self.journal.intent(op, address, undo)
-        made = _Made(seq, op, address, {**undo, **(secret_undo or {})})
+        made = journals.Step(seq, op, address, {**undo, **(secret_undo or {})})
         self.made.append(made)
         self.progress(f"{op} {address}")
         result = run()
@@ -100,14 +101,16 @@ class Executor:
         return [c for c in self.planned.plan.changes if c.kind in kinds and c.address.startswith(prefix)]
 
     def _apply_services(self) -> None:
-        live = self.planned.live
+        live, plan = self.planned.live, self.planned.plan
+        history = serverless.secret_history(journals.deploys(self.state_dir / "journal", plan.environment,
+                                                             plan.account_sid))
         for name, (source, settings) in self.planned.desired.services.items():
             changes = [c for c in self.planned.plan.changes
                        if c.address == f"service.{name}" or c.address.startswith(f"service.{name}.")]
             if all(c.action in (Action.NOOP, Action.UNMANAGED) for c in changes):
                 continue
             deployer = serverless.ServiceDeployer(self.gw, name, source, settings, live.services.get(name),
-                                                  self.write, self.cache, self.progress)
+                                                  self.write, self.cache, self.progress, history)
             live.services[name] = deployer.apply(changes)
 
     def _apply_flows(self) -> None:
@@ -167,25 +170,37 @@ class Executor:
 
     def _roll_back(self) -> list[str]:
         self.progress("rolling back")
-        return undo_steps(self.gw, [(m.op, m.address, m.undo, m.result) for m in self.made])
+        return undo_steps(self.gw, self.made, lambda step: self.journal.undone(step.seq))
 
 
-def undo_steps(gw: Gateway, steps: list[tuple[str, str, dict[str, Any], dict[str, Any]]]) -> list[str]:
-    """Undo writes newest first; one failing undo does not stop the others."""
+def undo_steps(gw: Gateway, steps: list[journals.Step], on_undone: Callable[[journals.Step], None]) -> list[str]:
+    """Undo writes newest first; one failing undo does not stop the others.
+
+    Steps an earlier rollback already undid are skipped: redoing one could undo a later
+    change. Each undo that succeeds is passed to `on_undone` to be journalled at once, so a
+    rollback that fails or is killed midway is resumed where it stopped. A step whose undo
+    failed gets a `FAILED` line and is left to the next rollback.
+    """
     report = []
-    for op, address, undo, result in reversed(steps):
-        undo_fn = UNDO.get(op)
+    for step in reversed(steps):
+        undo_fn = UNDO.get(step.op)
         if undo_fn is None:
             continue
+        if step.undone:
+            report.append(f"{step.address}: {step.op} was undone by an earlier rollback")
+            continue
         try:
-            report.append(f"{address}: {undo_fn(gw, undo, result or {})}")
+            line = f"{step.address}: {undo_fn(gw, step.undo, step.result or {})}"
         except TwilioApiError as error:
-            if error.status == 404:  # undone before (a retried rollback) or removed by hand
-                report.append(f"{address}: already gone, nothing to undo for {op}")
-            else:
-                report.append(f"FAILED {address}: could not undo {op}: {error}")
+            if error.status != 404:
+                report.append(f"FAILED {step.address}: could not undo {step.op}: {error}")
+                continue
+            line = f"{step.address}: already gone, nothing to undo for {step.op}"  # or removed by hand
         except TwideployError as error:
-            report.append(f"FAILED {address}: could not undo {op}: {error}")
+            report.append(f"FAILED {step.address}: could not undo {step.op}: {error}")
+            continue
+        on_undone(step)
+        report.append(line)
     return report
 
 
