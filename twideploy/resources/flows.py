@@ -209,6 +209,10 @@ def _undo_delete(gw: Gateway, undo: dict, result: dict) -> str:
         raise TwideployError(f"flow {undo['friendly_name']} may hold a secret value, so its definition was not "
                              f"journalled and it cannot be recreated from here: recreate it from its manifest "
                              f"(add it to the environment's flows and apply) or by hand")
+    existing = next((f.sid for f in gw.list_all(gw.client.studio.v2.flows)
+                     if f.friendly_name == undo["friendly_name"]), None)
+    if existing:  # an earlier rollback made it, and its answer was lost
+        return f"flow {undo['friendly_name']} is there again, as {existing}"
     record = call(lambda: gw.client.studio.v2.flows.create(
         friendly_name=undo["friendly_name"], status=undo["status"], definition=undo["definition"],
         commit_message=f"{COMMIT_PREFIX} rollback: recreated"))
