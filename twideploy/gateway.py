@@ -113,17 +113,20 @@ class _RedirectingHttpClient(TwilioHttpClient):
             reraise=True,
         )
         try:
-            return retrying(attempt)
+            response = retrying(attempt)
         except _RetryableStatus as exhausted:
             return exhausted.response
         except requests.RequestException as error:
             attempts = retrying.statistics.get("attempt_number", 1)
             if isinstance(error, retry_errors):
-                raise TwilioApiError(f"{method} {url}: {type(error).__name__} on each of {attempts} "
-                                     f"attempt(s)") from error
+                raise TwilioApiError(f"{method} {url}: {type(error).__name__} on the last of {attempts} "
+                                     f"attempt(s), each of which failed") from error
             raise TwilioApiError(f"{method} {url}: {type(error).__name__} after the request was sent "
                                  f"(attempt {attempts}); a create is not sent again, so it may or may not "
                                  f"have been applied") from error
+        if method == "DELETE" and response.status_code == 404 and retrying.statistics.get("attempt_number", 1) > 1:
+            response.status_code = 204  # an earlier attempt, its answer lost, deleted it: what was asked is done
+        return response
 
 
 _backoff = wait_exponential_jitter(multiplier=0.2, max=10, jitter=0.2)

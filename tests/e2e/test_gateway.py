@@ -182,5 +182,26 @@ def test_a_write_declared_idempotent_is_sent_again_after_a_500_or_a_lost_answer(
         assert gw.requests_made - before > 4
     gw.max_attempts = 3
     emu.set_faults(FaultConfig(rate_drop=1.0))
-    with pytest.raises(TwilioApiError, match="ConnectionError on each of 3 attempt"):
+    with pytest.raises(TwilioApiError, match="ConnectionError on the last of 3 attempt"):
         call(lambda: update(status="published", definition=DEFINITION), idempotent=True)
+
+
+def test_a_delete_whose_answer_was_lost_is_done_when_the_retry_finds_nothing(emu):
+    import random
+
+    def first_answer_lost(seed: int) -> bool:
+        """With this seed, is the first request's answer lost and the second's not? (Each request
+        draws jitter, roll, coin from the seeded generator; roll < rate_lost_response: lost.)"""
+        draws = random.Random(seed)
+        first, second = ([draws.random() for _ in range(3)] for _ in range(2))
+        return first[1] < 0.5 <= second[1]
+
+    gw = gateway(emu, timeout=2)
+    sid = make_flow(gw)
+    seed = next(s for s in range(1000) if first_answer_lost(s))
+    emu.set_faults(FaultConfig(seed=seed, rate_lost_response=0.5))
+    before = gw.requests_made
+    call(lambda: gw.client.studio.v2.flows(sid).delete())  # deleted by attempt 1; attempt 2 answers 404
+    assert gw.requests_made - before == 2
+    emu.set_faults(FaultConfig())
+    assert gw.list_all(gw.client.studio.v2.flows) == []
