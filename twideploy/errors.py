@@ -63,6 +63,12 @@ class ApplyError(TwideployError):
         super().__init__(message)
 
 
+class NotUndoable(TwideployError):
+    """An undo no retry can do: Twilio cannot give back what was deleted (an asset's content),
+    or cannot go back at all (undeploy a build). The rollback says so and goes on; running it
+    again would not help, so the step is not left for a later rollback."""
+
+
 class RollbackError(TwideployError):
     """A rollback could not undo every write; `rollback_report` says which, and the message
     names the command that resumes it."""

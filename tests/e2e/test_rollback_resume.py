@@ -284,3 +284,29 @@ def test_undoing_a_prune_twice_makes_nothing_twice(project_dir, emulator, monkey
     assert after["services"] == _comparable(before)["services"]
     assert {name: (f["status"], f["definition"]) for name, f in after["flows"].items()} == \
         {name: (f["status"], f["definition"]) for name, f in before["flows"].items()}  # the SID is new
+
+
+def test_a_pruned_asset_is_reported_not_restored_and_leaves_nothing_to_resume(project_dir, cli_env):
+    """Twilio cannot give an asset's content back: rollback says so, restores the rest, and
+    does not leave the deploy for a rollback that could never finish it."""
+    asset = project_dir / "functions/crm/assets/hold.xml"
+    content = asset.read_text()
+    assert run(project_dir, "apply", "--env", "local", "--auto-approve")[0] == 0
+    ws = open_ws(project_dir, cli_env)
+    code_before = _deployed_code(ws)
+    asset.unlink()
+    assert run(project_dir, "apply", "--env", "local", "--auto-approve")[0] == 0
+    assert "/hold.xml" not in _deployed_code(ws)["assets"]
+
+    code, out = run(project_dir, "rollback", "--env", "local", "--auto-approve")
+    last = out.strip().splitlines()[-1]
+    assert code == 1 and last.startswith("error: rollback finished: every change made was rolled back except "
+                                         "what cannot be undone: service.crm.asset./hold.xml: asset /hold.xml "
+                                         "cannot be restored"), out
+    assert "twideploy rollback" not in last
+    assert _deployed_code(ws) == {**code_before, "assets": []}  # the rest of the previous code runs again
+    assert not [r for r in _journals(project_dir) if r.unfinished]
+
+    asset.write_text(content)
+    assert run(project_dir, "apply", "--env", "local", "--auto-approve")[0] == 0  # not refused
+    assert _deployed_code(ws) == code_before

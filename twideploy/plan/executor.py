@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from twideploy.errors import ApplyError, TwideployError, TwilioApiError
+from twideploy.errors import ApplyError, NotUndoable, TwideployError, TwilioApiError
 from twideploy.gateway import Gateway
 from twideploy.manifest.references import FlowAddress, compile_flow
 from twideploy.plan import journal as journals
@@ -63,20 +63,18 @@ class Executor:
             # Twilio's error text may quote a value we sent; never let a secret through.
             secrets = self.planned.desired.secret_values()
             report = [mask_text(line, secrets) for line in self._roll_back()]
-            failed = sum(line.startswith("FAILED") for line in report)
-            outcome = "rollback_failed" if failed else "rolled_back"
+            failures = [line.removeprefix("FAILED ") for line in report if line.startswith("FAILED ")]
             reason = mask_text(_safe(error), secrets)
-            self.journal.finish(outcome, error=reason, report=report)
+            self.journal.finish("rollback_failed" if failures else "rolled_back", error=reason, report=report)
             self.cache.save()
             if isinstance(error, KeyboardInterrupt):
                 raise
-            if not failed:
-                raise ApplyError(f"apply failed: {reason}; every change made was rolled back", report) from error
-            failures = "; ".join(line.removeprefix("FAILED ") for line in report if line.startswith("FAILED"))
-            raise ApplyError(f"apply failed: {reason}; the rollback was incomplete ({failed} undo step(s) failed: "
-                             f"{failures}), so the account is half-applied and apply refuses to run until the "
-                             f"rollback is finished. Finish it with: twideploy rollback --env {plan.environment}",
-                             report) from error
+            if not failures:
+                raise ApplyError(f"apply failed: {reason}; {rolled_back(report)}", report) from error
+            raise ApplyError(f"apply failed: {reason}; the rollback was incomplete ({len(failures)} undo step(s) "
+                             f"failed: {'; '.join(failures)}), so the account is half-applied and apply refuses "
+                             f"to run until the rollback is finished. Finish it with: "
+                             f"twideploy rollback --env {plan.environment}", report) from error
         self.journal.finish("applied", writes=self.gw.writes_made - writes_before)
         self.cache.save()
         return Outcome(self.journal.deploy_id, self.gw.writes_made - writes_before,
@@ -179,7 +177,8 @@ def undo_steps(gw: Gateway, steps: list[journals.Step], on_undone: Callable[[jou
     Steps an earlier rollback already undid are skipped: redoing one could undo a later
     change. Each undo that succeeds is passed to `on_undone` to be journalled at once, so a
     rollback that fails or is killed midway is resumed where it stopped. A step whose undo
-    failed gets a `FAILED` line and is left to the next rollback.
+    failed gets a `FAILED` line and is left to the next rollback; one that no rollback can
+    undo gets a `NOT UNDONE` line and is settled (passed to `on_undone` too).
     """
     report = []
     for step in reversed(steps):
@@ -196,12 +195,22 @@ def undo_steps(gw: Gateway, steps: list[journals.Step], on_undone: Callable[[jou
                 report.append(f"FAILED {step.address}: could not undo {step.op}: {error}")
                 continue
             line = f"{step.address}: already gone, nothing to undo for {step.op}"  # or removed by hand
+        except NotUndoable as error:
+            line = f"NOT UNDONE {step.address}: {error}"
         except TwideployError as error:
             report.append(f"FAILED {step.address}: could not undo {step.op}: {error}")
             continue
         on_undone(step)
         report.append(line)
     return report
+
+
+def rolled_back(report: list[str]) -> str:
+    """What a rollback without failures did: everything, or everything that can be undone."""
+    impossible = [line.removeprefix("NOT UNDONE ") for line in report if line.startswith("NOT UNDONE ")]
+    if not impossible:
+        return "every change made was rolled back"
+    return f"every change made was rolled back except what cannot be undone: {'; '.join(impossible)}"
 
 
 def _safe(error: BaseException) -> str:

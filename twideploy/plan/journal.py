@@ -3,9 +3,9 @@
 Line 1 is the header (deploy id, environment, account, git SHA, start time, summary).
 Each write adds an `intent` line *before* it is made, holding what is needed to undo
 it, and a `done` line after, holding its result (e.g. the SID it created). Each undo of
-a write that succeeded adds an `undone` line (from apply's own rollback or a later
-`twideploy rollback`), so a rollback that failed midway is resumed with the undo steps
-left, not redone from the start. The outcome line (`applied`, `rolled_back`,
+a write that succeeded (or that no rollback can do) adds an `undone` line (from apply's
+own rollback or a later `twideploy rollback`), so a rollback that failed midway is resumed
+with the undo steps left, not redone from the start. The outcome line (`applied`, `rolled_back`,
 `rollback_failed`, `abandoned`) may be followed by `undone` lines and a later outcome;
 the last outcome counts. A file without an outcome is an interrupted deploy. Every line is
 flushed and fsynced, so a killed process leaves a journal that tells the truth up to the

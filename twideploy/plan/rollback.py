@@ -12,7 +12,7 @@ from pathlib import Path
 from twideploy.errors import RollbackError, TwideployError, UnfinishedDeployError
 from twideploy.gateway import Gateway
 from twideploy.plan import journal as journals
-from twideploy.plan.executor import undo_steps
+from twideploy.plan.executor import rolled_back, undo_steps
 from twideploy.resources import flows
 
 
@@ -90,6 +90,8 @@ def undo_deploys(gw: Gateway, state_dir: Path, environment: str, records: list[j
         raise RollbackError(f"rollback incomplete, {len(failed)} undo step(s) failed: {'; '.join(failed)}. "
                             f"The steps that succeeded are journalled; once the cause is fixed, finish with: "
                             f"twideploy rollback --env {environment}", report)
+    if any(line.startswith("NOT UNDONE ") for line in report):
+        raise RollbackError(f"rollback finished: {rolled_back(report)}", report)
     return report
 
 

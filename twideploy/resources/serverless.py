@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from twideploy.errors import ApplyError, TwideployError
+from twideploy.errors import ApplyError, NotUndoable, TwideployError
 from twideploy.gateway import Gateway, call
 from twideploy.plan.model import Action, Change
 from twideploy.resources.base import SENSITIVE, ContentCache, UndoFunction, Writer, delete_created, keyed_digest
@@ -194,8 +194,8 @@ def plan(name: str, source: Any, settings: Any, live: LiveService | None, prune:
                           {**build_before, "build_sid": build.sid} if build else None, build_after,
                           reason="code changed" if code_changed else ""))
 
-    # A live value is never shown: whether it is a secret cannot be told from the manifests (it may
-    # be the value of a secret the manifests have since made a plain value, or one set by hand).
+    # A live value is never shown unless it is the manifests' own: whether it is a secret cannot be
+    # told (it may be a secret's value the manifests have since made a plain value, or one set by hand).
     live_vars = live.variables if live else {}
     for key, value in sorted(settings.variables.items()):
         masked = SENSITIVE if isinstance(value, Secret) else value
@@ -204,7 +204,7 @@ def plan(name: str, source: Any, settings: Any, live: LiveService | None, prune:
             continue
         same = live_vars[key][1] == reveal(value)
         changes.append(Change("variable", f"{base}.variable.{key}", Action.NOOP if same else Action.UPDATE,
-                              {"value": SENSITIVE}, {"value": masked}))
+                              {"value": masked if same else SENSITIVE}, {"value": masked}))
     for key in sorted(live_vars.keys() - settings.variables.keys()):
         changes.append(Change("variable", f"{base}.variable.{key}", Action.DELETE if prune else Action.UNMANAGED,
                               {"value": SENSITIVE}))
@@ -463,8 +463,8 @@ def _undo_function_delete(gw: Gateway, undo: dict, result: dict) -> str:
 
 
 def _undo_asset_delete(gw: Gateway, undo: dict, result: dict) -> str:
-    raise TwideployError(f"asset {undo['path']} cannot be restored: Twilio has no way to read an asset's content "
-                         f"back; put the file back in the project and apply")
+    raise NotUndoable(f"asset {undo['path']} cannot be restored: Twilio has no way to read an asset's content "
+                      f"back; put the file back in the project and apply")
 
 
 def _undo_code_create(kind: str) -> UndoFunction:
@@ -484,33 +484,33 @@ def _undo_deployment(gw: Gateway, undo: dict, result: dict) -> str:
     if not previous:
         if undo.get("new_environment"):
             return "nothing to undeploy: the environment this deploy created is deleted with it"
-        raise TwideployError("the environment had no build before this deploy and Twilio cannot undeploy one: "
-                             "the new build stays live")
-    build = _previous_code(gw, undo["service_sid"], previous)
+        raise NotUndoable("the environment had no build before this deploy and Twilio cannot undeploy one: "
+                          "the new build stays live")
+    build, lost_assets = _previous_code(gw, undo["service_sid"], previous)
     call(lambda: env.deployments.create(build_sid=build), idempotent=True)
     if build == previous:
         return f"redeployed previous build {previous}"
-    return f"redeployed previous build {previous}'s code as build {build}, with the pruned functions restored"
+    without = f", without asset(s) {', '.join(lost_assets)} (deleted, not restorable)" if lost_assets else ""
+    return f"redeployed previous build {previous}'s code as build {build}, the pruned functions restored{without}"
 
 
-def _previous_code(gw: Gateway, service_sid: str, build_sid: str) -> str:
-    """The build to deploy to bring back the code of `build_sid`: itself, unless functions it
-    ran were deleted since (a prune) and so their versions with them; then a new build of the
-    same code, each such function's restored version (see `_undo_function_delete`) in place."""
+def _previous_code(gw: Gateway, service_sid: str, build_sid: str) -> tuple[str, list[str]]:
+    """The build that brings back the code of `build_sid`, and the paths of the assets it lacks.
+
+    That is `build_sid` itself, unless code it ran was deleted since (a prune), and with it its
+    versions; then a new build of the same code: each pruned function's restored version (see
+    `_undo_function_delete`) in place of the deleted one, and a pruned asset left out, since
+    its content cannot be had back."""
     api = gw.client.serverless.v1.services(service_sid)
     build = call(lambda: api.builds(build_sid).fetch())
     functions, assets = gw.map(gw.list_all, [api.functions, api.assets])
-    live_assets = {a.sid for a in assets}
-    gone_assets = [v["path"] for v in build.asset_versions or [] if v["asset_sid"] not in live_assets]
-    if gone_assets:
-        raise TwideployError(f"build {build_sid} served asset(s) {', '.join(gone_assets)}, deleted since; "
-                             f"Twilio cannot give an asset's content back, so that build cannot be made again")
-    live_functions = {f.sid for f in functions}
+    live_functions, live_assets = {f.sid for f in functions}, {a.sid for a in assets}
+    gone = [v for v in build.function_versions or [] if v["function_sid"] not in live_functions]
+    lost_assets = [v["path"] for v in build.asset_versions or [] if v["asset_sid"] not in live_assets]
+    if not gone and not lost_assets:
+        return build_sid, []
     restored = {f.friendly_name: f.sid for f in functions}  # a restored function is named by its path
     versions = [v["sid"] for v in build.function_versions or [] if v["function_sid"] in live_functions]
-    gone = [v for v in build.function_versions or [] if v["function_sid"] not in live_functions]
-    if not gone:
-        return build_sid
     for version in gone:
         sid = restored.get(version["path"])
         same = [v.sid for v in (gw.list_all(api.functions(sid).function_versions) if sid else [])
@@ -519,11 +519,12 @@ def _previous_code(gw: Gateway, service_sid: str, build_sid: str) -> str:
             raise TwideployError(f"build {build_sid} ran function {version['path']}, deleted since and not restored")
         versions.append(same[-1])
     rebuilt = call(lambda: api.builds.create(
-        function_versions=versions, asset_versions=[v["sid"] for v in build.asset_versions or []],
+        function_versions=versions,
+        asset_versions=[v["sid"] for v in build.asset_versions or [] if v["asset_sid"] in live_assets],
         dependencies=json.dumps(build.dependencies or []), runtime=build.runtime))
     if _wait_for_build(api, rebuilt, f"service {service_sid}", lambda status: None) == "failed":
         raise TwideployError(f"the rebuild {rebuilt.sid} of build {build_sid} failed")
-    return rebuilt.sid
+    return rebuilt.sid, lost_assets
 
 
 def _variables_api(gw: Gateway, undo: dict) -> Any:
