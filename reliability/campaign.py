@@ -123,6 +123,7 @@ class Run:
     faults: dict[str, Any]  # the emulator's fault configuration during the apply
     account_sid: str
     kill: Kill | None = None
+    error: str | None = None  # the campaign itself failed in this run (exit 2)
     outcome: str = ""
     commands: list[str] = field(default_factory=list)
     findings: list[tuple[str, str]] = field(default_factory=list)  # (what, details)
@@ -498,9 +499,11 @@ def report(runs: list[Run], cal: Calibration, seconds: float, seed: int) -> None
     for finding, n in findings.most_common():
         print(f"finding ({n} runs): {finding}")
     print(f"violations: {len(bad)} run(s)")
+    for r in (r for r in runs if r.error):
+        print(f"CAMPAIGN ERROR run {r.index} (--seed {seed} --only {r.index}), {r.kind}: {r.plan}: {r.error}")
     for r in bad:
         print(f"\nVIOLATION run {r.index} (--seed {seed} --only {r.index}), {r.kind}: {r.plan}; outcome: {r.outcome}")
-        print(f"  faults: {r.faults}" + (f", {r.kill}" if r.kill else ""))
+        print(f"  faults: {r.faults}" + (f"; kill {r.kill.delay_s * 1000:.1f} ms after that moment" if r.kill else ""))
         for command in r.commands:
             print(f"  ran: {command}")
         for what, details in r.findings:
@@ -544,10 +547,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for emulator in emulators:
             emulator.stop()
-        if args.keep or any(r.violations for r in runs):
+        if args.keep or any(r.violations or r.error for r in runs):
             print(f"\nwork folder kept: {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+    if any(r.error for r in runs):
+        return 2
     return 1 if any(r.violations for r in runs) else 0
 
 
@@ -555,26 +560,23 @@ def run_all(campaigns: list[Campaign], indexes: list[int], cal: Calibration) -> 
     """Every run, each campaign (emulator) taking the next one when it is free; sorted by number."""
     pending, lock = iter(indexes), threading.Lock()
     runs: list[Run] = []
-    errors: list[str] = []
 
     def work_through(campaign: Campaign) -> None:
-        while not errors:
+        while True:
             with lock:
                 index = next(pending, None)
             if index is None:
                 return
+            run = campaign.choose(index, cal)
             try:
-                run = campaign.choose(index, cal)
                 campaign.run(run, cal)
-            except Exception as error:  # the campaign's own failure: stop, say where
-                errors.append(f"run {index}: {error}" if isinstance(error, CampaignError)
-                              else f"run {index}: {type(error).__name__}: {error}")
-                return
+            except Exception as error:  # the campaign's own failure: say so, keep the run's folder, go on
+                run.error = str(error) if isinstance(error, CampaignError) else f"{type(error).__name__}: {error}"
             with lock:
                 runs.append(run)
-                mark = "  VIOLATION" if run.violations else ""
-                print(f"[{index:4d}] {run.kind:5s} {run.plan:58s} -> {run.outcome}{mark}", flush=True)
-            if not run.violations:
+                mark = "  CAMPAIGN ERROR" if run.error else "  VIOLATION" if run.violations else ""
+                print(f"[{index:4d}] {run.kind:5s} {run.plan:58s} -> {run.outcome or '?'}{mark}", flush=True)
+            if not (run.violations or run.error):
                 shutil.rmtree(campaign.work / f"run-{index:04d}", ignore_errors=True)
 
     threads = [threading.Thread(target=work_through, args=(c,)) for c in campaigns]
@@ -582,8 +584,6 @@ def run_all(campaigns: list[Campaign], indexes: list[int], cal: Calibration) -> 
         thread.start()
     for thread in threads:
         thread.join()
-    if errors:
-        raise CampaignError(errors[0])
     return sorted(runs, key=lambda r: r.index)
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 SID = re.compile(r"\b(?:AC|FW|ZS|ZE|ZH)[0-9a-f]{32}\b")
@@ -90,19 +91,26 @@ def _build(base_url: str, api: Any, build_sid: str) -> dict[str, Any]:
     build = api.builds(build_sid).fetch()
     functions = {}
     for version in build.function_versions or []:
-        content = api.functions(version["function_sid"]).function_versions(version["sid"]) \
-            .function_version_content().fetch().content
-        functions[version["path"]] = {"visibility": version["visibility"], "sha256": _digest(content.encode())}
+        try:
+            content = api.functions(version["function_sid"]).function_versions(version["sid"]) \
+                .function_version_content().fetch().content.encode()
+        except TwilioRestException as error:  # the deployed build runs a function deleted since
+            if error.status != 404:
+                raise
+            content = None
+        functions[version["path"]] = {"visibility": version["visibility"], "sha256": _digest(content)}
     assets = {}
     for version in build.asset_versions or []:  # Twilio has no API for an asset's content; the emulator's admin has
         response = requests.get(f"{base_url}/_admin/versions/{version['sid']}/content", timeout=30)
-        response.raise_for_status()
-        assets[version["path"]] = {"visibility": version["visibility"], "sha256": _digest(response.content)}
+        if response.status_code != 404:
+            response.raise_for_status()
+        assets[version["path"]] = {"visibility": version["visibility"],
+                                   "sha256": _digest(response.content if response.ok else None)}
     return {"runtime": build.runtime, "dependencies": build.dependencies, "functions": functions, "assets": assets}
 
 
-def _digest(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()[:16]
+def _digest(content: bytes | None) -> str:
+    return "<content not found>" if content is None else hashlib.sha256(content).hexdigest()[:16]
 
 
 def _named(value: Any, labels: dict[str, str], domains: dict[str, str]) -> Any:
