@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from twideploy.errors import ApplyError, TwideployError, TwilioApiError
+from twideploy.errors import ApplyError, NotUndoable, TwilioApiError
 from twideploy.gateway import Gateway, call
 from twideploy.plan.flowdiff import diff_shown
 from twideploy.plan.model import Action, Change, WidgetChange
@@ -206,9 +206,9 @@ def _undo_update(gw: Gateway, undo: dict, result: dict) -> str:
 
 def _undo_delete(gw: Gateway, undo: dict, result: dict) -> str:
     if undo.get("definition") is None:
-        raise TwideployError(f"flow {undo['friendly_name']} may hold a secret value, so its definition was not "
-                             f"journalled and it cannot be recreated from here: recreate it from its manifest "
-                             f"(add it to the environment's flows and apply) or by hand")
+        raise NotUndoable(f"flow {undo['friendly_name']} may hold a secret value, so its definition was not "
+                          f"journalled and it cannot be recreated from here: recreate it from its manifest "
+                          f"(add it to the environment's flows and apply) or by hand")
     existing = next((f.sid for f in gw.list_all(gw.client.studio.v2.flows)
                      if f.friendly_name == undo["friendly_name"]), None)
     if existing:  # an earlier rollback made it, and its answer was lost
