@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from twideploy.errors import StalePlanError, TwideployError
+from twideploy.manifest.documents import ParseError, parse_json, read_limited
+from twideploy.manifest.models import schema_problems
 from twideploy.plan import journal as journals
 from twideploy.plan import rollback as rollbacks
 from twideploy.plan.executor import Executor, Outcome
 from twideploy.plan.lock import environment_lock
-from twideploy.plan.model import PLAN_FORMAT_VERSION, Plan
+from twideploy.plan.model import MAX_PLAN_BYTES, MAX_PLAN_DEPTH, PLAN_FORMAT_VERSION, Plan, PlanFileSpec
 from twideploy.plan.planner import Planned, comparable, comparable_fingerprints, make_plan
 from twideploy.resources import flows
 from twideploy.workspace import Workspace
@@ -36,20 +38,27 @@ def save_plan(plan_: Plan, path: Path) -> None:
 
 
 def load_plan(path: Path) -> Plan:
+    """A saved plan, read with the manifests' bounds (size, nesting, no NaN) and checked against
+    PlanFileSpec; anything else is one `file:line: message` error."""
+    file = str(path)
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise TwideployError(f"{path}: not a readable twideploy plan file ({error})") from error
+        raw = read_limited(path, file, MAX_PLAN_BYTES)
+        doc = parse_json(raw.decode("utf-8"), file, max_depth=MAX_PLAN_DEPTH)
+    except UnicodeDecodeError:
+        raise TwideployError(f"{file}:1: not a readable twideploy plan file (not UTF-8)") from None
+    except ParseError as error:
+        raise TwideployError(f"{file}:{error.problem.line}: not a readable twideploy plan file "
+                             f"({error.problem.message})") from None
+    data = doc.data
     if not isinstance(data, dict):
-        raise TwideployError(f"{path}: not a readable twideploy plan file (not a JSON object)")
+        raise TwideployError(f"{file}:1: not a readable twideploy plan file (not a JSON object)")
     if data.get("format_version") != PLAN_FORMAT_VERSION:
-        raise TwideployError(f"{path}: plan format version {data.get('format_version')} is not "
+        raise TwideployError(f"{file}: plan format version {data.get('format_version')} is not "
                              f"{PLAN_FORMAT_VERSION}; make the plan again with this twideploy")
-    try:
-        return Plan.from_dict(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise TwideployError(f"{path}: not a readable twideploy plan file "
-                             f"({type(error).__name__}: {error})") from error
+    _, problems = schema_problems(PlanFileSpec, data, doc.lines, json_paths=True)
+    if problems:
+        raise TwideployError(f"{file}:{problems[0].line}: not a readable twideploy plan file ({problems[0].message})")
+    return Plan.from_dict(data)
 
 
 def check_saved_plan(saved: Plan, fresh: Plan) -> None:

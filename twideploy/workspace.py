@@ -60,11 +60,10 @@ class Workspace:
         return path.read_bytes()
 
 
-
 @contextmanager
 def open_workspace(root: Path, env_name: str | None, *, concurrency: int = DEFAULT_CONCURRENCY) -> Iterator[Workspace]:
     project = load_project(root)
-    env = project.environment(env_name or project.default_environment)
+    env = project.environment(project.default_environment if env_name is None else env_name)  # --env "" is no default
     errors = [p for p in validate_project(project, [env.name]) if p.severity == "error"]
     if errors:  # nothing reaches the account from manifests that `validate` rejects
         raise ManifestError(errors)

@@ -32,7 +32,8 @@ def apply(plan_file, env_name, project_dir, auto_approve, prune, include_layout,
           allow_dirty, tag):
     """Apply the manifests to an environment (or a saved PLAN_FILE after checking it is still current)."""
     saved = deploy.load_plan(plan_file) if plan_file else None
-    env_name = env_name or (saved.environment if saved else None)
+    if env_name is None and saved is not None:
+        env_name = saved.environment
     options = deploy.ApplyOptions(prune=prune, include_layout=include_layout, lock_timeout=lock_timeout,
                                   abandon_unfinished=abandon_unfinished,
                                   git_sha=deploy_sha(project_dir, allow_dirty=allow_dirty))

@@ -2,6 +2,13 @@
 
 Every later check reports `file:line`, so parsing keeps, for each path into the data
 (a tuple of mapping keys and sequence indexes), the file and 1-based line it was written on.
+
+Manifests come from pull requests, so reading is bounded before anything else looks at the
+data: a file is read only if it is a regular file of at most MAX_FILE_BYTES; nesting deeper
+than MAX_DEPTH, YAML aliases that expand to more than MAX_ALIAS_VALUES values, YAML tags
+beyond the core schema's, numbers that are not finite and control characters are errors at
+their line. Later code (pydantic, deepcopy, the flow compiler) recurses once per level, so
+without the depth limit a 5,000-deep `[[[...` would end in a RecursionError.
 """
 
 from __future__ import annotations
@@ -9,19 +16,30 @@ from __future__ import annotations
 import bisect
 import datetime
 import json
+import math
 import re
+import stat
+import warnings
 from dataclasses import dataclass, field
 from json.decoder import scanstring
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+from ruamel.yaml.composer import Composer
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import MappingStartEvent, SequenceStartEvent
+from ruamel.yaml.reader import ReaderError
 
 from twideploy.errors import Problem
 
 DataPath = tuple  # of str keys and int indexes
+
+MAX_FILE_BYTES = 2 * 1024 * 1024  # twice a big 1,000-widget flow (Studio's maximum); YAML parses at ~100 KB/s
+MAX_DEPTH = 64  # the deepest real manifest nests about 10 levels
+MAX_ALIAS_VALUES = 10_000  # values that YAML aliases may add to one file (stops "billion laughs")
 
 
 def format_path(path: DataPath, *, json_style: bool = False) -> str:
@@ -66,10 +84,6 @@ class LineMap:
         file, line = self.locate(path)
         return Problem(file, line, message, severity)
 
-    def subtree(self, prefix: DataPath) -> dict[DataPath, tuple[str, int]]:
-        n = len(prefix)
-        return {p: v for p, v in self.entries.items() if p[:n] == tuple(prefix)}
-
 
 @dataclass
 class Document:
@@ -89,30 +103,106 @@ class ParseError(Exception):
 # --------------------------------------------------------------------------- YAML
 
 
-def _plain(node: Any, path: DataPath, lines: LineMap) -> Any:
-    """Round-trip nodes -> plain dict/list/str/int/float/bool/None, recording lines."""
-    if isinstance(node, CommentedMap):
-        out: dict[Any, Any] = {}
-        for key in node:
-            try:
-                line = node.lc.key(key)[0] + 1
-            except (KeyError, TypeError, AttributeError):  # pragma: no cover - merged keys
-                line = lines.line(path)
-            plain_key = _scalar(key)
-            lines.set(path + (plain_key,), line)
-            out[plain_key] = _plain(node[key], path + (plain_key,), lines)
-        return out
-    if isinstance(node, CommentedSeq):
-        items = []
-        for i, item in enumerate(node):
-            try:
-                line = node.lc.item(i)[0] + 1
-            except (KeyError, TypeError, AttributeError):  # pragma: no cover
-                line = lines.line(path)
-            lines.set(path + (i,), line)
-            items.append(_plain(item, path + (i,), lines))
-        return items
-    return _scalar(node)
+class _Refused(MarkedYAMLError):
+    """Valid YAML that twideploy does not read (too deep, a foreign tag, an impossible value)."""
+
+
+# The core schema's tags: what a plain or quoted scalar resolves to, plus `<<` merge keys.
+_CORE_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in
+                       ("str", "int", "float", "bool", "null", "map", "seq", "timestamp", "merge"))
+
+
+class _BoundedComposer(Composer):
+    """ruamel's composer recurses once per nesting level: refuse to go deeper than MAX_DEPTH."""
+
+    def __init__(self, loader: Any = None) -> None:
+        super().__init__(loader)
+        self.warn_double_anchors = False  # legal YAML; the warning would print a dozen lines
+        self.depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.parser.peek_event()
+        nested = isinstance(event, (MappingStartEvent, SequenceStartEvent))  # as JSON counts: brackets
+        self.depth += nested
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _Refused(None, None, f"nested more than {MAX_DEPTH} levels deep", event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= nested
+
+
+class _StrictConstructor(RoundTripConstructor):
+    """Core-schema values only, each an error at its line when it cannot be a value:
+    `!!python/...`, `!!binary`, `!!set` and custom tags; `2024-02-30`; an int of 5,000 digits
+    (Python refuses to convert it); `.inf`, `.nan` and `1e999` (JSON, hence Twilio, has no such
+    numbers)."""
+
+    def construct_non_recursive_object(self, node: Any, tag: str | None = None) -> Any:
+        if (tag or node.tag) not in _CORE_TAGS:
+            shown = (tag or node.tag).replace("tag:yaml.org,2002:", "!!")
+            raise _Refused(None, None, f"unsupported tag {shown}", node.start_mark)
+        try:
+            data = super().construct_non_recursive_object(node, tag)
+        except (ValueError, OverflowError) as exc:
+            why = str(exc).split(";")[0]  # not Python's advice on sys.set_int_max_str_digits
+            raise _Refused(None, None, f"invalid value {str(node.value)[:40]!r}: {why} (quote it if it is text)",
+                           node.start_mark) from None
+        if isinstance(data, float) and not math.isfinite(data):
+            raise _Refused(None, None, f"{node.value!r} is not a finite number", node.start_mark)
+        return data
+
+
+class _Plain:
+    """Round-trip nodes -> plain dict/list/str/int/float/bool/None, recording lines.
+
+    An alias is the same node object as its anchor, so ruamel parses an alias bomb in no time;
+    expanding it here is what would take minutes and gigabytes. Every value copied through an
+    alias (met again after its first visit) counts against MAX_ALIAS_VALUES, and aliases
+    nested in aliases count against MAX_DEPTH like any nesting.
+    """
+
+    def __init__(self, lines: LineMap):
+        self.lines = lines
+        self.seen: set[int] = set()
+        self.copied = 0
+
+    def convert(self, node: Any, path: DataPath, alias: DataPath | None = None) -> Any:
+        """`alias`: where the alias being expanded was written, if `node` is a copy."""
+        if isinstance(node, (CommentedMap, CommentedSeq)):
+            if len(path) >= MAX_DEPTH:
+                raise ParseError(self.lines.problem(path, f"YAML: nested more than {MAX_DEPTH} levels deep "
+                                                          "(through aliases)"))
+            if alias is None and id(node) in self.seen:
+                alias = path
+            self.seen.add(id(node))
+        if alias is not None:
+            self.copied += 1
+            if self.copied > MAX_ALIAS_VALUES:
+                raise ParseError(self.lines.problem(alias, f"YAML: aliases expand to more than "
+                                                           f"{MAX_ALIAS_VALUES:,} values; write the values out"))
+        if isinstance(node, CommentedMap):
+            out: dict[Any, Any] = {}
+            for key in node:
+                try:
+                    line = node.lc.key(key)[0] + 1
+                except (KeyError, TypeError, AttributeError):  # pragma: no cover - merged keys
+                    line = self.lines.line(path)
+                plain_key = _scalar(key)
+                self.lines.set(path + (plain_key,), line)
+                out[plain_key] = self.convert(node[key], path + (plain_key,), alias)
+            return out
+        if isinstance(node, CommentedSeq):
+            items = []
+            for i, item in enumerate(node):
+                try:
+                    line = node.lc.item(i)[0] + 1
+                except (KeyError, TypeError, AttributeError):  # pragma: no cover
+                    line = self.lines.line(path)
+                self.lines.set(path + (i,), line)
+                items.append(self.convert(item, path + (i,), alias))
+            return items
+        return _scalar(node)
 
 
 def _scalar(value: Any) -> Any:
@@ -120,6 +210,8 @@ def _scalar(value: Any) -> Any:
         return value
     if isinstance(value, str):
         return str(value)
+    if isinstance(value, TaggedScalar):  # `!!str 12`, the only tag that gets this far
+        return str(value.value)
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
@@ -133,20 +225,29 @@ def _scalar(value: Any) -> Any:
 def parse_yaml(text: str, file: str) -> Document:
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
+    yaml.Composer = _BoundedComposer
+    yaml.Constructor = _StrictConstructor
     try:
-        node = yaml.load(text)
+        with warnings.catch_warnings():  # ruamel warns about YAML 1.1 floats in many lines
+            warnings.simplefilter("ignore")
+            node = yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
         what = exc.problem or exc.context or "invalid YAML"
         if "duplicate key" in what:
             what = re.sub(r' with value ".*$', "", what)
-        raise ParseError(Problem(file, line, f"YAML syntax error: {what}")) from None
+        prefix = "YAML" if isinstance(exc, _Refused) else "YAML syntax error"
+        raise ParseError(Problem(file, line, f"{prefix}: {what}")) from None
+    except ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise ParseError(Problem(file, line, f"YAML syntax error: control character U+{exc.character:04X} "
+                                             "is not allowed")) from None
     except YAMLError as exc:  # pragma: no cover - unmarked errors are rare
         raise ParseError(Problem(file, 0, f"YAML syntax error: {exc}")) from None
     lines = LineMap(file)
     lines.set((), 1)
-    return Document(file, _plain(node, (), lines), lines)
+    return Document(file, _Plain(lines).convert(node, ()), lines)
 
 
 # --------------------------------------------------------------------------- JSON
@@ -217,12 +318,38 @@ class _JsonLines:
             if self.text.startswith(word, pos):
                 return val, pos + len(word)
         m = _NUMBER.match(self.text, pos)
+        if m is None:  # NaN, Infinity, -Infinity: Python reads them, JSON (and Twilio) does not
+            word = re.match(r"-?[A-Za-z]+", self.text[pos:pos + 20])
+            raise ParseError(Problem(self.file, self.line_at(pos),
+                                     f"JSON syntax error: {word.group(0) if word else c!r} is not a JSON value"))
         if m.group(2) or m.group(3):
-            return float(m.group(0)), m.end()
+            number = float(m.group(0))
+            if not math.isfinite(number):
+                raise ParseError(Problem(self.file, self.line_at(pos),
+                                         f"JSON error: {m.group(0)[:40]} is too large for a number"))
+            return number, m.end()
         return int(m.group(0)), m.end()
 
 
-def parse_json(text: str, file: str) -> Document:
+_JSON_NESTING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')  # strings (skipped) and brackets
+
+
+def _check_json_depth(text: str, file: str, max_depth: int) -> None:
+    """`json.loads` recurses once per level: refuse more than `max_depth` levels before calling it."""
+    depth = 0
+    for m in _JSON_NESTING.finditer(text):
+        c = m.group(0)
+        if c in "[{":
+            depth += 1
+            if depth > max_depth:
+                line = text.count("\n", 0, m.start()) + 1
+                raise ParseError(Problem(file, line, f"JSON: nested more than {max_depth} levels deep"))
+        elif c in "]}":
+            depth -= 1
+
+
+def parse_json(text: str, file: str, *, max_depth: int = MAX_DEPTH) -> Document:
+    _check_json_depth(text, file, max_depth)
     try:
         json.loads(text)
     except json.JSONDecodeError as exc:
@@ -234,6 +361,10 @@ def parse_json(text: str, file: str) -> Document:
             raise ParseError(Problem(file, line, f"JSON syntax error: trailing comma before '{closer}' "
                                                  "(JSON allows none)")) from None
         raise ParseError(Problem(file, exc.lineno, f"JSON syntax error: {exc.msg} (column {exc.colno})")) from None
+    except ValueError as exc:  # an integer too long for Python to convert, the only other failure
+        digits = re.search(r"\d{1000,}", text)
+        line = text.count("\n", 0, digits.start()) + 1 if digits else 1
+        raise ParseError(Problem(file, line, f"JSON error: {str(exc).split(';')[0]}")) from None
     lines = LineMap(file)
     lines.set((), 1)
     reader = _JsonLines(text, lines, file)
@@ -241,12 +372,28 @@ def parse_json(text: str, file: str) -> Document:
     return Document(file, data, lines)
 
 
-def read_document(path: Path, file: str) -> Document:
-    """Parse `path` (YAML or, by extension, JSON); `file` is its name in problems."""
+def read_limited(path: Path, file: str, limit: int) -> bytes:
+    """The bytes of `path`, which must be a regular file of at most `limit` bytes.
+
+    A FIFO would block the read forever and /dev/zero would never end, so anything but a
+    regular file is refused before it is opened, and no more than `limit` + 1 bytes are read
+    even if the file grows meanwhile.
+    """
     try:
-        raw = path.read_bytes()
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise ParseError(Problem(file, 1, "not a regular file"))
+        with path.open("rb") as handle:
+            raw = handle.read(limit + 1)
     except OSError as exc:
         raise ParseError(Problem(file, 1, f"cannot read file: {exc.strerror}")) from None
+    if len(raw) > limit:
+        raise ParseError(Problem(file, 1, f"larger than {limit:,} bytes, the limit for this kind of file"))
+    return raw
+
+
+def read_document(path: Path, file: str) -> Document:
+    """Parse `path` (YAML or, by extension, JSON); `file` is its name in problems."""
+    raw = read_limited(path, file, MAX_FILE_BYTES)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

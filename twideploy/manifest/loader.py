@@ -4,6 +4,11 @@
 problem found, so `validate` can list them all; `load_project` raises them as one
 ManifestError. Names whose files failed to load are recorded in `Project.broken`, so later
 checks do not add "unknown flow" to a flow whose file has a syntax error.
+
+Every file is read here, and only if it resolves inside the project directory: a function
+that is a symlink to /etc/passwd, or an asset linked to /proc/self/environ, would otherwise be
+published. Sizes and nesting are bounded (see `documents`), and so are `extends` chains and
+vars that use vars, which are resolved recursively.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from twideploy.errors import ManifestError, Problem
-from twideploy.manifest.documents import Document, LineMap, ParseError, format_path, read_document
+from twideploy.manifest.documents import Document, LineMap, ParseError, format_path, read_document, read_limited
 from twideploy.manifest.models import EnvironmentSpec, FlowSpec, ProjectSpec, ServiceSpec, schema_problems
 from twideploy.manifest.project import (
     Binding,
@@ -28,7 +33,7 @@ from twideploy.manifest.project import (
     ServiceSource,
 )
 from twideploy.manifest.references import _FLOW_NAME, parse_target
-from twideploy.manifest.templates import NAME, EnvRef, Part, VarRef, parse_template
+from twideploy.manifest.templates import NAME, EnvRef, Part, VarRef, has_url_password, parse_template
 from twideploy.secrets import Secret
 
 PROJECT_FILE = "twideploy.yaml"
@@ -41,6 +46,15 @@ ENVIRONMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 ACCOUNT_SID = re.compile(r"AC[0-9a-f]{32}")
 CODE_PATH = re.compile(r"/[A-Za-z0-9._~/-]*")
 VISIBILITIES = ("public", "protected", "private")
+# npm's rules for package names (capitals only in old packages), and a version that is a semver
+# range or a dist-tag: no `file:`, `link:`, git or URL dependency, which would make Twilio's
+# build read a path or fetch code from somewhere else.
+NPM_PACKAGE = re.compile(r"(@[a-z0-9~-][a-z0-9._~-]*/)?[A-Za-z0-9~-][A-Za-z0-9._~-]{0,213}")
+NPM_VERSION = re.compile(r"[0-9A-Za-z.^~<>=*|+_ -]{1,256}")
+MAX_CODE_BYTES = 25_000_000  # Twilio's limit for a public or protected asset
+MAX_PRIVATE_ASSET_BYTES = 10_000_000  # and for a private one
+MAX_EXTENDS = 16  # environment files in one `extends` chain
+MAX_VAR_NESTING = 32  # vars using vars using vars...
 
 
 def load_project(root: Path | str) -> Project:
@@ -88,8 +102,26 @@ class _Loader:
     def warn(self, file: str, line: int, message: str) -> None:
         self.problems.append(Problem(file, line, message, "warning"))
 
+    def inside(self, path: Path, file: str) -> bool:
+        """Whether `path`, symlinks resolved, is in the project (else an error at `file`)."""
+        try:
+            real = path.resolve(strict=True)
+        except RuntimeError:  # Python < 3.13 says so for a symlink loop
+            self.error(file, 1, "cannot read file: Too many levels of symbolic links")
+            return False
+        except OSError as exc:
+            self.error(file, 1, f"cannot read file: {exc.strerror}")
+            return False
+        if not real.is_relative_to(self.root):
+            self.error(file, 1, f"outside the project directory (a link to {real}); twideploy reads only "
+                                "files inside it")
+            return False
+        return True
+
     def read(self, path: Path) -> Document | None:
         file = _rel(self.root, path)
+        if not self.inside(path, file):
+            return None
         try:
             doc = read_document(path, file)
         except ParseError as exc:
@@ -216,7 +248,7 @@ class _Loader:
         if spec is None:
             return None
         ok = True
-        unique_name = spec.unique_name or name
+        unique_name = name if spec.unique_name is None else spec.unique_name
         if not SERVICE_UNIQUE_NAME.fullmatch(unique_name):
             where = ("unique_name",) if spec.unique_name else ()
             hint = "" if spec.unique_name else " (the folder name; set unique_name in service.yaml)"
@@ -241,12 +273,29 @@ class _Loader:
                 self.problems.append(doc.lines.problem(("variables", key), f"variables.{key}: {exc}"))
                 ok = False
                 continue
+            if has_url_password(text):  # here once, rather than once per environment that deploys it
+                self.problems.append(doc.lines.problem(
+                    ("variables", key), f"variables.{key}: holds a URL with a password, which plans and logs "
+                                        f"would print: move it to the environment files as {{secret: ...}}"))
+                ok = False
+                continue
             if refs:
                 self.problems.append(doc.lines.problem(
                     ("variables", key),
                     f"variables.{key}: ${{env:{refs[0].name}}} is only allowed in environment files"))
                 ok = False
             variables[key] = text
+        for package, version in spec.dependencies.items():
+            if not NPM_PACKAGE.fullmatch(package):
+                self.problems.append(doc.lines.problem(("dependencies", package),
+                                                       f"dependencies: invalid npm package name {package[:100]!r}"))
+                ok = False
+            elif not NPM_VERSION.fullmatch(version):
+                self.problems.append(doc.lines.problem(
+                    ("dependencies", package),
+                    f"dependencies.{package}: {version[:100]!r} is not an npm version range or tag (e.g. ^1.7.0); "
+                    "file:, link:, git and URL dependencies cannot be deployed"))
+                ok = False
         functions = self.load_code(folder, "functions", "function")
         assets = self.load_code(folder, "assets", "asset")
         if functions is None or assets is None:
@@ -264,7 +313,7 @@ class _Loader:
         return ServiceSource(
             name=name,
             unique_name=unique_name,
-            friendly_name=spec.friendly_name or unique_name,
+            friendly_name=unique_name if spec.friendly_name is None else spec.friendly_name,
             runtime=spec.runtime,
             dependencies=dict(spec.dependencies),
             ui_editable=spec.ui_editable,
@@ -283,10 +332,16 @@ class _Loader:
         for path in sorted(p for p in base.rglob("*") if p.is_file() and _visible(p.relative_to(base))):
             file = _rel(self.root, path)
             rel = path.relative_to(base)
+            if kind == "function" and path.suffix != ".js":
+                self.warn(file, 1, "ignored: functions are .js files (put other files under assets/)")
+                continue
+            markers = [piece for piece in rel.name.split(".")[1:] if piece in VISIBILITIES]
+            if len(markers) > 1:
+                self.error(file, 1, f"the file name has {len(markers)} visibility markers ({', '.join(markers)}); "
+                                    "keep one")
+                ok = False
+                continue
             if kind == "function":
-                if path.suffix != ".js":
-                    self.warn(file, 1, "ignored: functions are .js files (put other files under assets/)")
-                    continue
                 stem = rel.name[: -len(".js")]
                 visibility = "protected"
                 for marker in VISIBILITIES:
@@ -310,9 +365,16 @@ class _Loader:
                 ok = False
                 continue
             try:
-                content = path.read_bytes()
-            except OSError as exc:
-                self.error(file, 1, f"cannot read file: {exc.strerror}")
+                if not self.inside(path, file):
+                    ok = False
+                    continue
+                content = read_limited(path, file, MAX_CODE_BYTES)
+            except ParseError as exc:
+                self.problems.append(exc.problem)
+                ok = False
+                continue
+            if kind == "asset" and visibility == "private" and len(content) > MAX_PRIVATE_ASSET_BYTES:
+                self.error(file, 1, f"a private asset may be at most {MAX_PRIVATE_ASSET_BYTES:,} bytes (Twilio's limit)")
                 ok = False
                 continue
             code = CodeFile(path=code_path, visibility=visibility, content=content, file=path, kind=kind)
@@ -349,6 +411,7 @@ class _Loader:
             self.error("environments", 0, "no environments: add environments/<name>.yaml")
 
         merged: dict[str, tuple[Any, LineMap] | None] = {}
+        too_long: list[str] = []
 
         def resolve(name: str, chain: tuple[str, ...]) -> tuple[Any, LineMap] | None:
             if name in merged:
@@ -360,6 +423,12 @@ class _Loader:
             elif parent in chain or parent == name:
                 cycle = " -> ".join((*chain, name, parent))
                 self.problems.append(doc.lines.problem(("extends",), f"extends: cycle {cycle}"))
+                result = None
+            elif len(chain) + 1 >= MAX_EXTENDS:
+                if not too_long:  # once, not again for the rest of the chain
+                    self.problems.append(doc.lines.problem(
+                        ("extends",), f"extends: more than {MAX_EXTENDS} environment files in one chain"))
+                too_long.append(name)
                 result = None
             elif parent not in docs:
                 if f"env:{parent}" not in self.broken:
@@ -406,9 +475,22 @@ def merge_documents(base: tuple[Any, LineMap], overlay: tuple[Any, LineMap]) -> 
     out = LineMap(over_lines.file)
     base_data = {k: v for k, v in base_data.items() if k not in ("extends", "abstract")}
 
+    # Paths by parent, so that copying a subtree's lines costs the subtree's size: scanning
+    # every entry per key made a base with 60,000 vars take minutes.
+    children: dict[int, dict[tuple, list[tuple]]] = {}
+    for lines in (base_lines, over_lines):
+        kids = children[id(lines)] = {}
+        for p in lines.entries:
+            if p:
+                kids.setdefault(p[:-1], []).append(p)
+
     def copy_lines(source: LineMap, path: tuple) -> None:
-        for p, where in source.subtree(path).items():
-            out.entries[p] = where
+        kids, todo = children[id(source)], [path]
+        while todo:
+            p = todo.pop()
+            if p in source.entries:
+                out.entries[p] = source.entries[p]
+            todo.extend(kids.get(p, ()))
 
     def merge(b: Any, o: Any, path: tuple) -> Any:
         if isinstance(b, dict) and isinstance(o, dict):
@@ -519,6 +601,7 @@ class _EnvironmentBuilder:
         self.ok = True
         self.vars: dict[str, _Value | None] = {}
         self.resolving: list[str] = []
+        self.too_deep = False
         self.missing: list[Problem] = []
 
     def fail(self, path: tuple, message: str, lines: LineMap | None = None) -> None:
@@ -565,6 +648,12 @@ class _EnvironmentBuilder:
             self.fail(("vars", name), f"vars.{name}: vars refer to each other in a cycle: {cycle}")
             self.vars[name] = None
             return None
+        if len(self.resolving) >= MAX_VAR_NESTING:
+            if not self.too_deep:  # once, not again for every var further up the chain
+                self.fail(("vars", name), f"vars.{name}: vars use vars more than {MAX_VAR_NESTING} levels deep")
+            self.too_deep = True
+            self.vars[name] = None
+            return None
         self.resolving.append(name)
         value = self.parse(raw_vars[name], ("vars", name))
         self.resolving.pop()
@@ -590,6 +679,10 @@ class _EnvironmentBuilder:
 
             return EnvSecret(compute, (self.name, value.label))
         text, problems = value.render(strict=False)
+        if has_url_password(text):
+            self.fail(key, f"{value.label}: holds a URL with a password, which plans and logs would print: "
+                           "write {secret: ...}", lines)
+            return ""
         self.missing += [p for p in problems if p not in self.missing]
         return text
 

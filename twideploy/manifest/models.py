@@ -76,6 +76,39 @@ TargetText = Annotated[
 ]
 
 
+def _check_display_name(value: str) -> str:
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("must not contain control characters (newlines, tabs, ...)")
+    return value
+
+
+# Friendly names: written as given (an empty one would not fall back to the default silently),
+# within the limits Twilio documents for numbers (64) and Serverless services (255); Studio
+# documents none for flows.
+FlowFriendlyName = Annotated[str, Field(min_length=1), AfterValidator(_check_display_name)]
+ServiceFriendlyName = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_check_display_name)]
+NumberFriendlyName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_check_display_name)]
+
+STATE_NAME = re.compile(r"[A-Za-z0-9_]+")
+MAX_STATE_NAME = 255
+
+
+def _check_state_name(value: str) -> str:
+    """Studio's rule for widget names; they end up in Liquid (`{{widgets.NAME}}`) and in paths."""
+    if not STATE_NAME.fullmatch(value) or len(value) > MAX_STATE_NAME:
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise ValueError(f"invalid state name {shown!r}: use letters, digits and _ (Studio's rule for widget "
+                         f"names), at most {MAX_STATE_NAME} characters")
+    return value
+
+
+StateName = Annotated[
+    str,
+    Field(min_length=1, json_schema_extra={"pattern": f"^{STATE_NAME.pattern}$", "maxLength": MAX_STATE_NAME}),
+    AfterValidator(_check_state_name),
+]
+
+
 # --------------------------------------------------------------------------- twideploy.yaml
 
 
@@ -122,7 +155,7 @@ class BindingSpec(_Spec):
     sms: Optional[TargetText] = None
     sms_fallback: Optional[TargetText] = None
     status_callback: Optional[TargetText] = None
-    friendly_name: Optional[str] = None
+    friendly_name: Optional[NumberFriendlyName] = None
 
 
 class EnvironmentSpec(_Spec):
@@ -149,7 +182,7 @@ class ServiceSpec(_Spec):
     """functions/<service>/service.yaml: one Serverless service."""
 
     unique_name: Optional[str] = Field(None, description="Default: the folder name.")
-    friendly_name: Optional[str] = Field(None, description="Default: the unique_name.")
+    friendly_name: Optional[ServiceFriendlyName] = Field(None, description="Default: the unique_name.")
     runtime: Literal["node18", "node20", "node22"] = "node22"
     dependencies: dict[str, str] = Field(default_factory=dict, description="npm package -> version.")
     ui_editable: bool = False
@@ -188,7 +221,7 @@ class TransitionSpec(BaseModel):
 
 
 class StateSpec(_Spec):
-    name: str = Field(min_length=1)
+    name: StateName
     type: str = Field(min_length=1, json_schema_extra={"enum": sorted(WIDGETS)})
     properties: dict[str, Any] = Field(default_factory=dict)
     transitions: list[TransitionSpec] = Field(default_factory=list)
@@ -197,7 +230,7 @@ class StateSpec(_Spec):
 class FlowSpec(_Spec):
     """flows/<name>.yaml|.json: one Studio flow, with symbolic references."""
 
-    friendly_name: Optional[str] = Field(None, description="Default: the flow's name (its path under flows/).")
+    friendly_name: Optional[FlowFriendlyName] = Field(None, description="Default: the flow's name (its path under flows/).")
     schema_: Optional[Literal[STUDIO_SCHEMA_ID]] = Field(None, alias="$schema", description="Twilio's flow-definition schema.")
     description: Optional[str] = None
     status: Optional[Literal["published", "draft"]] = Field(None, description="Default: published.")
@@ -366,4 +399,6 @@ def _message(kind: str, error: dict[str, Any], value: Any) -> str:
         return re.sub(r"^Value error, ", "", error["msg"])
     if kind in ("too_short", "string_too_short"):
         return "must not be empty"
+    if kind == "string_too_long":
+        return f"must be at most {error.get('ctx', {}).get('max_length')} characters"
     return error["msg"]

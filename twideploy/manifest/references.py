@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from twideploy.manifest.templates import has_url_password
 from twideploy.secrets import MASK, Secret, reveal
 
 UNKNOWN = "(known after apply)"
@@ -81,9 +82,13 @@ _FLOW_NAME = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
 
 
 def parse_target(text: str) -> Target:
-    """`flow:NAME`, `function:SERVICE/PATH` or an `https://` URL."""
+    """`flow:NAME`, `function:SERVICE/PATH` or an `https://` URL (without a password, which
+    every plan would print; the message does not repeat the URL either)."""
     if not isinstance(text, str):
         raise ValueError(f"a target must be a string, not {type(text).__name__}")
+    if has_url_password(text):
+        raise ValueError("invalid target: a URL with a user name and password would be printed in plans and "
+                         "logs; twideploy does not deploy credentials in URLs")
     if text.startswith("flow:"):
         name = text[len("flow:") :].strip()
         if not _FLOW_NAME.fullmatch(name):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 EXPRESSION = re.compile(r"\$\{([^}]*)\}")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+URL_PASSWORD = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:]*:[^\s/?#@]*@")
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,22 @@ class VarRef:
 Part = str | EnvRef | VarRef
 
 
+def unterminated(text: str) -> bool:
+    """Whether `text` has a `${` that no `}` closes: `${vars.greeting` is a typo, not a literal
+    (which is written `${$}{`), and deploying it as text would hide it."""
+    return "${" in EXPRESSION.sub("", text)
+
+
+def has_url_password(text: str) -> bool:
+    """Whether `text` holds a URL with a password (`https://user:secret@host`): plans, logs and
+    the Studio console show such a value as is, so it belongs in a secret."""
+    return URL_PASSWORD.search(text) is not None
+
+
 def parse_template(text: str) -> list[Part]:
-    """Split `text` into literal strings and references; ValueError for an unknown `${...}`."""
+    """Split `text` into literal strings and references; ValueError for an unknown or unterminated `${...}`."""
+    if unterminated(text):
+        raise ValueError("unterminated '${': close it with '}' (a literal '${' is written '${$}{')")
     parts: list[Part] = []
     pos = 0
     for m in EXPRESSION.finditer(text):

@@ -17,7 +17,7 @@ from twideploy.manifest.documents import DataPath, LineMap, format_path
 from twideploy.manifest.models import TransitionSpec
 from twideploy.manifest.project import Environment, FlowSource, Project
 from twideploy.manifest.references import FUNCTION_KEYS, FlowRef, FunctionRef, UrlTarget
-from twideploy.manifest.templates import EXPRESSION
+from twideploy.manifest.templates import EXPRESSION, has_url_password, unterminated
 from twideploy.manifest.widgets import CONDITION_TYPES, WIDGETS, Widget
 from twideploy.secrets import Secret
 
@@ -239,6 +239,9 @@ def check_flow(definition: dict, file: str, lines: LineMap) -> list[Problem]:
             if inner.startswith("env:"):
                 report(path, f"{m.group(0)}: ${{env:...}} is only allowed in environment files; "
                              "define a var there and use ${vars.NAME}", state=state_name)
+            elif inner.startswith("vars.") and not re.fullmatch(r"vars\.[A-Za-z_][A-Za-z0-9_]*", inner):
+                report(path, f"{m.group(0)[:60]} is not a valid ${{vars.NAME}} reference (a missing '}}'?)",
+                       state=state_name)
             elif not (inner == "$" or re.fullmatch(r"vars\.[A-Za-z_][A-Za-z0-9_]*", inner)):
                 report(path, f"{m.group(0)} is not a twideploy reference and stays literal "
                              "(write ${$}{ for a literal '${')", "warning", state=state_name)
@@ -256,7 +259,21 @@ def check_flow(definition: dict, file: str, lines: LineMap) -> list[Problem]:
             report(path, f"{m.group(0)} is one Serverless environment's domain and is not rewritten by "
                          "promote: use `function: SERVICE/PATH` in a run-function widget, or ${vars.NAME}",
                    "warning", state=state_name)
+    _check_hand_written_text(definition, states, report)
     return problems
+
+
+def _check_hand_written_text(definition: dict, states: list, report) -> None:
+    """Typos and secrets in content strings: an unterminated `${` would deploy as literal text
+    (error); a URL with a password is printed by every plan (warning: Studio accepts it)."""
+    for path, text in content_strings(definition):
+        state = states[path[1]] if path[0] == "states" else None
+        state_name = state.get("name") if isinstance(state, dict) else None
+        if unterminated(text):
+            report(path, "unterminated '${': close it with '}' (a literal '${' is written '${$}{')", state=state_name)
+        if has_url_password(text):
+            report(path, "a URL with a password: plans print it and the Studio console shows it; "
+                         "put it in a secret var", "warning", state=state_name)
 
 
 def _unset(groups: tuple[tuple[str, ...], ...], props: dict) -> Iterator[str]:
@@ -432,13 +449,23 @@ class _Validator:
             for name, flow in self.project.flows.items()
         }
         reported: set[frozenset[str]] = set()
-        state: dict[str, int] = {}
-        stack: list[tuple[str, DataPath]] = []
+        state: dict[str, int] = {}  # 1: on the current path, 2: done
 
-        def visit(name: str) -> None:
-            state[name] = 1
-            for sub, path in graph[name]:
-                stack.append((name, path))
+        # Depth-first with an explicit stack (flow, its next edge), not recursion: a chain of
+        # a thousand subflows must not end in a RecursionError.
+        for root in sorted(graph):
+            if root in state:
+                continue
+            state[root] = 1
+            stack: list[list] = [[root, 0]]
+            while stack:
+                name, index = stack[-1]
+                if index == len(graph[name]):
+                    state[name] = 2
+                    stack.pop()
+                    continue
+                stack[-1][1] += 1
+                sub, path = graph[name][index]
                 if state.get(sub) == 1:
                     names = [n for n, _ in stack]
                     cycle = names[names.index(sub):]
@@ -450,13 +477,8 @@ class _Validator:
                         self.at(self.flow_lines(flow), path,
                                 self.flow_message(flow, path, f"run-subflow: subflow cycle {text}"))
                 elif state.get(sub) is None:
-                    visit(sub)
-                stack.pop()
-            state[name] = 2
-
-        for name in sorted(graph):
-            if name not in state:
-                visit(name)
+                    state[sub] = 1
+                    stack.append([sub, 0])
 
     def friendly_names(self) -> None:
         seen: dict[str, FlowSource] = {}

@@ -2,16 +2,21 @@
 
 It is computed by `planner`, rendered by `twideploy.render`, saved as JSON by `plan --out`,
 and executed by `executor`. Values that are secret never enter a plan: they are masked
-before a Change is built (see `mask`).
+before a Change is built (see `mask`). A saved plan is read back only after `PlanFileSpec`
+checked its shape, so a hand-edited `"fingerprint": null` is an error, not a traceback.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Optional
+
+from pydantic import BaseModel, Field
 
 PLAN_FORMAT_VERSION = 1
+MAX_PLAN_BYTES = 16 * 1024 * 1024
+MAX_PLAN_DEPTH = 128  # a plan holds flow definitions (at most 64 deep) a few levels down
 
 
 class Action(str, enum.Enum):
@@ -127,3 +132,44 @@ class Plan:
                    fingerprint=data["fingerprint"], git_sha=data.get("git_sha"),
                    created_at=data.get("created_at", ""), include_layout=data.get("include_layout", False),
                    prune=data.get("prune", False), version=data["format_version"])
+
+
+# --------------------------------------------------------------------------- the saved file
+# What `Plan.from_dict` and `check_saved_plan` use, typed; fields may be added within a format
+# version, so other keys are ignored.
+
+
+class _WidgetChangeSpec(BaseModel):
+    widget: str
+    what: str
+    detail: str
+    before: Any = None
+    after: Any = None
+
+
+class _ChangeSpec(BaseModel):
+    kind: str
+    address: str
+    action: Action
+    before: Optional[dict[str, Any]] = None
+    after: Optional[dict[str, Any]] = None
+    widgets: list[_WidgetChangeSpec] = Field(default_factory=list)
+    reason: str = ""
+
+
+class _FingerprintSpec(BaseModel):
+    flows: dict[str, Any]
+    services: dict[str, dict[str, Any]]
+    numbers: dict[str, Any]
+
+
+class PlanFileSpec(BaseModel):
+    format_version: int
+    environment: str = Field(min_length=1)
+    account_sid: str
+    git_sha: Optional[str] = None
+    created_at: str = ""
+    include_layout: bool = False
+    prune: bool = False
+    fingerprint: _FingerprintSpec
+    changes: list[_ChangeSpec]

@@ -1,0 +1,1 @@
+open("functions/svc/functions/big.js", "wb").write(b"/" * 26_000_000)

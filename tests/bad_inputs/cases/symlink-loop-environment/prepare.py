@@ -1,0 +1,2 @@
+import os
+os.symlink("loop.yaml", "environments/loop.yaml")

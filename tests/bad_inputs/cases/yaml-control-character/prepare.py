@@ -1,0 +1,1 @@
+open("environments/dev.yaml", "a").write("prune: false\x07\n")
