@@ -310,3 +310,20 @@ def test_a_pruned_asset_is_reported_not_restored_and_leaves_nothing_to_resume(pr
     asset.write_text(content)
     assert run(project_dir, "apply", "--env", "local", "--auto-approve")[0] == 0  # not refused
     assert _deployed_code(ws) == code_before
+
+
+def test_a_number_rolled_back_points_at_the_recreated_flow(project_dir, emulator):
+    """Rollback recreates a pruned flow under a new SID, so a new webhook URL: the number that
+    pointed at it is restored to that URL, not to the deleted flow's."""
+    ws = open_ws(project_dir, emulator)
+    deploy.apply(ws, deploy.ApplyOptions())
+    sms_bot = ws.project.flows["sms-bot"].friendly_name
+    before = account_state(ws.gateway)
+    edit_yaml(project_dir / "environments/local.yaml", _without_sms_bot)
+    deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions(prune=True))
+
+    deploy.rollback(open_ws(project_dir, emulator))
+    after = account_state(ws.gateway)
+    [recreated] = [f for f in ws.gateway.client.studio.v2.flows.list() if f.friendly_name == sms_bot]
+    assert recreated.sid != before["flows"][sms_bot]["sid"]
+    assert after["numbers"]["+15005550006"]["sms_url"] == recreated.webhook_url

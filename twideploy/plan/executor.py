@@ -131,6 +131,7 @@ class Executor:
     def _apply_numbers(self) -> None:
         desired, live = self.planned.desired, self.planned.live
         book = address_book(desired, live)
+        flow_names = {flow.webhook_url: name for name, flow in live.flows.items()}
         for change in self._changes("number"):
             number = change.address.split(".", 1)[1]
             if number in desired.env.numbers:
@@ -141,7 +142,7 @@ class Executor:
                 change = Change("number", change.address, Action.UPDATE, change.before, wanted)
             elif change.action is not Action.UPDATE:
                 continue
-            numbers.apply(self.gw, change, live.numbers[number], self.write)
+            numbers.apply(self.gw, change, live.numbers[number], self.write, flow_names)
 
     def _prune(self) -> None:
         live = self.planned.live

@@ -87,10 +87,14 @@ def fingerprint(live: LiveNumber) -> str:
     return digest(*(f"{k}={live.fields.get(k) or ''}" for k in ALL_FIELDS))
 
 
-def apply(gw: Gateway, change: Change, live: LiveNumber, write: Writer) -> None:
+def apply(gw: Gateway, change: Change, live: LiveNumber, write: Writer, flow_names: dict[str, str]) -> None:
+    """Set a number's URLs. The undo data also names the flow each previous URL pointed at
+    (`flow_names`: webhook URL -> friendly name): a rollback that recreates a pruned flow gives
+    it a new SID, so a new webhook URL, and the number must point at that one."""
     wanted = change.after or {}
-    undo = {"sid": live.sid, "phone_number": live.phone_number,
-            "fields": {f: live.fields.get(f) or "" for f in wanted}}
+    before = {f: live.fields.get(f) or "" for f in wanted}
+    undo = {"sid": live.sid, "phone_number": live.phone_number, "fields": before,
+            "flows": {f: flow_names[url] for f, url in before.items() if url in flow_names}}
     numbers = gw.client.api.v2010.accounts(gw.account_sid).incoming_phone_numbers
     write("number.update", change.address, undo,
           lambda: {"sid": call(lambda: numbers(live.sid).update(**wanted), idempotent=True).sid})
@@ -98,8 +102,12 @@ def apply(gw: Gateway, change: Change, live: LiveNumber, write: Writer) -> None:
 
 
 def _undo_update(gw: Gateway, undo: dict, result: dict) -> str:
+    fields = dict(undo["fields"])
+    if undo.get("flows"):  # each flow's URL as it is now: the flow may have been recreated
+        urls = {f.friendly_name: f.webhook_url for f in gw.list_all(gw.client.studio.v2.flows)}
+        fields.update({f: urls[name] for f, name in undo["flows"].items() if name in urls})
     numbers = gw.client.api.v2010.accounts(gw.account_sid).incoming_phone_numbers
-    call(lambda: numbers(undo["sid"]).update(**undo["fields"]), idempotent=True)
+    call(lambda: numbers(undo["sid"]).update(**fields), idempotent=True)
     return f"restored the URLs of {undo['phone_number']}"
 
 
