@@ -74,6 +74,8 @@ MAX_FOLLOW_UPS = 4
 _IN_PROCESS = threading.Lock()  # one in-process CLI run at a time: it sets os.environ
 NAMED_COMMAND = re.compile(r"twideploy (?:rollback|apply)\b[^`\n()]*")
 CLAIMS_FULL_ROLLBACK = "every change made was rolled back"
+LOCAL_URL = re.compile(r"http://127\.0\.0\.1:\d+")
+ANY_SID = re.compile(r"\b[A-Z]{2}[0-9a-f]{32}\b")
 
 
 class CampaignError(Exception):
@@ -124,6 +126,7 @@ class Run:
     account_sid: str
     kill: Kill | None = None
     error: str | None = None  # the campaign itself failed in this run (exit 2)
+    apply_error: str | None = None  # the faulted apply's error line, SIDs and the emulator's address left out
     outcome: str = ""
     commands: list[str] = field(default_factory=list)
     findings: list[tuple[str, str]] = field(default_factory=list)  # (what, details)
@@ -340,6 +343,8 @@ class Campaign:
         if result is None:  # killed: the user runs the same command again
             run.commands.append(f"twideploy apply --env {ENV} --auto-approve")
             result = self.twideploy(root, run.account_sid, "apply", "--env", ENV, "--auto-approve")
+        elif result.code != 0:
+            run.apply_error = ANY_SID.sub("…", LOCAL_URL.sub("EMULATOR", result.message()))
         if result.code == 0:
             expect = "after"
             run.outcome = "re-run apply completed" if run.commands else "applied"
@@ -495,6 +500,11 @@ def report(runs: list[Run], cal: Calibration, seconds: float, seed: int) -> None
           f"needed the follow-up command: {sum(1 for r in runs if r.outcome.startswith('needed'))} "
           f"(named by the tool: {outcomes['needed rollback'] + outcomes['needed apply']}, "
           f"fallback because none was named: {outcomes['needed fallback rollback']})")
+    errors = Counter(r.apply_error for r in runs if r.apply_error)
+    if errors:
+        print("why the faulted applies failed:")
+        for message, n in errors.most_common():
+            print(f"  {n:4d}  {message}")
     findings = Counter(what for r in runs for what, _ in r.findings)
     for finding, n in findings.most_common():
         print(f"finding ({n} runs): {finding}")
