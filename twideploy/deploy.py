@@ -14,7 +14,8 @@ from twideploy.plan import journal as journals
 from twideploy.plan import rollback as rollbacks
 from twideploy.plan.executor import Executor, Outcome
 from twideploy.plan.lock import environment_lock
-from twideploy.plan.model import MAX_PLAN_BYTES, MAX_PLAN_DEPTH, PLAN_FORMAT_VERSION, Plan, PlanFileSpec
+from twideploy.plan.model import (MAX_PLAN_BYTES, MAX_PLAN_DEPTH, MAX_PLAN_VALUES, PLAN_FORMAT_VERSION, Plan,
+                                  PlanFileSpec)
 from twideploy.plan.planner import Planned, comparable, comparable_fingerprints, make_plan
 from twideploy.resources import flows
 from twideploy.workspace import Workspace
@@ -43,7 +44,7 @@ def load_plan(path: Path) -> Plan:
     file = str(path)
     try:
         raw = read_limited(path, file, MAX_PLAN_BYTES)
-        doc = parse_json(raw.decode("utf-8"), file, max_depth=MAX_PLAN_DEPTH)
+        doc = parse_json(raw.decode("utf-8"), file, max_depth=MAX_PLAN_DEPTH, max_values=MAX_PLAN_VALUES)
     except UnicodeDecodeError:
         raise TwideployError(f"{file}:1: not a readable twideploy plan file (not UTF-8)") from None
     except ParseError as error:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from twideploy.manifest import FlowSource, Project, check_flow, load_project, validate_project
+from twideploy.manifest import documents
 from twideploy.manifest.documents import LineMap, ParseError, parse_json, parse_yaml
 from twideploy.manifest.loader import merge_documents
 from twideploy.manifest.templates import has_url_password, parse_template
@@ -56,6 +57,17 @@ def test_yaml_anchors_aliases_and_core_tags_within_the_limits_are_fine():
     for text, parse in (("x: " + "[" * 64 + "]" * 64, parse_yaml), ('{"x": ' + "[" * 64 + "]" * 64 + "}", parse_json)):
         with pytest.raises(ParseError, match="nested more than 64 levels deep"):
             parse(text, "f")
+
+
+def test_a_file_of_too_many_values_stops_at_the_limit_with_its_line(monkeypatch):
+    """ruamel spends about 50 microseconds on each node: a 2 MiB `[1,1,1,...]` would take
+    half a minute and half a gigabyte without the limit (made small here to be quick)."""
+    monkeypatch.setattr(documents, "MAX_VALUES", 50)
+    with pytest.raises(ParseError, match=r"f.yaml:3: YAML: more than 50 keys and values in one file"):
+        parse_yaml("a: 1\nb: [" + "1, " * 20 + "\n" + "1, " * 40 + "1]\n", "f.yaml")
+    with pytest.raises(ParseError, match=r"f.json:2: JSON: more than 50 keys and values in one file"):
+        parse_json('{"a": [' + "1, " * 20 + "\n" + "1, " * 40 + "1]}", "f.json")
+    parse_yaml("a: [" + "1, " * 46 + "1]\n", "f.yaml")  # 50 exactly: the mapping, its key, the list, 47 items
 
 
 def test_npm_names_and_version_ranges_that_twilio_installs_are_accepted(mini):

@@ -4,7 +4,8 @@ Every later check reports `file:line`, so parsing keeps, for each path into the 
 (a tuple of mapping keys and sequence indexes), the file and 1-based line it was written on.
 
 Manifests come from pull requests, so reading is bounded before anything else looks at the
-data: a file is read only if it is a regular file of at most MAX_FILE_BYTES; nesting deeper
+data: a file is read only if it is a regular file of at most MAX_FILE_BYTES; more than
+MAX_VALUES keys and values (ruamel spends ~60 microseconds and 1 KB on each), nesting deeper
 than MAX_DEPTH, YAML aliases that expand to more than MAX_ALIAS_VALUES values, YAML tags
 beyond the core schema's, numbers that are not finite and control characters are errors at
 their line. Later code (pydantic, deepcopy, the flow compiler) recurses once per level, so
@@ -39,6 +40,7 @@ DataPath = tuple  # of str keys and int indexes
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # twice a big 1,000-widget flow (Studio's maximum); YAML parses at ~100 KB/s
 MAX_DEPTH = 64  # the deepest real manifest nests about 10 levels
+MAX_VALUES = 200_000  # keys and values per file: the examples have 37 a widget, Studio allows 1,000 widgets
 MAX_ALIAS_VALUES = 10_000  # values that YAML aliases may add to one file (stops "billion laughs")
 
 
@@ -113,20 +115,26 @@ _CORE_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in
 
 
 class _BoundedComposer(Composer):
-    """ruamel's composer recurses once per nesting level: refuse to go deeper than MAX_DEPTH."""
+    """ruamel's composer recurses once per nesting level, and scans the text as it goes: refuse
+    to go deeper than MAX_DEPTH or further than MAX_VALUES nodes."""
 
     def __init__(self, loader: Any = None) -> None:
         super().__init__(loader)
         self.warn_double_anchors = False  # legal YAML; the warning would print a dozen lines
         self.depth = 0
+        self.nodes = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.parser.peek_event()
         nested = isinstance(event, (MappingStartEvent, SequenceStartEvent))  # as JSON counts: brackets
         self.depth += nested
+        self.nodes += 1
         try:
             if self.depth > MAX_DEPTH:
                 raise _Refused(None, None, f"nested more than {MAX_DEPTH} levels deep", event.start_mark)
+            if self.nodes > MAX_VALUES:
+                raise _Refused(None, None, f"more than {MAX_VALUES:,} keys and values in one file",
+                               event.start_mark)
             return super().compose_node(parent, index)
         finally:
             self.depth -= nested
@@ -263,11 +271,13 @@ class _JsonLines:
     only exists because the standard library does not say where each value was.
     """
 
-    def __init__(self, text: str, lines: LineMap, file: str):
+    def __init__(self, text: str, lines: LineMap, file: str, max_values: int):
         self.text = text
         self.lines = lines
         self.file = file
         self.newlines = [i for i, c in enumerate(text) if c == "\n"]
+        self.values = 0
+        self.max_values = max_values
 
     def line_at(self, pos: int) -> int:
         return bisect.bisect_left(self.newlines, pos) + 1
@@ -278,6 +288,10 @@ class _JsonLines:
     def value(self, pos: int, path: DataPath) -> tuple[Any, int]:
         pos = self.ws(pos)
         c = self.text[pos]
+        self.values += 1 + (isinstance(path[-1], str) if path else 0)  # the value, and its key
+        if self.values > self.max_values:
+            raise ParseError(Problem(self.file, self.line_at(pos), f"JSON: more than {self.max_values:,} keys "
+                                                                   "and values in one file"))
         if c == "{":
             out: dict[str, Any] = {}
             pos = self.ws(pos + 1)
@@ -348,7 +362,7 @@ def _check_json_depth(text: str, file: str, max_depth: int) -> None:
             depth -= 1
 
 
-def parse_json(text: str, file: str, *, max_depth: int = MAX_DEPTH) -> Document:
+def parse_json(text: str, file: str, *, max_depth: int = MAX_DEPTH, max_values: int | None = None) -> Document:
     _check_json_depth(text, file, max_depth)
     try:
         json.loads(text)
@@ -367,7 +381,7 @@ def parse_json(text: str, file: str, *, max_depth: int = MAX_DEPTH) -> Document:
         raise ParseError(Problem(file, line, f"JSON error: {str(exc).split(';')[0]}")) from None
     lines = LineMap(file)
     lines.set((), 1)
-    reader = _JsonLines(text, lines, file)
+    reader = _JsonLines(text, lines, file, MAX_VALUES if max_values is None else max_values)
     data, _ = reader.value(0, ())
     return Document(file, data, lines)
 

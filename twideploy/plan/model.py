@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 PLAN_FORMAT_VERSION = 1
 MAX_PLAN_BYTES = 16 * 1024 * 1024
 MAX_PLAN_DEPTH = 128  # a plan holds flow definitions (at most 64 deep) a few levels down
+MAX_PLAN_VALUES = 1_000_000  # keys and values
 
 
 class Action(str, enum.Enum):
