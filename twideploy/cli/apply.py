@@ -16,7 +16,7 @@ from twideploy.workspace import open_workspace
 
 
 @click.command()
-@click.argument("plan_file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("plan_file", required=False, type=click.Path(path_type=Path))  # load_plan says what is wrong
 @env_option
 @project_dir_option
 @auto_approve_option

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,16 @@ project_dir_option = click.option(
     envvar="TWIDEPLOY_PROJECT_DIR", show_default=True, help="Folder holding twideploy.yaml.")
 env_option = click.option("--env", "env_name", help="Environment (default: the project's default_environment).")
 auto_approve_option = click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
-lock_timeout_option = click.option("--lock-timeout", type=float, default=0, show_default=True,
+
+
+def _seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """`nan` would wait forever without saying so (no time is ever past it), a negative not at all."""
+    if not (math.isfinite(value) and value >= 0):
+        raise TwideployError(f"--{param.name.replace('_', '-')}: expected a number of seconds, 0 or more; got {value}")
+    return value
+
+
+lock_timeout_option = click.option("--lock-timeout", type=float, default=0, show_default=True, callback=_seconds,
                                    help="Seconds to wait for another run's lock on the environment.")
 
 
