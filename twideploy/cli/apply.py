@@ -24,7 +24,7 @@ from twideploy.workspace import open_workspace
 @click.option("--include-layout", is_flag=True, help="Also write flows whose only change is canvas layout.")
 @lock_timeout_option
 @click.option("--abandon-unfinished", is_flag=True,
-              help="Mark an interrupted deploy's journal as abandoned and carry on.")
+              help="Mark an unfinished deploy (interrupted, or its rollback failed) as abandoned and carry on.")
 @click.option("--allow-dirty", is_flag=True,
               help="Under CI (CI=true or GITHUB_ACTIONS=true), deploy uncommitted manifest changes anyway.")
 @click.option("--tag", "tag", is_flag=True, help="On success, create the git tag twideploy/<env>/<deploy-id>.")
