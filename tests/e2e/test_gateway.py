@@ -177,8 +177,8 @@ def test_a_write_declared_idempotent_is_sent_again_after_a_500_or_a_lost_answer(
         emu.set_faults(faults)
         before = gw.requests_made
         for n in range(4):
-            call(lambda: update(status="published", commit_message=f"c{n}",
-                                definition={**DEFINITION, "description": f"d{n}"}), idempotent=True)
+            call(lambda n=n: update(status="published", commit_message=f"c{n}",
+                                    definition={**DEFINITION, "description": f"d{n}"}), idempotent=True)
         assert gw.requests_made - before > 4
     gw.max_attempts = 3
     emu.set_faults(FaultConfig(rate_drop=1.0))

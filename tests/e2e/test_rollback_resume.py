@@ -67,7 +67,7 @@ def half_applied(project_dir, cli_env):
 
 
 def test_apply_whose_rollback_failed_names_the_command_that_finishes_it(project_dir, cli_env, half_applied):
-    before, out = half_applied
+    _, out = half_applied
     last = out.strip().splitlines()[-1]
     assert last.startswith("error: apply failed: ") and "the rollback was incomplete" in last
     assert "service.crm.variable.OLD_SETTING" in last  # what was left undone
@@ -111,6 +111,7 @@ def test_abandoning_the_failed_deploy_lets_apply_converge(project_dir, cli_env, 
 
 
 def test_a_rollback_that_fails_again_names_the_command_again(project_dir, cli_env, half_applied):
+    before, _ = half_applied
     cli_env.set_faults(FaultConfig(fail_writes=(1,)))  # the variable create fails again (not retried)
     code, out = run(project_dir, "rollback", "--env", "local", "--auto-approve")
     cli_env.set_faults(FaultConfig())
@@ -119,6 +120,7 @@ def test_a_rollback_that_fails_again_names_the_command_again(project_dir, cli_en
     assert last.endswith("finish with: twideploy rollback --env local")
     assert any(r.status == "rollback_failed" for r in _journals(project_dir))  # still the one to finish
     assert run(project_dir, "rollback", "--env", "local", "--auto-approve")[0] == 0
+    assert account_state(open_ws(project_dir, cli_env).gateway) == before
 
 
 # --------------------------------------------------------------------------- prune

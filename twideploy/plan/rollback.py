@@ -80,7 +80,8 @@ def undo_deploys(gw: Gateway, state_dir: Path, environment: str, records: list[j
     report: list[str] = []
     for record in records:
         report.append(f"rolling back deploy {record.deploy_id}")
-        lines = undo_steps(gw, record.steps, lambda step: journals.append_undone(record, step, by=journal.deploy_id))
+        lines = undo_steps(gw, record.steps,
+                           lambda step, r=record: journals.append_undone(r, step, by=journal.deploy_id))
         report += lines
         if record.unfinished and not any(line.startswith("FAILED") for line in lines):
             journals.append_outcome(record, "rolled_back", by=journal.deploy_id)

@@ -341,9 +341,9 @@ class ServiceDeployer:
             where = {"service_sid": self.live.sid, "environment_sid": env.sid, "service": self.live.unique_name,
                      "key": key}
             if change.action is Action.CREATE:
-                value = self.settings.variables[key]
-                self.write("variable.create", change.address, {**where, "secret": isinstance(value, Secret)},
-                           lambda v=reveal(value), k=key: _sid_of(call(lambda: variables.create(key=k, value=v))))
+                secret, value = isinstance(self.settings.variables[key], Secret), reveal(self.settings.variables[key])
+                self.write("variable.create", change.address, {**where, "secret": secret},
+                           lambda v=value, k=key: _sid_of(call(lambda: variables.create(key=k, value=v))))
             elif change.action is Action.UPDATE:
                 sid, old = self.live.variables[key]
                 value = reveal(self.settings.variables[key])
@@ -418,7 +418,7 @@ def delete_unmanaged_code(gw: Gateway, service: LiveService, changes: list[Chang
         collection = api.functions if change.kind == "function" else api.assets
         undo = {"service_sid": service.sid, "path": code.path, "visibility": code.visibility}
         if change.kind == "function" and code.version_sid:
-            undo["content"] = call(lambda: api.functions(code.sid).function_versions(code.version_sid)
+            undo["content"] = call(lambda c=code: api.functions(c.sid).function_versions(c.version_sid)
                                    .function_version_content().fetch()).content
         write(f"{change.kind}.delete", change.address, undo, lambda c=collection, s=code.sid: call(lambda: c(s).delete()))
         del codes[code.path]
@@ -455,7 +455,7 @@ def _undo_function_delete(gw: Gateway, undo: dict, result: dict) -> str:
     versions = api.functions(sid).function_versions
     for version in gw.list_all(versions):
         if version.path == path and version.visibility == undo["visibility"] and \
-                call(lambda: versions(version.sid).function_version_content().fetch()).content == undo["content"]:
+                call(lambda v=version: versions(v.sid).function_version_content().fetch()).content == undo["content"]:
             return f"function {path} is there with its code"
     gw.upload_version(undo["service_sid"], "Functions", sid, path=path, visibility=undo["visibility"],
                       content=undo["content"].encode(), content_type="application/javascript")
