@@ -89,8 +89,11 @@ class Result:
     err: str
 
     def message(self) -> str:
-        """The message: an error's first line, or a traceback's last one (the exception)."""
+        """The message: the `error:` line, else a traceback's last line (the exception), else the first."""
         lines = [line for line in (self.err or self.out).splitlines() if line.strip()]
+        errors = [line for line in lines if line.startswith("error:")]
+        if errors:
+            return errors[-1]
         if not lines:
             return f"exit {self.code}, no output"
         return f"traceback: {lines[-1]}" if lines[0].startswith("Traceback") else lines[0]
