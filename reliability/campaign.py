@@ -2,16 +2,17 @@
 tool tells the user to run, each checked resource by resource against the live account.
 
     python -m reliability.campaign [--runs 200] [--kills 50] [--seed 1] [--latency-ms 0]
-                                   [--only N[,N...]] [--work-dir DIR] [--keep]
+                                   [--jobs 2] [--only N[,N...]] [--work-dir DIR] [--keep]
 
 Run from the repository root with the project's virtualenv. It starts `twideploy emulator
-serve` in its own process on a free port with a fresh database, then calibrates: deploys
-the example project (the before-state), applies the change set of `changeset.py` (which
-edits every resource kind) without faults and reads the after-state, counting the writes.
-Then each run, in a fresh emulator account and a fresh copy of the example project:
+serve` (one per job: fault settings are per emulator) in processes of its own, on free
+ports with fresh databases, then calibrates: deploys the example project (the
+before-state), applies the change set of `changeset.py` (which edits every resource kind)
+without faults and reads the after-state, counting the writes. Then each run, in a fresh
+emulator account and a fresh copy of the example project:
 
-1. deploys the example project (`twideploy apply`, no faults) and checks it reached the
-   before-state; applies the change set to the copy on disk;
+1. deploys the example project (`twideploy apply`, in this process, no faults) and checks it
+   reached the before-state; applies the change set to the copy on disk;
 2. a fault run sets a seeded fault configuration on the emulator (`POST /_admin/faults`):
    random rates of 429, 5xx, dropped connections and lost responses; or one failing write
    among the apply's forward writes; or a failing forward write plus failing writes after it,
