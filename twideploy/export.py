@@ -44,7 +44,7 @@ from twideploy.errors import TwideployError
 from twideploy.gateway import Gateway, call
 from twideploy.manifest import (AddressBook, Environment, FlowAddress, FunctionAddress, FunctionRef, Project,
                                 decompile_flow, load_project)
-from twideploy.manifest.loader import normalize_flow
+from twideploy.manifest.flow_loader import normalize_flow
 from twideploy.manifest.references import FlowRef, UrlTarget, format_target, restore_secret_strings
 from twideploy.plan.planner import Desired
 from twideploy.resources import flows as flow_resources

@@ -14,7 +14,7 @@ import pytest
 from twideploy.manifest import FlowSource, Project, check_flow, load_project, validate_project
 from twideploy.manifest import documents
 from twideploy.manifest.documents import LineMap, ParseError, parse_json, parse_yaml
-from twideploy.manifest.loader import merge_documents
+from twideploy.manifest.environment_loader import merge_documents
 from twideploy.manifest.templates import has_url_password, parse_template
 
 MINI = Path(__file__).resolve().parents[1] / "bad_inputs" / "base"

@@ -1,7 +1,7 @@
 """The file formats, as pydantic models: they check each manifest file and give its JSON Schema.
 
 These models describe what is *written*; the objects the engine works with (Project,
-Environment, ...) are built from them in `loader.py`. All are strict (a string is not a
+Environment, ...) are built from them by `loader.load_project`. All are strict (a string is not a
 number, `"false"` is not a boolean) and forbid unknown keys, so a typo is an error, not a
 silently ignored setting. The exceptions are where Studio keeps keys of its own: `flags`,
 and transitions (`validate` warns about a transition key it does not know).

@@ -1,13 +1,14 @@
 """`${env:NAME}`, `${vars.NAME}` and `${$}` inside manifest strings.
 
 One small resolver per kind of reference, in the spirit of Sceptre's resolvers: parsing
-here, values in `loader.py` (environment files) and `references.py` (flows).
+here, values in `environment_builder.py` (environment files) and `references.py` (flows).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 EXPRESSION = re.compile(r"\$\{([^}]*)\}")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -25,6 +26,13 @@ class VarRef:
 
 
 Part = str | EnvRef | VarRef
+
+
+def scalar_text(value: Any) -> str:
+    """A YAML scalar as the template text it was written as: `true`, not Python's `True`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def unterminated(text: str) -> bool:
