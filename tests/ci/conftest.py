@@ -20,10 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.example import EXAMPLE_FILES, copy_example
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / ".github" / "scripts"
 WORKFLOWS = REPO / ".github" / "workflows"
-PROJECT_FILES = ("twideploy.yaml", "environments", "flows", "functions")
 VENV_BIN = Path(sys.executable).parent
 
 FAKE_GH = textwrap.dedent('''\
@@ -155,13 +156,10 @@ def make_sandbox(root: Path) -> GitHubSandbox:
 
 def copy_project(root: Path) -> Path:
     """A copy of the repository's example project (environments/local.yaml: the emulator)."""
-    missing = [name for name in PROJECT_FILES if not (REPO / name).exists()]
+    missing = [name for name in EXAMPLE_FILES if not (REPO / name).exists()]
     if missing:
         pytest.skip(f"the example project is incomplete (missing {', '.join(missing)})")
-    root.mkdir(parents=True)
-    for name in PROJECT_FILES:
-        source = REPO / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
+    copy_example(root)
     shutil.copytree(REPO / ".github", root / ".github")
     return root
 

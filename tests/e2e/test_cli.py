@@ -9,22 +9,13 @@ import subprocess
 import sys
 import time
 
-from click.testing import CliRunner
-
-from twideploy.cli.main import cli
 from twideploy.emulator import FaultConfig
 from twideploy.plan.lock import environment_lock
 
-from .conftest import open_ws
+from .helpers import edit_yaml, open_ws, run, set_greeting
 from .snapshot import account_state
-from .test_engine import edit_yaml, set_greeting
 
 SECRET = "tok-9f8e7d6c5b4a"
-
-
-def run(project_dir, *args):
-    result = CliRunner().invoke(cli, [*args, "--project-dir", str(project_dir)], catch_exceptions=False)
-    return result.exit_code, result.output
 
 
 def test_detailed_exitcode_and_formats(project_dir, cli_env):

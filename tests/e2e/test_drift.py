@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 
 from twideploy import deploy, drift
 from twideploy.render.drift_report import render_markdown, render_text
 
-from .conftest import open_ws
-from .test_cli import run
-from .test_engine import edit_yaml
-
-
-def live_flow(ws, friendly_name: str):
-    [flow] = [f for f in ws.gateway.client.studio.v2.flows.list() if f.friendly_name == friendly_name]
-    return ws.gateway.client.studio.v2.flows(flow.sid).fetch()
-
-
-def edited(definition: dict, widget: str, **properties) -> dict:
-    definition = copy.deepcopy(definition)
-    next(s for s in definition["states"] if s["name"] == widget)["properties"].update(properties)
-    return definition
+from .helpers import edit_yaml, edited, live_flow, open_ws, run
 
 
 def drift_json(project_dir, *extra):

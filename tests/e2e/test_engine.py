@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
-from ruamel.yaml import YAML
 
 from twideploy import deploy
 from twideploy.emulator import FaultConfig
 from twideploy.errors import ApplyError, StalePlanError
 from twideploy.plan.model import Action
 
-from .conftest import open_ws
+from .helpers import edit_yaml, first_state, open_ws, set_greeting
 from .snapshot import account_state
-
-yaml = YAML()
-
-
-def edit_yaml(path: Path, change) -> None:
-    data = yaml.load(path.read_text())
-    change(data)
-    buffer = io.StringIO()
-    yaml.dump(data, buffer)
-    path.write_text(buffer.getvalue())
-
-
-def first_state(flow: dict, *types: str) -> dict:
-    return next(s for s in flow["states"] if s["type"] in types)
-
-
-def set_greeting(project_dir: Path, text: str) -> None:
-    """Change one property of one widget: what the IVR's first say-play widget says."""
-    edit_yaml(project_dir / "flows/ivr-main.yaml",
-              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("say", text))
 
 
 def save_plan_of(project_dir: Path, emulator, saved: Path) -> None:

@@ -10,9 +10,7 @@ from ruamel.yaml import YAML
 
 from twideploy import deploy
 
-from .conftest import open_ws
-from .test_cli import run
-from .test_drift import edited, live_flow
+from .helpers import edited, live_flow, open_ws, run
 
 GREET = "exports.handler = (context, event, callback) => callback(null, {greeting: 'hi'});\n"
 STATUS = "exports.handler = (context, event, callback) => {\n  callback(null, 'OK');\n};\n"

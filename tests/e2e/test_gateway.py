@@ -11,6 +11,8 @@ from twideploy.errors import TwilioApiError
 from twideploy.gateway import Credentials, Gateway, call
 from twideploy.secrets import Secret
 
+from .helpers import emulator_gateway
+
 DEFINITION = {"description": "t", "initial_state": "Trigger", "flags": {"allow_concurrent_calls": True},
               "states": [{"name": "Trigger", "type": "trigger", "properties": {"offset": {"x": 0, "y": 0}},
                           "transitions": []}]}
@@ -22,17 +24,12 @@ def emu(tmp_path):
         yield emulator
 
 
-def gateway(emu: Emulator, **kwargs) -> Gateway:
-    return Gateway(Credentials(emu.account_sid, emu.account_sid, Secret(emu.auth_token)), base_url=emu.base_url,
-                   **kwargs)
-
-
 def make_flow(gw: Gateway, name: str = "f") -> str:
     return gw.client.studio.v2.flows.create(friendly_name=name, status="published", definition=DEFINITION).sid
 
 
 def test_429_is_retried_after_retry_after_and_counted(emu):
-    gw = gateway(emu)
+    gw = emulator_gateway(emu)
     sid = make_flow(gw)
     emu.set_faults(FaultConfig(seed=7, rate_429=0.3, retry_after_s=0.2))
     start, before = time.monotonic(), gw.requests_made
@@ -44,7 +41,7 @@ def test_429_is_retried_after_retry_after_and_counted(emu):
 
 
 def test_same_seed_gives_the_same_number_of_attempts(emu):
-    gw = gateway(emu)
+    gw = emulator_gateway(emu)
     sid = make_flow(gw)
     counts = []
     for _ in range(2):
@@ -57,7 +54,7 @@ def test_same_seed_gives_the_same_number_of_attempts(emu):
 
 
 def test_reads_survive_dropped_connections(emu):
-    gw = gateway(emu, timeout=2)
+    gw = emulator_gateway(emu, timeout=2)
     sid = make_flow(gw)
     emu.set_faults(FaultConfig(seed=3, rate_drop=0.3))
     before = gw.requests_made
@@ -67,7 +64,7 @@ def test_reads_survive_dropped_connections(emu):
 
 
 def test_a_failed_write_is_not_blindly_resent(emu):
-    gw = gateway(emu)
+    gw = emulator_gateway(emu)
     emu.set_faults(FaultConfig(fail_nth_write=1))
     before = gw.requests_made
     with pytest.raises(TwilioApiError) as error:
@@ -78,7 +75,7 @@ def test_a_failed_write_is_not_blindly_resent(emu):
 
 
 def test_retries_give_up_after_max_attempts(emu):
-    gw = gateway(emu, max_attempts=3)
+    gw = emulator_gateway(emu, max_attempts=3)
     sid = make_flow(gw)
     emu.set_faults(FaultConfig(rate_5xx=1.0))
     before = gw.requests_made
@@ -88,7 +85,7 @@ def test_retries_give_up_after_max_attempts(emu):
 
 
 def test_list_all_reads_every_page_in_pages_of_1000(emu):
-    gw = gateway(emu)
+    gw = emulator_gateway(emu)
     for i in range(5):
         make_flow(gw, f"flow-{i}")
     before = gw.requests_made
@@ -98,7 +95,7 @@ def test_list_all_reads_every_page_in_pages_of_1000(emu):
 
 
 def test_map_bounds_concurrency_and_keeps_order(emu):
-    gw = gateway(emu, concurrency=4)
+    gw = emulator_gateway(emu, concurrency=4)
     sids = [make_flow(gw, f"f{i}") for i in range(12)]
     emu.set_faults(FaultConfig(latency_ms=100))
     start = time.monotonic()
@@ -117,7 +114,7 @@ def test_wrong_credentials_are_an_error_not_a_retry(emu):
 
 
 def test_the_bound_holds_when_map_calls_nest(emu):
-    gw = gateway(emu, concurrency=4)
+    gw = emulator_gateway(emu, concurrency=4)
     sids = [make_flow(gw, f"f{i}") for i in range(12)]
     emu.set_faults(FaultConfig(latency_ms=100))
     groups = [sids[0:4], sids[4:8], sids[8:12]]
@@ -132,7 +129,7 @@ def test_the_bound_holds_when_map_calls_nest(emu):
 def test_a_validation_answered_500_is_sent_again(emu):
     from twideploy.resources import flows
 
-    gw = gateway(emu)
+    gw = emulator_gateway(emu)
     emu.set_faults(FaultConfig(fail_nth_write=1))
     before = gw.requests_made
     flows.studio_validate(gw, "f", "f", "published", DEFINITION)  # no error: the second attempt passed
@@ -143,7 +140,7 @@ def test_a_validation_that_keeps_failing_is_not_studio_rejecting_the_flow(emu):
     from twideploy.errors import ApplyError
     from twideploy.resources import flows
 
-    gw = gateway(emu, max_attempts=2)
+    gw = emulator_gateway(emu, max_attempts=2)
     emu.set_faults(FaultConfig(fail_writes=(1, 2)))
     with pytest.raises(TwilioApiError) as error:
         flows.studio_validate(gw, "f", "f", "published", DEFINITION)
@@ -154,7 +151,7 @@ def test_a_validation_that_keeps_failing_is_not_studio_rejecting_the_flow(emu):
 
 
 def test_a_create_whose_connection_dropped_is_sent_once_and_said_so(emu):
-    gw = gateway(emu, timeout=2)
+    gw = emulator_gateway(emu, timeout=2)
     for fault in ({"rate_drop": 1.0}, {"rate_lost_response": 1.0}):  # not carried out / carried out
         emu.set_faults(FaultConfig(**fault))
         before = gw.requests_made
@@ -170,7 +167,7 @@ def test_a_create_whose_connection_dropped_is_sent_once_and_said_so(emu):
 
 
 def test_a_write_declared_idempotent_is_sent_again_after_a_500_or_a_lost_answer(emu):
-    gw = gateway(emu, timeout=2)
+    gw = emulator_gateway(emu, timeout=2)
     sid = make_flow(gw)
     update = gw.client.studio.v2.flows(sid).update
     for faults in (FaultConfig(fail_nth_write=1), FaultConfig(seed=5, rate_lost_response=0.5)):
@@ -196,7 +193,7 @@ def test_a_delete_whose_answer_was_lost_is_done_when_the_retry_finds_nothing(emu
         first, second = ([draws.random() for _ in range(3)] for _ in range(2))
         return first[1] < 0.5 <= second[1]
 
-    gw = gateway(emu, timeout=2)
+    gw = emulator_gateway(emu, timeout=2)
     sid = make_flow(gw)
     seed = next(s for s in range(1000) if first_answer_lost(s))
     emu.set_faults(FaultConfig(seed=seed, rate_lost_response=0.5))

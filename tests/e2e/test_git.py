@@ -3,36 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import git
-
-from twideploy.plan import journal as journals
-
-from .conftest import open_ws
+from .helpers import last_journal_header, make_repo, open_ws, run
 from .snapshot import account_state
-from .test_cli import run
-
-
-def make_repo(root: Path, message: str = "the example project") -> git.Repo:
-    """`root` as a git repository with everything in it committed."""
-    repo = git.Repo.init(root)
-    with repo.config_writer() as config:
-        config.set_value("user", "name", "Test")
-        config.set_value("user", "email", "test@example.com")
-    (root / ".gitignore").write_text(".twideploy/\n")
-    commit_all(repo, message)
-    return repo
-
-
-def commit_all(repo: git.Repo, message: str) -> str:
-    repo.git.add(A=True)
-    repo.index.commit(message)
-    return repo.head.commit.hexsha
-
-
-def last_journal_header(project_dir: Path, env: str) -> dict:
-    return journals.deploys(project_dir / ".twideploy" / "journal", env)[-1].header
 
 
 def test_dirty_tree_is_refused_under_ci_unless_allowed(project_dir, cli_env, monkeypatch):

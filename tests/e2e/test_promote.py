@@ -11,16 +11,12 @@ from ruamel.yaml import YAML
 
 from twideploy import deploy
 from twideploy.emulator import Emulator
-from twideploy.gateway import Credentials, Gateway
 from twideploy.manifest import load_project
 from twideploy.promote import promote
-from twideploy.secrets import Secret
 from twideploy.workspace import Workspace
 
+from .helpers import commit_all, edited, emulator_gateway, last_journal_header, make_repo, run
 from .snapshot import account_state
-from .test_cli import run
-from .test_drift import edited
-from .test_git import commit_all, last_journal_header, make_repo
 
 STAGING_SID = "AC" + "5" * 32
 PROD_SID = "AC" + "7" * 32
@@ -45,14 +41,10 @@ def two_accounts(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return project_dir
 
 
-def gateway(emu: Emulator) -> Gateway:
-    return Gateway(Credentials(emu.account_sid, emu.account_sid, Secret(emu.auth_token)), base_url=emu.base_url)
-
-
 def state_of(project_dir: Path, env: str, sid: str) -> dict:
     """The account of an in-process emulator environment, read after the CLI is done with it."""
     with Emulator(project_dir / f".twideploy/emulator/{env}.sqlite", account_sid=sid) as emu:
-        return account_state(gateway(emu))
+        return account_state(emulator_gateway(emu))
 
 
 def staging_sids(state: dict) -> set[str]:
@@ -68,7 +60,7 @@ def test_promote_recompiles_every_reference_for_prod(two_accounts, tmp_path):
             Emulator(tmp_path / "prod.sqlite", account_sid=PROD_SID) as prod:
         for emu, env in ((staging, "staging"), (prod, "prod")):
             emu.seed_numbers(list(project.environment(env).numbers))
-        gateways = {"staging": gateway(staging), "prod": gateway(prod)}
+        gateways = {"staging": emulator_gateway(staging), "prod": emulator_gateway(prod)}
         deploy.apply(Workspace(project, project.environment("staging"), gateways["staging"]), deploy.ApplyOptions())
         # staging runs something the manifests do not say: promote takes what staging runs
         client = gateways["staging"].client

@@ -14,10 +14,8 @@ from twideploy.emulator import FaultConfig
 from twideploy.errors import ApplyError, RollbackError, UnfinishedDeployError
 from twideploy.plan import journal as journals
 
-from .conftest import open_ws
+from .helpers import edit_yaml, open_ws, run
 from .snapshot import account_state
-from .test_cli import run
-from .test_engine import edit_yaml
 
 OLD_SECRET = "s3cret-before-prune-7a1"
 

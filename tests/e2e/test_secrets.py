@@ -23,10 +23,8 @@ from twideploy.errors import ApplyError
 from twideploy.gateway import Credentials, Gateway
 from twideploy.secrets import Secret
 
-from .conftest import open_ws
+from .helpers import edit_yaml, emulator_gateway, open_ws, run
 from .snapshot import account_state
-from .test_cli import run
-from .test_engine import edit_yaml
 
 STAGING_SID = "AC" + "5" * 32
 PROD_SID = "AC" + "7" * 32
@@ -325,8 +323,7 @@ def test_apply_s_own_rollback_recreates_a_pruned_flow_that_holds_a_secret(projec
               lambda env: env.__setitem__("flows", [f for f in env["flows"] if f != "pin-line"]))
     extra.unlink()
     ws = open_ws(project_dir, emulator)
-    ws.gateway = Gateway(Credentials(emulator.account_sid, emulator.account_sid, Secret(emulator.auth_token)),
-                         base_url=emulator.base_url, max_attempts=1)
+    ws.gateway = emulator_gateway(emulator, max_attempts=1)
     emulator.set_faults(FaultConfig(fail_nth_write=4))  # build, deployment, the flow's delete, then the function's
     with pytest.raises(ApplyError, match="every change made was rolled back") as failed:
         deploy.apply(ws, deploy.ApplyOptions())

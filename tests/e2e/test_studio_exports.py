@@ -12,7 +12,7 @@ import pytest
 from twideploy import deploy
 from twideploy.plan.flowdiff import describe
 
-from .conftest import open_ws
+from .helpers import open_ws
 
 HELPLINE = Path(__file__).resolve().parents[1] / "fixtures" / "helpline"
 

@@ -1,0 +1,98 @@
+"""What the end-to-end tests share: workspaces on the test's emulator, CLI runs, manifest edits.
+
+Test modules import these from here (and fixtures come from conftest.py), never from one
+another, so that each test module can be run, changed or deleted on its own.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+from pathlib import Path
+
+import git
+from click.testing import CliRunner
+from ruamel.yaml import YAML
+
+from twideploy.cli.main import cli
+from twideploy.emulator import Emulator
+from twideploy.gateway import Credentials, Gateway
+from twideploy.manifest import load_project
+from twideploy.plan import journal as journals
+from twideploy.secrets import Secret
+from twideploy.workspace import Workspace
+
+_yaml = YAML()
+
+
+def emulator_gateway(emulator: Emulator, **kwargs) -> Gateway:
+    """A gateway to the emulator's account, with its own credentials."""
+    return Gateway(Credentials(emulator.account_sid, emulator.account_sid, Secret(emulator.auth_token)),
+                   base_url=emulator.base_url, **kwargs)
+
+
+def open_ws(project_dir: Path, emulator: Emulator, env: str = "local") -> Workspace:
+    """A workspace on the test's emulator (the same wiring `open_workspace` does for --env local)."""
+    project = load_project(project_dir)
+    environment = project.environment(env)
+    emulator.seed_numbers(list(environment.numbers))
+    return Workspace(project, environment, emulator_gateway(emulator))
+
+
+def run(project_dir: Path, *args: str) -> tuple[int, str]:
+    """`twideploy ARGS --project-dir project_dir` in-process: its exit code and output."""
+    result = CliRunner().invoke(cli, [*args, "--project-dir", str(project_dir)], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def edit_yaml(path: Path, change) -> None:
+    """Apply `change` to the data of a YAML manifest, keeping the rest of the file (comments too)."""
+    data = _yaml.load(path.read_text())
+    change(data)
+    buffer = io.StringIO()
+    _yaml.dump(data, buffer)
+    path.write_text(buffer.getvalue())
+
+
+def first_state(flow: dict, *types: str) -> dict:
+    return next(s for s in flow["states"] if s["type"] in types)
+
+
+def set_greeting(project_dir: Path, text: str) -> None:
+    """Change one property of one widget: what the IVR's first say-play widget says."""
+    edit_yaml(project_dir / "flows/ivr-main.yaml",
+              lambda flow: first_state(flow, "say-play")["properties"].__setitem__("say", text))
+
+
+def live_flow(ws: Workspace, friendly_name: str):
+    """The flow as Studio has it now, fetched through the workspace's gateway."""
+    [flow] = [f for f in ws.gateway.client.studio.v2.flows.list() if f.friendly_name == friendly_name]
+    return ws.gateway.client.studio.v2.flows(flow.sid).fetch()
+
+
+def edited(definition: dict, widget: str, **properties) -> dict:
+    """A copy of a Studio definition with some properties of one widget changed (a console edit)."""
+    definition = copy.deepcopy(definition)
+    next(s for s in definition["states"] if s["name"] == widget)["properties"].update(properties)
+    return definition
+
+
+def make_repo(root: Path, message: str = "the example project") -> git.Repo:
+    """`root` as a git repository with everything in it committed."""
+    repo = git.Repo.init(root)
+    with repo.config_writer() as config:
+        config.set_value("user", "name", "Test")
+        config.set_value("user", "email", "test@example.com")
+    (root / ".gitignore").write_text(".twideploy/\n")
+    commit_all(repo, message)
+    return repo
+
+
+def commit_all(repo: git.Repo, message: str) -> str:
+    repo.git.add(A=True)
+    repo.index.commit(message)
+    return repo.head.commit.hexsha
+
+
+def last_journal_header(project_dir: Path, env: str) -> dict:
+    return journals.deploys(project_dir / ".twideploy" / "journal", env)[-1].header
