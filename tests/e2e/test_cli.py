@@ -190,3 +190,16 @@ def test_an_emulator_that_answers_400_is_reported_as_its_answer(project_dir, cli
                                         f"refused to seed the numbers of not-an-account-sid: HTTP 400: "
                                         f"Invalid account_sid 'not-an-account-sid'"), out
     assert "did not answer" not in out and len(out.strip().splitlines()) == 1
+
+
+def test_a_content_cache_cut_short_is_no_traceback(project_dir, cli_env):
+    """A run killed while saving the content cache (apply saves it right after its last write)
+    must not break every later plan: the cache is saved atomically, and one that cannot be
+    read is only a cache, started afresh."""
+    assert run(project_dir, "apply", "--env", "local", "--auto-approve")[0] == 0
+    [cache] = (project_dir / ".twideploy" / "cache").glob("content-*.json")
+    cache.write_text(cache.read_text()[: len(cache.read_text()) // 2])
+    code, out = run(project_dir, "plan", "--env", "local")
+    assert code == 0 and "Traceback" not in out, out
+    assert json.loads(cache.read_text())  # saved whole again
+    assert not [p for p in cache.parent.iterdir() if p.name.startswith(".")]  # no temporary file left

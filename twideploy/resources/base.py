@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
@@ -47,12 +49,20 @@ class ContentCache:
         self.path = path
         self.hashes: dict[str, str] = {}
         if path and path.exists():
-            self.hashes = json.loads(path.read_text())
+            try:
+                self.hashes = json.loads(path.read_text())
+            except ValueError:  # e.g. cut short by a killed run before saves were atomic: only a cache
+                self.hashes = {}
 
     def save(self) -> None:
+        """Write a new file and rename it over the old one: a run killed meanwhile (apply saves
+        right after its last write) leaves the old cache or the new, never half of one."""
         if self.path:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_text(json.dumps(self.hashes, indent=0, sort_keys=True))
+            fd, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+            with os.fdopen(fd, "w") as f:
+                f.write(json.dumps(self.hashes, indent=0, sort_keys=True))
+            os.replace(temporary, self.path)
 
 
 def delete_created(gw: Gateway, collection: Any, result: dict[str, Any], field: str, value: str | None) -> None:
