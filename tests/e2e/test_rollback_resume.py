@@ -327,3 +327,24 @@ def test_a_number_rolled_back_points_at_the_recreated_flow(project_dir, emulator
     [recreated] = [f for f in ws.gateway.client.studio.v2.flows.list() if f.friendly_name == sms_bot]
     assert recreated.sid != before["flows"][sms_bot]["sid"]
     assert after["numbers"]["+15005550006"]["sms_url"] == recreated.webhook_url
+
+
+def test_a_journal_line_cut_short_by_a_kill_is_skipped(project_dir, emulator):
+    """SIGKILL can cut a journal line short (a flow's definition makes an intent line long):
+    rollback still reads the journal, and its own lines go after it, each whole."""
+    ws = open_ws(project_dir, emulator)
+    deploy.apply(ws, deploy.ApplyOptions())
+    before = account_state(ws.gateway)
+    edit_yaml(project_dir / "environments/local.yaml",
+              lambda env: env["services"]["crm"]["variables"].__setitem__("NEW_SETTING", "on"))
+    deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
+    journal = _journals(project_dir)[-1].path
+    outcome = journal.read_text().splitlines()[-1]
+    journal.write_text("\n".join(journal.read_text().splitlines()[:-1]) + "\n" + outcome[:25])  # killed mid-line
+    (journal.parent / "20000101-000000000-dead.jsonl").write_text('{"type": "head')  # killed writing a header
+
+    with pytest.raises(UnfinishedDeployError, match="was interrupted after 1 completed write"):
+        deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
+    deploy.rollback(open_ws(project_dir, emulator))
+    assert account_state(ws.gateway) == before
+    assert [json.loads(line)["type"] for line in journal.read_text().splitlines()[-2:]] == ["undone", "outcome"]

@@ -137,14 +137,35 @@ def append_undone(record: DeployRecord, step: Step, **details: Any) -> None:
 
 
 def _append_to(record: DeployRecord, entry: dict[str, Any]) -> None:
-    with record.path.open("a", encoding="utf-8") as f:
-        f.write(json.dumps(entry, sort_keys=True) + "\n")
+    """Append a line, on a line of its own even after one a killed process cut short."""
+    with record.path.open("rb+") as f:
+        size = f.seek(0, os.SEEK_END)
+        cut_short = False
+        if size:
+            f.seek(size - 1)
+            cut_short = f.read(1) != b"\n"
+        f.write((("\n" if cut_short else "") + json.dumps(entry, sort_keys=True) + "\n").encode())
         f.flush()
         os.fsync(f.fileno())
 
 
-def load(path: Path) -> DeployRecord:
-    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+def load(path: Path) -> DeployRecord | None:
+    """A journal as written; None if its header never reached the disk (nothing was written).
+
+    Every line is written whole and then fsynced, so a line that does not parse is one a
+    killed process cut short, and it is skipped: an intent cut short was never acted on; a
+    `done` line cut short leaves its write as one that may have happened (undo finds what
+    it made by name); an `undone` one leaves the undo to be done again (undo is
+    idempotent); an outcome one leaves the deploy unfinished, to be rolled back or abandoned.
+    """
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            lines.append(json.loads(line))
+        except ValueError:
+            continue
+    if not lines or lines[0].get("type") != "header":
+        return None
     record = DeployRecord(path, lines[0])
     steps: dict[int, Step] = {}
     for entry in lines[1:]:
@@ -170,7 +191,7 @@ def deploys(directory: Path, environment: str, account_sid: str | None = None) -
     folder = directory / environment
     if not folder.is_dir():
         return []
-    records = [load(p) for p in sorted(folder.glob("*.jsonl"))]
+    records = [r for r in (load(p) for p in sorted(folder.glob("*.jsonl"))) if r is not None]
     return [r for r in records if account_sid is None or r.header.get("account_sid") == account_sid]
 
 
