@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 from twideploy.gateway import Gateway
 from twideploy.manifest import Environment, Project
@@ -190,23 +190,33 @@ def order_flows(sources: list[Any]) -> list[Any]:
     """Topological order over run-subflow references (a subflow before its callers).
 
     Cycles are rejected by `validate`; here a cycle would simply keep manifest order.
+    Depth-first with an explicit stack, not recursion: `validate` accepts a chain of a
+    thousand subflows, which must not end in a RecursionError here.
     """
     by_name = {s.name: s for s in sources}
     ordered: list[Any] = []
     seen: set[str] = set()
 
-    def visit(source: Any) -> None:
-        if source.name in seen:
-            return
-        seen.add(source.name)
+    def subflows(source: Any) -> Iterator[Any]:
         for state in source.definition.get("states", []):
             target = (state.get("properties") or {}).get("flow") if state.get("type") == "run-subflow" else None
             if target in by_name:
-                visit(by_name[target])
-        ordered.append(source)
+                yield by_name[target]
 
-    for source in sources:
-        visit(source)
+    for root in sources:
+        if root.name in seen:
+            continue
+        seen.add(root.name)
+        stack = [(root, subflows(root))]
+        while stack:
+            source, pending = stack[-1]
+            sub = next((s for s in pending if s.name not in seen), None)
+            if sub is None:
+                stack.pop()
+                ordered.append(source)
+            else:
+                seen.add(sub.name)
+                stack.append((sub, subflows(sub)))
     return ordered
 
 
