@@ -1,0 +1,68 @@
+"""The journal file format with its typed header, the deploy commit message and the state paths."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from twideploy.state import commits
+from twideploy.state import journal as journals
+from twideploy.state.journal import Journal, JournalHeader
+from twideploy.state.paths import StatePaths
+
+
+def test_a_journal_reads_back_as_written_with_each_kind_writing_only_its_own_header_fields(tmp_path):
+    folder = StatePaths(tmp_path).journal_folder("staging")
+    deploy = Journal(folder, JournalHeader.for_deploy("staging", "AC1", git_sha=None, summary={"create": 1},
+                                                      changes=["flow.ivr-main"]))
+    seq = deploy.intent("flow.create", "flow.ivr-main", {"friendly_name": "IVR"})
+    deploy.done(seq, {"sid": "FW1"})
+    deploy.finish("applied", writes=1)
+    rollback = Journal(folder, JournalHeader.for_rollback("staging", "AC1", [deploy.deploy_id]))
+    written = journals.load(deploy.path)
+    journals.append_undone(written, written.steps[0], by=rollback.deploy_id)
+    rollback.finish("applied", report=["flow.ivr-main: deleted"])
+
+    lines = [json.loads(line) for line in deploy.path.read_text().splitlines()]
+    assert set(lines[0]) == {"type", "format_version", "deploy_id", "environment", "started_at", "kind",
+                             "account_sid", "git_sha", "summary", "changes"}
+    assert set(json.loads(rollback.path.read_text().splitlines()[0])) == {
+        "type", "format_version", "deploy_id", "environment", "started_at", "kind", "account_sid", "reverts"}
+    assert deploy.path == folder / f"{deploy.deploy_id}.jsonl"
+
+    [first, second] = journals.deploys(folder, "AC1")
+    assert first.header == deploy.header and second.header == rollback.header
+    assert (first.status, first.outcome.at, first.kind) == ("applied", lines[3]["at"], "deploy")
+    assert [(s.op, s.address, s.undo, s.result, s.undone) for s in first.steps] == [
+        ("flow.create", "flow.ivr-main", {"friendly_name": "IVR"}, {"sid": "FW1"}, True)]
+    assert second.header.reverts == (deploy.deploy_id,)
+    assert journals.deploys(folder, "AC2") == [] and journals.deploys(folder / "none") == []
+
+
+def test_a_closed_unfinished_deploy_has_its_outcome_time_at_once(tmp_path):
+    journal = Journal(tmp_path, JournalHeader.for_deploy("local", "AC1", git_sha="abc", summary={}, changes=[]))
+    journal.intent("flow.update", "flow.a", {})
+    record = journals.load(journal.path)
+    assert record.unfinished
+    journals.append_outcome(record, "abandoned")
+    assert record.outcome == journals.load(journal.path).outcome and record.outcome.at
+
+
+sha = st.text("0123456789abcdef", min_size=7, max_size=40)
+deploy_ids = st.from_regex(r"\A[0-9]{8}-[0-9]{9}-[0-9a-f]{4}\Z")
+
+
+@given(deploy_ids, st.none() | sha)
+def test_the_deploy_commit_message_parses_back_to_what_it_says(deploy_id, git_sha):
+    message = commits.deploy_message(deploy_id, git_sha)
+    assert commits.parse_deploy(message) == commits.DeployCommit(deploy_id, git_sha)
+    assert commits.is_ours(message)
+
+
+def test_other_messages_are_not_deploys():
+    assert commits.parse_deploy(commits.rollback_to_revision_message(3)) is None
+    assert commits.is_ours(commits.rollback_to_revision_message(3)) and commits.is_ours(commits.RECREATED_MESSAGE)
+    assert commits.parse_deploy("edited in the console") is None and commits.parse_deploy(None) is None
+    assert not commits.is_ours("fix typo") and not commits.is_ours(None)

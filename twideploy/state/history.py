@@ -1,0 +1,126 @@
+"""The questions asked of an environment's deploy journals, answered in one place.
+
+Rollback asks which deploys to undo (the unfinished ones, the last applied one, or every one
+after a given deploy); drift asks who last wrote a resource, which build twideploy left
+deployed and which deployments it made; promote asks which deploy made a live build; history
+lists them all. Every answer is a pure function of the records (`state.journal.deploys`),
+oldest first, so each is unit-tested on records built in memory.
+
+A rollback journal holds no steps of its own: it names the deploys it `reverts`, and once it
+is `applied` those deploys no longer count as active (a rollback that failed midway leaves
+them to retry).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from twideploy.errors import TwideployError
+from twideploy.state.journal import DEPLOY, ROLLBACK, DeployRecord, Step
+
+#: The journalled write that deploys a build (serverless), replayed by `expected_build`.
+DEPLOYMENT_CREATE = "deployment.create"
+
+
+def _build_address(service: str) -> str:
+    return f"service.{service}.build"
+
+
+@dataclass(frozen=True)
+class History:
+    """An environment's journals of one account, oldest first."""
+
+    records: list[DeployRecord]
+
+    def reverted_ids(self) -> set[str]:
+        """Deploys undone by a rollback that finished; one that failed midway leaves them to retry."""
+        return {deploy_id for r in self.records if r.kind == ROLLBACK and r.status == "applied"
+                for deploy_id in r.header.reverts}
+
+    def active(self) -> list[DeployRecord]:
+        """Applied deploys (and rollbacks) that were not reverted since, oldest first."""
+        reverted = self.reverted_ids()
+        return [r for r in self.records if r.status == "applied" and r.deploy_id not in reverted]
+
+    def unfinished(self) -> list[DeployRecord]:
+        """Deploys that left the account half-applied: interrupted, or failed with a rollback that
+        failed too. An interrupted *rollback* needs no attention of its own: it did not finish, so
+        the deploys it was undoing still count as not reverted and can be rolled back again."""
+        return [r for r in self.records if r.unfinished]
+
+    def to_undo(self, to: str | None, *, environment: str, journals: Path) -> list[DeployRecord]:
+        """What `twideploy rollback [--to DEPLOY_ID]` undoes, newest first: the unfinished deploys
+        if any, else the last applied one; or every applied or unfinished deploy after `to`.
+        `journals` (where the records were read) is named when there is nothing to undo."""
+        unfinished = self.unfinished()
+        if unfinished and not to:
+            return unfinished[::-1]
+        reverted = self.reverted_ids()
+        applied = [r for r in self.records if r.kind == DEPLOY and r.status == "applied"
+                   and r.deploy_id not in reverted]
+        if not to:
+            if not applied:
+                raise TwideployError(f"no deploy of {environment} to roll back (journals under {journals})")
+            return [applied[-1]]
+        ids = [r.deploy_id for r in applied]
+        if to not in ids:
+            raise TwideployError(f"deploy {to} is not an applied, un-reverted deploy of {environment}; "
+                                 f"see `twideploy history --env {environment}`")
+        return sorted(applied[ids.index(to) + 1:] + [r for r in unfinished if r.deploy_id > to],
+                      key=lambda r: r.deploy_id, reverse=True)
+
+    def last_deploy(self) -> DeployRecord | None:
+        """The newest active deploy (not a rollback)."""
+        deploys = [r for r in self.active() if r.kind == DEPLOY]
+        return deploys[-1] if deploys else None
+
+    def last_write(self, address: str) -> tuple[DeployRecord, Step] | None:
+        """The newest completed write of `address` among the active deploys."""
+        for record in reversed(self.active()):
+            for step in reversed(record.steps):
+                if step.address == address and step.done:
+                    return record, step
+        return None
+
+    def last_change(self, address: str) -> DeployRecord | None:
+        """The last deploy, or rollback of a deploy, that wrote `address` (rollbacks journal no steps)."""
+        by_id = self._by_id()
+        for record in reversed(self.active()):
+            changed = [by_id[i] for i in record.header.reverts if i in by_id] if record.kind == ROLLBACK else [record]
+            if any(step.address == address and step.done for r in changed for step in r.steps):
+                return record
+        return None
+
+    def our_deployments(self, service: str) -> dict[str, DeployRecord]:
+        """Deployment SID -> the deploy that made it (every journal, reverted or not)."""
+        return {str(step.result.get("sid")): record for record in self.records
+                for step in self._deployment_steps(record, service) if step.result is not None}
+
+    def expected_build(self, service: str, build_of: dict[str, str]) -> tuple[str | None, DeployRecord | None]:
+        """The build twideploy left deployed, and the deploy or rollback that left it, replaying
+        deploys and rollbacks in order. `build_of`: deployment SID -> its build SID (live)."""
+        by_id = self._by_id()
+        expected: tuple[str | None, DeployRecord | None] = (None, None)
+        for record in self.records:
+            if record.status != "applied":
+                continue
+            if record.kind == ROLLBACK:
+                for reverted in record.header.reverts:
+                    if reverted in by_id:
+                        for step in self._deployment_steps(by_id[reverted], service, done_only=False):
+                            previous = step.undo.get("previous_build_sid")
+                            expected = (str(previous) if previous else None, record)
+            else:
+                for step in self._deployment_steps(record, service):
+                    expected = (build_of.get(str((step.result or {}).get("sid"))), record)
+        return expected
+
+    def _by_id(self) -> dict[str, DeployRecord]:
+        return {r.deploy_id: r for r in self.records}
+
+    @staticmethod
+    def _deployment_steps(record: DeployRecord, service: str, *, done_only: bool = True) -> list[Step]:
+        """The record's writes that deployed a build of `service` (completed ones, unless not `done_only`)."""
+        return [s for s in record.steps if s.op == DEPLOYMENT_CREATE and s.address == _build_address(service)
+                and (s.done or not done_only)]

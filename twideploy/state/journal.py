@@ -1,0 +1,261 @@
+"""The deploy journal: one JSON-lines file per deploy, `.twideploy/journal/<env>/<deploy-id>.jsonl`.
+
+Line 1 is the header (deploy id, environment, account, git SHA, start time, summary).
+Each write adds an `intent` line *before* it is made, holding what is needed to undo
+it, and a `done` line after, holding its result (e.g. the SID it created). Each undo of
+a write that succeeded (or that no rollback can do) adds an `undone` line (from apply's
+own rollback or a later `twideploy rollback`), so a rollback that failed midway is resumed
+with the undo steps left, not redone from the start. The outcome line (`applied`, `rolled_back`,
+`rollback_failed`, `abandoned`) may be followed by `undone` lines and a later outcome;
+the last outcome counts. A file without an outcome is an interrupted deploy. Every line is
+flushed and fsynced, so a killed process leaves a journal that tells the truth up to the
+write it was making.
+
+Secret values are never written: an undo that needs one (a secret variable's previous
+value) is kept in memory for this run's automatic rollback only.
+
+The questions asked of an environment's journals (what is active, reverted, unfinished,
+who wrote what) are in state.history.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Union
+
+from twideploy.state.paths import JOURNAL_SUFFIX, journal_file
+
+JsonValue = Union[None, bool, int, float, str, list["JsonValue"], dict[str, "JsonValue"]]
+JsonObject = dict[str, JsonValue]
+"""Undo data and write results: JSON, read and written by the providers that made them."""
+
+JOURNAL_FORMAT_VERSION = 1
+DEPLOY, ROLLBACK = "deploy", "rollback"
+OUTCOMES = ("applied", "rolled_back", "rollback_failed", "abandoned", "no_changes")
+#: A deploy in one of these states left the account half-applied: it must be rolled back
+#: (or abandoned) before another apply.
+UNFINISHED = ("interrupted", "rollback_failed")
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_deploy_id() -> str:
+    """Sortable by time (to the millisecond) and unique: `20261127-173821123-1d81`."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S%f")[:-3]
+    return f"{stamp}-{os.urandom(2).hex()}"
+
+
+@dataclass(frozen=True)
+class JournalHeader:
+    """Line 1 of a journal. A deploy names the changes it makes; a rollback the deploys it reverts."""
+
+    deploy_id: str
+    environment: str
+    started_at: str
+    kind: str
+    account_sid: str | None
+    git_sha: str | None = None
+    summary: dict[str, int] = field(default_factory=dict)
+    changes: tuple[str, ...] = ()
+    reverts: tuple[str, ...] = ()
+
+    @classmethod
+    def for_deploy(cls, environment: str, account_sid: str, *, git_sha: str | None, summary: dict[str, int],
+                   changes: list[str]) -> "JournalHeader":
+        return cls(new_deploy_id(), environment, now(), DEPLOY, account_sid, git_sha, summary, tuple(changes))
+
+    @classmethod
+    def for_rollback(cls, environment: str, account_sid: str, reverts: list[str]) -> "JournalHeader":
+        return cls(new_deploy_id(), environment, now(), ROLLBACK, account_sid, reverts=tuple(reverts))
+
+    def to_dict(self) -> JsonObject:
+        """The header line's fields (each kind writes only its own)."""
+        data: JsonObject = {"deploy_id": self.deploy_id, "environment": self.environment,
+                            "started_at": self.started_at, "kind": self.kind, "account_sid": self.account_sid}
+        if self.kind == ROLLBACK:
+            return {**data, "reverts": list(self.reverts)}
+        return {**data, "git_sha": self.git_sha, "summary": dict(self.summary), "changes": list(self.changes)}
+
+    @classmethod
+    def from_dict(cls, data: JsonObject) -> "JournalHeader":
+        summary = data.get("summary")
+        return cls(str(data["deploy_id"]), str(data.get("environment") or ""), str(data.get("started_at") or ""),
+                   str(data.get("kind") or DEPLOY), _text(data.get("account_sid")), _text(data.get("git_sha")),
+                   dict(summary) if isinstance(summary, dict) else {},  # type: ignore[arg-type]
+                   tuple(str(c) for c in _list(data.get("changes"))), tuple(str(r) for r in _list(data.get("reverts"))))
+
+
+@dataclass(frozen=True)
+class JournalOutcome:
+    """The last outcome line: how the deploy ended, and when."""
+
+    status: str
+    at: str | None
+
+
+@dataclass
+class Step:
+    seq: int
+    op: str
+    address: str
+    undo: JsonObject
+    result: JsonObject | None = None
+    undone: bool = False
+
+    @property
+    def done(self) -> bool:
+        return self.result is not None
+
+
+@dataclass
+class DeployRecord:
+    """A journal read back from disk."""
+
+    path: Path
+    header: JournalHeader
+    steps: list[Step] = field(default_factory=list)
+    outcome: JournalOutcome | None = None
+
+    @property
+    def deploy_id(self) -> str:
+        return self.header.deploy_id
+
+    @property
+    def kind(self) -> str:
+        return self.header.kind
+
+    @property
+    def finished(self) -> bool:
+        return self.outcome is not None
+
+    @property
+    def status(self) -> str:
+        return self.outcome.status if self.outcome else "interrupted"
+
+    @property
+    def unfinished(self) -> bool:
+        return self.kind == DEPLOY and self.status in UNFINISHED
+
+
+class Journal:
+    """Appends to one deploy's journal file, in the environment's journal folder."""
+
+    def __init__(self, folder: Path, header: JournalHeader):
+        self.path = journal_file(folder, header.deploy_id)
+        self.header = header
+        self._seq = 0
+        folder.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("a", encoding="utf-8")
+        self._append({"type": "header", "format_version": JOURNAL_FORMAT_VERSION, **header.to_dict()})
+
+    @property
+    def deploy_id(self) -> str:
+        return self.header.deploy_id
+
+    def intent(self, op: str, address: str, undo: JsonObject) -> int:
+        self._seq += 1
+        self._append({"type": "intent", "seq": self._seq, "op": op, "address": address, "undo": undo, "at": now()})
+        return self._seq
+
+    def done(self, seq: int, result: JsonObject) -> None:
+        self._append({"type": "done", "seq": seq, "result": result, "at": now()})
+
+    def undone(self, seq: int) -> None:
+        self._append({"type": "undone", "seq": seq, "at": now()})
+
+    def finish(self, outcome: str, **details: JsonValue) -> None:
+        """`details` (the error, the rollback report, the number of writes) are for people reading the file."""
+        assert outcome in OUTCOMES, outcome
+        self._append({"type": "outcome", "outcome": outcome, "at": now(), **details})
+        self._file.close()
+
+    def _append(self, entry: JsonObject) -> None:
+        self._file.write(json.dumps(entry, sort_keys=True) + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+
+def append_outcome(record: DeployRecord, outcome: str, *, by: str | None = None) -> None:
+    """Close a journal read back from disk (an unfinished deploy that was undone, by rollback
+    `by`, or abandoned)."""
+    at = now()
+    _append_to(record, {"type": "outcome", "outcome": outcome, "at": at, **({"by": by} if by else {})})
+    record.outcome = JournalOutcome(outcome, at)
+
+
+def append_undone(record: DeployRecord, step: Step, *, by: str) -> None:
+    """Record on a journal read back from disk that rollback `by` undid one of its writes."""
+    _append_to(record, {"type": "undone", "seq": step.seq, "at": now(), "by": by})
+    step.undone = True
+
+
+def _append_to(record: DeployRecord, entry: JsonObject) -> None:
+    """Append a line, on a line of its own even after one a killed process cut short."""
+    with record.path.open("rb+") as f:
+        size = f.seek(0, os.SEEK_END)
+        cut_short = False
+        if size:
+            f.seek(size - 1)
+            cut_short = f.read(1) != b"\n"
+        f.write((("\n" if cut_short else "") + json.dumps(entry, sort_keys=True) + "\n").encode())
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def load(path: Path) -> DeployRecord | None:
+    """A journal as written; None if its header never reached the disk (nothing was written).
+
+    Every line is written whole and then fsynced, so a line that does not parse is one a
+    killed process cut short, and it is skipped: an intent cut short was never acted on; a
+    `done` line cut short leaves its write as one that may have happened (undo finds what
+    it made by name); an `undone` one leaves the undo to be done again (undo is
+    idempotent); an outcome one leaves the deploy unfinished, to be rolled back or abandoned.
+    """
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            lines.append(json.loads(line))
+        except ValueError:
+            continue
+    if not lines or lines[0].get("type") != "header":
+        return None
+    record = DeployRecord(path, JournalHeader.from_dict(lines[0]))
+    steps: dict[int, Step] = {}
+    for entry in lines[1:]:
+        if entry["type"] == "intent":
+            steps[entry["seq"]] = Step(entry["seq"], entry["op"], entry["address"], entry["undo"])
+        elif entry["type"] == "done":
+            steps[entry["seq"]].result = entry["result"]
+        elif entry["type"] == "undone":
+            steps[entry["seq"]].undone = True
+        elif entry["type"] == "outcome":
+            record.outcome = JournalOutcome(entry["outcome"], entry.get("at"))
+    record.steps = [steps[k] for k in sorted(steps)]
+    return record
+
+
+def deploys(folder: Path, account_sid: str | None = None) -> list[DeployRecord]:
+    """Every journal in an environment's journal folder, oldest first (deploy ids sort by time).
+
+    With `account_sid`, only the journals of that account: an environment pointed at
+    another account (a new emulator, a re-created subaccount) must not undo or judge
+    the new account by the old one's history.
+    """
+    if not folder.is_dir():
+        return []
+    records = [r for r in (load(p) for p in sorted(folder.glob(f"*{JOURNAL_SUFFIX}"))) if r is not None]
+    return [r for r in records if account_sid is None or r.header.account_sid == account_sid]
+
+
+def _text(value: JsonValue) -> str | None:
+    return None if value is None else str(value)
+
+
+def _list(value: JsonValue) -> list[JsonValue]:
+    return value if isinstance(value, list) else []
