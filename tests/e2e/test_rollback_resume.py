@@ -348,3 +348,25 @@ def test_a_journal_line_cut_short_by_a_kill_is_skipped(project_dir, emulator):
     deploy.rollback(open_ws(project_dir, emulator))
     assert account_state(ws.gateway) == before
     assert [json.loads(line)["type"] for line in journal.read_text().splitlines()[-2:]] == ["undone", "outcome"]
+
+
+def test_a_number_waits_for_the_flow_it_pointed_at_when_recreating_that_flow_failed(project_dir, emulator):
+    """Found by the reliability campaign (--seed 2 --only 12): the rollback's recreate of a pruned
+    flow failed, yet the number was put back on the deleted flow's URL and counted as undone, so
+    the rollback that finished the job recreated the flow and left the number on a dead URL."""
+    ws = open_ws(project_dir, emulator)
+    deploy.apply(ws, deploy.ApplyOptions())
+    sms_bot = ws.project.flows["sms-bot"].friendly_name
+    edit_yaml(project_dir / "environments/local.yaml", _without_sms_bot)
+    deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions(prune=True))
+
+    emulator.set_faults(FaultConfig(fail_writes=(1,)))  # the first undo: recreating the pruned flow
+    with pytest.raises(RollbackError) as failed:
+        deploy.rollback(open_ws(project_dir, emulator))
+    emulator.set_faults(FaultConfig())
+    assert f"+15005550006 pointed at flow {sms_bot}, which does not exist now" in str(failed.value)
+    assert account_state(ws.gateway)["numbers"]["+15005550006"]["sms_url"] == "https://example.com/sms"
+
+    deploy.rollback(open_ws(project_dir, emulator))  # finishes the job
+    [recreated] = [f for f in ws.gateway.client.studio.v2.flows.list() if f.friendly_name == sms_bot]
+    assert account_state(ws.gateway)["numbers"]["+15005550006"]["sms_url"] == recreated.webhook_url

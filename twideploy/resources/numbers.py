@@ -105,7 +105,11 @@ def _undo_update(gw: Gateway, undo: dict, result: dict) -> str:
     fields = dict(undo["fields"])
     if undo.get("flows"):  # each flow's URL as it is now: the flow may have been recreated
         urls = {f.friendly_name: f.webhook_url for f in gw.list_all(gw.client.studio.v2.flows)}
-        fields.update({f: urls[name] for f, name in undo["flows"].items() if name in urls})
+        missing = sorted({name for name in undo["flows"].values() if name not in urls})
+        if missing:  # its recreate failed (or comes later): pointing at the deleted flow would be a dead URL
+            raise TwideployError(f"{undo['phone_number']} pointed at flow {', '.join(missing)}, which does not "
+                                 f"exist now (its undo failed?); left for the next rollback")
+        fields.update({f: urls[name] for f, name in undo["flows"].items()})
     numbers = gw.client.api.v2010.accounts(gw.account_sid).incoming_phone_numbers
     call(lambda: numbers(undo["sid"]).update(**fields), idempotent=True)
     return f"restored the URLs of {undo['phone_number']}"
