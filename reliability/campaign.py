@@ -63,6 +63,7 @@ from click.testing import CliRunner
 from ruamel.yaml import YAML
 
 from twideploy.cli.main import cli
+from twideploy.state.paths import StatePaths
 
 from reliability.changeset import SUMMARY, apply_change_set
 from reliability.snapshot import compare, read_account
@@ -428,7 +429,7 @@ class JournalWatch:
     """The journal a new apply writes in `root` (not the ones already there)."""
 
     def __init__(self, root: Path):
-        self.folder = root / ".twideploy" / "journal" / ENV
+        self.folder = StatePaths(root).journal_folder(ENV)
         self.earlier = set(self.folder.glob("*.jsonl")) if self.folder.exists() else set()
         self.file: Path | None = None
 

@@ -10,14 +10,14 @@ from typing import Any, Callable
 from twideploy.errors import StalePlanError, TwideployError
 from twideploy.manifest.documents import ParseError, parse_json, read_limited
 from twideploy.manifest.models import schema_problems
-from twideploy.plan import journal as journals
 from twideploy.plan import rollback as rollbacks
 from twideploy.plan.executor import Executor, Outcome
-from twideploy.plan.lock import environment_lock
 from twideploy.plan.model import (MAX_PLAN_BYTES, MAX_PLAN_DEPTH, MAX_PLAN_VALUES, PLAN_FORMAT_VERSION, Plan,
                                   PlanFileSpec)
 from twideploy.plan.planner import Planned, comparable, comparable_fingerprints, make_plan
 from twideploy.resources import flows
+from twideploy.state.history import History
+from twideploy.state.lock import environment_lock
 from twideploy.workspace import Workspace
 
 
@@ -104,10 +104,10 @@ def apply(ws: Workspace, options: ApplyOptions, *, saved: Plan | None = None,
 
     Returns the plan and the outcome (None when the user declined).
     """
-    with environment_lock(ws.state_dir / "locks", ws.env.name, purpose="apply", wait_seconds=options.lock_timeout):
+    with environment_lock(ws.paths, ws.env.name, purpose="apply", wait_seconds=options.lock_timeout):
         if options.abandon_unfinished:
-            rollbacks.abandon_unfinished(ws.state_dir, ws.env.name, ws.gateway.account_sid)
-        rollbacks.check_no_unfinished(ws.state_dir, ws.env.name, ws.gateway.account_sid)
+            rollbacks.abandon_unfinished(ws.paths, ws.env.name, ws.gateway.account_sid)
+        rollbacks.check_no_unfinished(ws.paths, ws.env.name, ws.gateway.account_sid)
         prune = saved.prune if saved else options.prune
         include_layout = saved.include_layout if saved else options.include_layout
         planned = plan(ws, prune=prune, include_layout=include_layout, git_sha=options.git_sha)
@@ -115,14 +115,14 @@ def apply(ws: Workspace, options: ApplyOptions, *, saved: Plan | None = None,
             check_saved_plan(saved, planned.plan)
         if planned.plan.has_changes and not confirm(planned.plan):
             return planned, None
-        executor = Executor(ws.gateway, planned, state_dir=ws.state_dir, cache=ws.content_cache(),
+        executor = Executor(ws.gateway, planned, paths=ws.paths, cache=ws.content_cache(),
                             git_sha=options.git_sha, progress=progress)
         return planned, executor.run()
 
 
 def rollback(ws: Workspace, *, to: str | None = None, flow: str | None = None, revision: int | None = None,
              lock_timeout: float = 0, confirm: Callable[[str], bool] = lambda what: True) -> list[str]:
-    with environment_lock(ws.state_dir / "locks", ws.env.name, purpose="rollback", wait_seconds=lock_timeout):
+    with environment_lock(ws.paths, ws.env.name, purpose="rollback", wait_seconds=lock_timeout):
         if flow is not None:
             if revision is None:
                 raise TwideployError("--flow needs --revision N")
@@ -134,26 +134,26 @@ def rollback(ws: Workspace, *, to: str | None = None, flow: str | None = None, r
             if not confirm(f"write revision {revision} of flow {flow} back as a new revision"):
                 return []
             return [rollbacks.flow_to_revision(ws.gateway, live, revision)]
-        records = rollbacks.deploys_to_undo(ws.state_dir, ws.env.name, ws.gateway.account_sid, to)
+        records = rollbacks.deploys_to_undo(ws.paths, ws.env.name, ws.gateway.account_sid, to)
         what = ", ".join(f"{r.deploy_id} ({r.status}, {len(r.steps)} writes)" for r in records)
         if records and not confirm(f"undo deploy(s) {what}"):
             return []
-        return rollbacks.undo_deploys(ws.gateway, ws.state_dir, ws.env.name, records)
+        return rollbacks.undo_deploys(ws.gateway, ws.paths, ws.env.name, records)
 
 
 def history(ws: Workspace, *, limit: int = 20) -> dict[str, Any]:
     """Deploys from the journals, and the live revisions of the environment's flows."""
     from twideploy.gitinfo import deploy_tags
 
-    records = journals.deploys(ws.state_dir / "journal", ws.env.name, ws.gateway.account_sid)
-    reverted = rollbacks.reverted_ids(records)
+    journalled = History.of(ws.paths, ws.env.name, ws.gateway.account_sid)
+    reverted = journalled.reverted_ids()
     tags = deploy_tags(ws.project.root, ws.env.name)
     deploys = [{
-        "deploy_id": r.deploy_id, "kind": r.header.get("kind"), "status": r.status,
-        "reverted": r.deploy_id in reverted, "git_sha": r.header.get("git_sha"), "tag": tags.get(r.deploy_id),
-        "started_at": r.header.get("started_at"), "changes": r.header.get("changes", []),
-        "reverts": r.header.get("reverts", []), "writes": len(r.steps),
-    } for r in records][-limit:]
+        "deploy_id": r.deploy_id, "kind": r.kind, "status": r.status,
+        "reverted": r.deploy_id in reverted, "git_sha": r.header.git_sha, "tag": tags.get(r.deploy_id),
+        "started_at": r.header.started_at, "changes": list(r.header.changes),
+        "reverts": list(r.header.reverts), "writes": len(r.steps),
+    } for r in journalled.records][-limit:]
     names = {f.friendly_name for f in ws.project.flows.values() if f.name in ws.env.flows}
     live = flows.read(ws.gateway, set())
     managed = sorted(names & live.keys())

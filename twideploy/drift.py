@@ -22,22 +22,21 @@ Variable values are never shown, only that they differ.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from twideploy import deploy
 from twideploy.gateway import call
-from twideploy.plan import journal as journals
-from twideploy.plan import rollback as rollbacks
 from twideploy.plan.flowdiff import describe
 from twideploy.plan.model import Action, Change
 from twideploy.resources import flows
+from twideploy.state import commits
+from twideploy.state.history import History
+from twideploy.state.journal import DeployRecord, now
 from twideploy.workspace import Workspace
 
 DRIFT_FORMAT_VERSION = 1
-COMMIT = re.compile(r"^twideploy deploy (?P<deploy>\S+)(?: git (?P<sha>\S+))?")
 
 DRIFT, LAYOUT, INFO = "drift", "layout", "info"
 
@@ -136,77 +135,18 @@ def _after(live: Any, ours: Any) -> bool | None:
 # --------------------------------------------------------------------------- journals
 
 
-@dataclass
-class _History:
-    """What the deploy journals of one environment say."""
-
-    records: list[journals.DeployRecord]
-
-    @property
-    def active(self) -> list[journals.DeployRecord]:
-        """Applied deploys (and rollbacks) that were not reverted since, oldest first."""
-        reverted = rollbacks.reverted_ids(self.records)
-        return [r for r in self.records if r.status == "applied" and r.deploy_id not in reverted]
-
-    def last_deploy(self) -> journals.DeployRecord | None:
-        deploys = [r for r in self.active if r.header.get("kind") == "deploy"]
-        return deploys[-1] if deploys else None
-
-    def last_write(self, address: str) -> tuple[journals.DeployRecord, journals.Step] | None:
-        for record in reversed(self.active):
-            for step in reversed(record.steps):
-                if step.address == address and step.done:
-                    return record, step
-        return None
-
-    def last_change(self, address: str) -> journals.DeployRecord | None:
-        """The last deploy, or rollback of a deploy, that wrote `address` (rollbacks journal no steps)."""
-        by_id = {r.deploy_id: r for r in self.records}
-        for record in reversed(self.active):
-            reverted = [by_id[i] for i in record.header.get("reverts", []) if i in by_id] \
-                if record.header.get("kind") == "rollback" else [record]
-            if any(step.address == address and step.done for r in reverted for step in r.steps):
-                return record
-        return None
-
-    def our_deployments(self, service: str) -> dict[str, journals.DeployRecord]:
-        """deployment SID -> the deploy that made it (every journal, reverted or not)."""
-        made = {}
-        for record in self.records:
-            for step in record.steps:
-                if step.op == "deployment.create" and step.address == f"service.{service}.build" and step.done:
-                    made[step.result.get("sid")] = record
-        return made
-
-    def expected_build(self, service: str, build_of: dict[str, str]) -> tuple[str | None, journals.DeployRecord | None]:
-        """The build twideploy left deployed, replaying deploys and rollbacks in order."""
-        by_id = {r.deploy_id: r for r in self.records}
-        expected: tuple[str | None, journals.DeployRecord | None] = (None, None)
-        for record in self.records:
-            if record.header.get("kind") == "rollback" and record.status == "applied":
-                for reverted in record.header.get("reverts", []):
-                    for step in by_id.get(reverted, journals.DeployRecord(record.path, {})).steps:
-                        if step.op == "deployment.create" and step.address == f"service.{service}.build":
-                            expected = (step.undo.get("previous_build_sid"), record)
-            elif record.status == "applied":
-                for step in record.steps:
-                    if step.op == "deployment.create" and step.address == f"service.{service}.build" and step.done:
-                        expected = (build_of.get(step.result.get("sid")), record)
-        return expected
-
-
-def _deploy_ref(record: journals.DeployRecord | None) -> dict[str, Any] | None:
+def _deploy_ref(record: DeployRecord | None) -> dict[str, Any] | None:
     if record is None:
         return None
-    return {"deploy_id": record.deploy_id, "kind": record.header.get("kind"), "git_sha": record.header.get("git_sha"),
-            "started_at": record.header.get("started_at"), "status": record.status}
+    return {"deploy_id": record.deploy_id, "kind": record.kind, "git_sha": record.header.git_sha,
+            "started_at": record.header.started_at, "status": record.status}
 
 
-def _by(record: journals.DeployRecord | None) -> str:
+def _by(record: DeployRecord | None) -> str:
     if record is None:
         return "twideploy"
-    sha = record.header.get("git_sha")
-    return f"{record.header.get('kind', 'deploy')} {record.deploy_id}" + (f" (git {sha[:12]})" if sha else "")
+    sha = record.header.git_sha
+    return f"{record.kind} {record.deploy_id}" + (f" (git {sha[:12]})" if sha else "")
 
 
 # --------------------------------------------------------------------------- audit
@@ -215,15 +155,15 @@ def _by(record: journals.DeployRecord | None) -> str:
 def audit(ws: Workspace, *, include_layout: bool = False) -> DriftReport:
     """Compare the live account with the manifests and with the deploy journals."""
     planned = deploy.plan(ws, include_layout=include_layout)
-    history = _History(journals.deploys(ws.state_dir / "journal", ws.env.name, ws.gateway.account_sid))
+    history = History.of(ws.paths, ws.env.name, ws.gateway.account_sid)
     auditor = _Auditor(ws, planned, history)
     items = auditor.run()
-    return DriftReport(ws.env.name, ws.gateway.account_sid, journals.now(), include_layout,
+    return DriftReport(ws.env.name, ws.gateway.account_sid, now(), include_layout,
                        _deploy_ref(history.last_deploy()), items)
 
 
 class _Auditor:
-    def __init__(self, ws: Workspace, planned: Any, history: _History):
+    def __init__(self, ws: Workspace, planned: Any, history: History):
         self.ws, self.gw, self.planned, self.history = ws, ws.gateway, planned, history
         self.plan = planned.plan
         self._builds: dict[str, dict[str, Any]] = {}
@@ -268,10 +208,10 @@ class _Auditor:
         if live is None:
             return None
         revisions = sorted(flows.revisions(self.gw, live.sid), key=lambda r: r.revision)
-        ours = [r for r in revisions if (r.commit_message or "").startswith(flows.COMMIT_PREFIX)]
+        ours = [r for r in revisions if commits.is_ours(r.commit_message)]
         last_ours = ours[-1] if ours else None
         outside = [r for r in revisions if r.revision > (last_ours.revision if last_ours else 0)
-                   and not (r.commit_message or "").startswith(flows.COMMIT_PREFIX)]
+                   and not commits.is_ours(r.commit_message)]
         details: dict[str, Any] = {
             "live": {"sid": live.sid, "revision": live.revision, "status": live.status,
                      "date_updated": _iso(live.date_updated)},
@@ -458,7 +398,7 @@ class _Auditor:
         if record is None:
             return None, f"{what}; changed {_iso(updated) or 'at an unknown time'} (no deploy journal here to compare)"
         # twideploy's writes fall anywhere between the start and the end of the deploy
-        after = _after(updated, (record.outcome or {}).get("at") or record.header.get("started_at"))
+        after = _after(updated, (record.outcome.at if record.outcome else None) or record.header.started_at)
         if after is True:
             return True, f"{what}; changed outside twideploy at {_iso(updated)}, after {_by(record)}"
         if after is False:
@@ -471,9 +411,9 @@ def _revision_ref(revision: Any) -> dict[str, Any] | None:
         return None
     ref = {"revision": revision.revision, "commit_message": revision.commit_message,
            "date_updated": _iso(revision.date_updated)}
-    match = COMMIT.match(revision.commit_message or "")
-    if match:
-        ref.update(deploy_id=match["deploy"], git_sha=match["sha"])
+    commit = commits.parse_deploy(revision.commit_message)
+    if commit:
+        ref.update(deploy_id=commit.deploy_id, git_sha=commit.git_sha)
     return ref
 
 

@@ -50,8 +50,8 @@ from twideploy.plan.planner import Desired
 from twideploy.resources import flows as flow_resources
 from twideploy.resources import numbers as number_resources
 from twideploy.resources import serverless
-from twideploy.resources.base import ContentCache
 from twideploy.secrets import Secret
+from twideploy.state.cache import ContentCache
 from twideploy.workspace import open_account
 
 SECRET_LOOKING = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|AUTH|PRIVATE|CREDENTIAL", re.IGNORECASE)

@@ -35,16 +35,17 @@ from twideploy.gitinfo import extract_manifests
 from twideploy.manifest import CodeFile, Environment, FlowSource, Project, ServiceSource, decompile_flow, load_project
 from twideploy.manifest.references import restore_secret_strings
 from twideploy.manifest.validation import validate_project
-from twideploy.plan import journal as journals
 from twideploy.plan.executor import Outcome
 from twideploy.plan.model import Plan
 from twideploy.plan.planner import Desired, Planned, address_book, read_live
 from twideploy.resources import flows as flow_resources
 from twideploy.resources import serverless
-from twideploy.resources.base import ContentCache
+from twideploy.state import commits
+from twideploy.state.cache import ContentCache
+from twideploy.state.history import History
+from twideploy.state.paths import StatePaths
 from twideploy.workspace import Workspace, open_account
 
-COMMIT = re.compile(r"^twideploy deploy (?P<deploy>\S+)(?: git (?P<sha>\S+))?")
 VAR = re.compile(r"\$\{vars\.([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -77,22 +78,18 @@ class PromoteResult:
 # --------------------------------------------------------------------------- from live state
 
 
-def _journal_git(state_dir: Path, environment: str, account_sid: str) -> dict[str, journals.DeployRecord]:
-    return {r.deploy_id: r for r in journals.deploys(state_dir / "journal", environment, account_sid)}
-
-
-def _flow_origin(env_name: str, live: flow_resources.LiveFlow, records: dict[str, journals.DeployRecord]) -> tuple[str, dict]:
+def _flow_origin(env_name: str, live: flow_resources.LiveFlow, history: History) -> tuple[str, dict]:
     message = live.commit_message or ""
-    match = COMMIT.match(message)
+    commit = commits.parse_deploy(message)
     detail: dict[str, Any] = {"environment": env_name, "flow_sid": live.sid, "revision": live.revision,
                               "commit_message": message}
-    if match:
-        deploy_id, sha = match["deploy"], match["sha"]
-        record = records.get(deploy_id)
-        sha = sha or (record.header.get("git_sha") if record else None)
+    if commit:
+        deploy_id, sha = commit.deploy_id, commit.git_sha
+        record = history.find(deploy_id)
+        sha = sha or (record.header.git_sha if record else None)
         detail.update(deploy_id=deploy_id, git_sha=sha)
         text = f"{env_name} revision {live.revision} (deploy {deploy_id}" + (f", git {sha}" if sha else "") + ")"
-    elif message.startswith(flow_resources.COMMIT_PREFIX):
+    elif commits.is_ours(message):
         text = f"{env_name} revision {live.revision} ({message})"
     else:
         text = f"{env_name} revision {live.revision}, edited outside twideploy" + (f": {message!r}" if message else "")
@@ -101,17 +98,16 @@ def _flow_origin(env_name: str, live: flow_resources.LiveFlow, records: dict[str
 
 
 def _build_origin(env_name: str, name: str, service: serverless.LiveService, gw: Gateway,
-                  records: dict[str, journals.DeployRecord]) -> tuple[str, dict]:
+                  history: History) -> tuple[str, dict]:
     build = service.build
     detail: dict[str, Any] = {"environment": env_name, "build_sid": build.sid}
-    ours = {step.result.get("sid"): record for record in records.values() for step in record.steps
-            if step.op == "deployment.create" and step.address == f"service.{name}.build" and step.done}
+    ours = history.our_deployments(name)
     env = service.environment
     deployments = gw.list_all(gw.client.serverless.v1.services(service.sid).environments(env.sid).deployments)
     made = [d for d in deployments if d.build_sid == build.sid and d.sid in ours]
     if made:
         record = ours[made[-1].sid]
-        sha = record.header.get("git_sha")
+        sha = record.header.git_sha
         detail.update(deploy_id=record.deploy_id, git_sha=sha)
         return f"{env_name} build {build.sid} (deploy {record.deploy_id}" + (f", git {sha}" if sha else "") + ")", detail
     return f"{env_name} build {build.sid} (no deploy journal of {env_name} here says which commit)", detail
@@ -149,7 +145,7 @@ def project_from_live(project: Project, from_env: Environment, to_env: Environme
     desired = Desired(project, from_env)
     live = read_live(gw, desired, cache)
     book = address_book(desired, live)
-    records = _journal_git(project.root / ".twideploy", from_env.name, gw.account_sid)
+    history = History.of(StatePaths(project.root), from_env.name, gw.account_sid)
 
     flows: dict[str, FlowSource] = {}
     for name in to_env.flows:
@@ -169,7 +165,7 @@ def project_from_live(project: Project, from_env: Environment, to_env: Environme
                                  f"{from_env.name}'s secret cannot be told; apply {from_env.name} first")
         _check_references(name, symbolic, from_env, to_env)
         flows[name] = FlowSource(name, manifest.friendly_name, manifest.file, found.status, symbolic)
-        text, detail = _flow_origin(from_env.name, found, records)
+        text, detail = _flow_origin(from_env.name, found, history)
         source.origin[f"flow.{name}"], source.details[f"flow.{name}"] = text, detail
 
     services: dict[str, ServiceSource] = {}
@@ -208,7 +204,7 @@ def project_from_live(project: Project, from_env: Environment, to_env: Environme
         services[name] = ServiceSource(name, manifest.unique_name, manifest.friendly_name,
                                        found.build.runtime or manifest.runtime, dict(found.build.dependencies),
                                        manifest.ui_editable, functions, assets, manifest.variables)
-        text, detail = _build_origin(from_env.name, name, found, gw, records)
+        text, detail = _build_origin(from_env.name, name, found, gw, history)
         source.origin[f"service.{name}"], source.details[f"service.{name}"] = text, detail
 
     promoted = dataclasses.replace(project, flows={**project.flows, **flows}, services={**project.services, **services})

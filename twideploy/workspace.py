@@ -11,8 +11,6 @@ and token (by default the environment's own account SID and the emulator's defau
 from __future__ import annotations
 
 import os
-import secrets
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +20,10 @@ from twideploy.errors import ManifestError, TwideployError
 from twideploy.gateway import DEFAULT_CONCURRENCY, Credentials, Gateway
 from twideploy.manifest import Environment, Project, load_project
 from twideploy.manifest.validation import validate_project
-from twideploy.resources.base import ContentCache
 from twideploy.secrets import Secret
-
-STATE_DIR = ".twideploy"
-PLAN_KEY = "plan-key"
+from twideploy.state import plan_key
+from twideploy.state.cache import ContentCache
+from twideploy.state.paths import StatePaths
 
 
 @dataclass
@@ -36,28 +33,15 @@ class Workspace:
     gateway: Gateway
 
     @property
-    def state_dir(self) -> Path:
-        return self.project.root / STATE_DIR
+    def paths(self) -> StatePaths:
+        return StatePaths(self.project.root)
 
     def content_cache(self) -> ContentCache:
-        return ContentCache(self.state_dir / "cache" / f"content-{self.gateway.account_sid}.json")
+        return ContentCache(self.paths.content_cache(self.gateway.account_sid))
 
     def plan_key(self) -> bytes:
-        """The key of the HMACs in plan fingerprints, `.twideploy/plan-key` (0600), made on first
-        use. It never goes into a plan file: a plan alone gives no variable value away."""
-        path = self.state_dir / PLAN_KEY
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, made = tempfile.mkstemp(dir=path.parent)  # 0600
-            with os.fdopen(fd, "wb") as f:
-                f.write(secrets.token_bytes(32))
-            try:
-                os.link(made, path)  # atomic: a run that made one first wins, and everyone reads that one
-            except FileExistsError:
-                pass
-            finally:
-                os.unlink(made)
-        return path.read_bytes()
+        """The key of the HMACs in plan fingerprints (see state.plan_key)."""
+        return plan_key.load_or_create(self.paths.plan_key)
 
 
 @contextmanager
@@ -89,7 +73,7 @@ def open_account(project: Project, env: Environment, *, concurrency: int = DEFAU
         yield Gateway(Credentials(account_sid, account_sid, Secret(token)), base_url=external,
                       concurrency=concurrency)
         return
-    db = project.root / STATE_DIR / "emulator" / f"{env.name}.sqlite"
+    db = StatePaths(project.root).emulator_db(env.name)
     db.parent.mkdir(parents=True, exist_ok=True)
     with emulator.Emulator(db, account_sid=account_sid) as emu:
         emu.seed_numbers(list(env.numbers))

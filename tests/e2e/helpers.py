@@ -18,8 +18,9 @@ from twideploy.cli.main import cli
 from twideploy.emulator import Emulator
 from twideploy.gateway import Credentials, Gateway
 from twideploy.manifest import load_project
-from twideploy.plan import journal as journals
 from twideploy.secrets import Secret
+from twideploy.state import journal as journals
+from twideploy.state.paths import StatePaths
 from twideploy.workspace import Workspace
 
 _yaml = YAML()
@@ -95,4 +96,5 @@ def commit_all(repo: git.Repo, message: str) -> str:
 
 
 def last_journal_header(project_dir: Path, env: str) -> dict:
-    return journals.deploys(project_dir / ".twideploy" / "journal", env)[-1].header
+    """The newest journal's header line, as written."""
+    return journals.deploys(StatePaths(project_dir).journal_folder(env))[-1].header.to_dict()

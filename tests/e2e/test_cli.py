@@ -10,7 +10,8 @@ import sys
 import time
 
 from twideploy.emulator import FaultConfig
-from twideploy.plan.lock import environment_lock
+from twideploy.state.lock import environment_lock
+from twideploy.state.paths import StatePaths
 
 from .helpers import edit_yaml, open_ws, run, set_greeting
 from .snapshot import account_state
@@ -73,7 +74,7 @@ def test_secrets_never_appear_in_output_plan_files_or_journals(project_dir, cli_
 
 
 def test_second_apply_waits_for_or_fails_on_the_lock(project_dir, cli_env):
-    with environment_lock(project_dir / ".twideploy" / "locks", "local", purpose="test"):
+    with environment_lock(StatePaths(project_dir), "local", purpose="test"):
         code, out = run(project_dir, "apply", "--env", "local", "--auto-approve")
     assert code == 1 and "is locked by another twideploy run" in out and '"purpose": "test"' in out
     assert account_state(open_ws(project_dir, cli_env).gateway)["flows"] == {}
@@ -86,7 +87,7 @@ def kill_apply_after(project_dir, emulator, *, done_writes: int) -> None:
     process = subprocess.Popen([sys.executable, "-m", "twideploy", "apply", "--env", "local", "--auto-approve",
                                 "--project-dir", str(project_dir)], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    journal_dir = project_dir / ".twideploy" / "journal" / "local"
+    journal_dir = StatePaths(project_dir).journal_folder("local")
     earlier = set(journal_dir.glob("*.jsonl")) if journal_dir.exists() else set()  # watch this apply's journal
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -169,7 +170,7 @@ def test_rollback_of_a_killed_apply_undoes_the_variable_create_in_flight(project
     edit_yaml(project_dir / "environments/local.yaml",
               lambda env: env["services"]["crm"]["variables"].update(NEW_A="a", NEW_B="b"))
     kill_apply_after(project_dir, cli_env, done_writes=1)  # NEW_B's request is in flight
-    journal = sorted((project_dir / ".twideploy" / "journal" / "local").glob("*.jsonl"))[-1].read_text()
+    journal = sorted(StatePaths(project_dir).journal_folder("local").glob("*.jsonl"))[-1].read_text()
     assert journal.count('"type": "done"') == 1 and journal.count('"type": "intent"') == 2
     time.sleep(0.5)  # the emulator finishes the request the killed client sent
     code, out = run(project_dir, "rollback", "--env", "local", "--auto-approve")

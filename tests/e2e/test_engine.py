@@ -443,8 +443,9 @@ def test_rollback_that_failed_midway_is_retried_not_skipped(project_dir, emulato
 
 
 def test_undoing_twice_reports_what_is_already_gone(project_dir, emulator):
-    from twideploy.plan import journal as journals
     from twideploy.plan.executor import undo_steps
+    from twideploy.state import journal as journals
+    from twideploy.state.paths import StatePaths
 
     applied(project_dir, emulator)
     edit_yaml(project_dir / "environments/local.yaml",
@@ -452,8 +453,8 @@ def test_undoing_twice_reports_what_is_already_gone(project_dir, emulator):
     ws = open_ws(project_dir, emulator)
     deploy.apply(ws, deploy.ApplyOptions())
     deploy.rollback(ws)
-    [record] = [r for r in journals.deploys(project_dir / ".twideploy" / "journal", "local")
-                if r.header.get("changes") == ["service.crm.variable.NEW_SETTING"]]
+    [record] = [r for r in journals.deploys(StatePaths(project_dir).journal_folder("local"))
+                if r.header.changes == ("service.crm.variable.NEW_SETTING",)]
     for step in record.steps:  # as if the rollback had not journalled its undo
         step.undone = False
     again = undo_steps(ws.gateway, record.steps, lambda step: None)
@@ -461,7 +462,8 @@ def test_undoing_twice_reports_what_is_already_gone(project_dir, emulator):
 
 
 def test_an_interrupted_rollback_does_not_block_and_can_be_redone(project_dir, emulator):
-    from twideploy.plan import journal as journals
+    from twideploy.state import journal as journals
+    from twideploy.state.paths import StatePaths
 
     ws = applied(project_dir, emulator)
     before = account_state(ws.gateway)
@@ -469,8 +471,8 @@ def test_an_interrupted_rollback_does_not_block_and_can_be_redone(project_dir, e
     deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
     last = deploy.history(ws)["deploys"][-1]["deploy_id"]
     # a rollback killed before it finished: its journal has no outcome
-    journals.Journal.start(project_dir / ".twideploy" / "journal", "local", kind="rollback",
-                           account_sid=ws.gateway.account_sid, reverts=[last])
+    journals.Journal(StatePaths(project_dir).journal_folder("local"),
+                     journals.JournalHeader.for_rollback("local", ws.gateway.account_sid, [last]))
     assert deploy.plan(open_ws(project_dir, emulator)).plan.has_changes is False
     deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())  # not refused as "interrupted"
     deploy.rollback(open_ws(project_dir, emulator))  # the deploy still counts as not reverted

@@ -12,7 +12,8 @@ import pytest
 from twideploy import deploy
 from twideploy.emulator import FaultConfig
 from twideploy.errors import ApplyError, RollbackError, UnfinishedDeployError
-from twideploy.plan import journal as journals
+from twideploy.state import journal as journals
+from twideploy.state.paths import StatePaths
 
 from .helpers import edit_yaml, open_ws, run
 from .snapshot import account_state
@@ -21,7 +22,7 @@ OLD_SECRET = "s3cret-before-prune-7a1"
 
 
 def _journals(project_dir) -> list[journals.DeployRecord]:
-    return journals.deploys(project_dir / ".twideploy" / "journal", "local")
+    return journals.deploys(StatePaths(project_dir).journal_folder("local"))
 
 
 def _without_sms_bot(env) -> None:

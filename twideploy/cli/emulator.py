@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from twideploy.emulator import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, FaultConfig
+from twideploy.state.paths import STATE_DIR
 
 
 @click.group()
@@ -19,7 +20,7 @@ def emulator() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8089, show_default=True, help="0 picks a free port.")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path(".twideploy/emulator.sqlite"), show_default=True, help="SQLite state file.")
+              default=Path(STATE_DIR) / "emulator.sqlite", show_default=True, help="SQLite state file.")
 @click.option("--account-sid", default=DEFAULT_ACCOUNT_SID, show_default=True,
               help="Default account (API keys and admin requests act for it).")
 @click.option("--auth-token", default=DEFAULT_AUTH_TOKEN, show_default=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from twideploy.errors import TwideployError
+from twideploy.state.paths import STATE_DIR
 
 
 def scaffold_files() -> dict[str, bytes]:
@@ -58,9 +59,9 @@ def _ignore_state(directory: Path) -> list[str]:
     """Keep `.twideploy/` (emulator database, journals, caches) out of git."""
     gitignore = directory / ".gitignore"
     lines = gitignore.read_text().splitlines() if gitignore.exists() else []
-    if ".twideploy/" in lines or ".twideploy" in lines:
+    if f"{STATE_DIR}/" in lines or STATE_DIR in lines:
         return []
-    gitignore.write_text("\n".join([*lines, ".twideploy/"]) + "\n")
+    gitignore.write_text("\n".join([*lines, f"{STATE_DIR}/"]) + "\n")
     return [".gitignore"]
 
 

@@ -14,17 +14,20 @@ undo steps that did not succeed (each success is journalled as `undone`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 from twideploy.errors import ApplyError, NotUndoable, TwideployError, TwilioApiError
 from twideploy.gateway import Gateway
 from twideploy.manifest.references import FlowAddress, compile_flow
-from twideploy.plan import journal as journals
 from twideploy.plan.model import Action, Change
 from twideploy.plan.planner import Planned, address_book, compile_all, mask_text
 from twideploy.resources import flows, numbers, serverless
-from twideploy.resources.base import ContentCache, UndoFunction
+from twideploy.resources.base import UndoFunction
+from twideploy.state import commits
+from twideploy.state import journal as journals
+from twideploy.state.cache import ContentCache
+from twideploy.state.history import History
+from twideploy.state.paths import StatePaths
 
 UNDO: dict[str, UndoFunction] = {**serverless.UNDO, **flows.UNDO, **numbers.UNDO}
 Progress = Callable[[str], None]
@@ -38,10 +41,10 @@ class Outcome:
 
 
 class Executor:
-    def __init__(self, gw: Gateway, planned: Planned, *, state_dir: Path, cache: ContentCache,
+    def __init__(self, gw: Gateway, planned: Planned, *, paths: StatePaths, cache: ContentCache,
                  git_sha: str | None, progress: Progress = lambda message: None):
         self.gw, self.planned = gw, planned
-        self.state_dir, self.cache, self.git_sha, self.progress = state_dir, cache, git_sha, progress
+        self.paths, self.cache, self.git_sha, self.progress = paths, cache, git_sha, progress
         self.made: list[journals.Step] = []  # this run's writes; their undo data has secrets (memory only)
         self.journal: journals.Journal | None = None
 
@@ -50,9 +53,10 @@ class Executor:
         if not plan.has_changes:
             return Outcome(None, 0, ["No changes."])
         self._validate_flows()
-        self.journal = journals.Journal.start(
-            self.state_dir / "journal", plan.environment, account_sid=plan.account_sid, git_sha=self.git_sha,
-            kind="deploy", summary=plan.summary(), changes=[c.address for c in plan.actionable])
+        header = journals.JournalHeader.for_deploy(plan.environment, plan.account_sid, git_sha=self.git_sha,
+                                                   summary=plan.summary(),
+                                                   changes=[str(c.address) for c in plan.actionable])
+        self.journal = journals.Journal(self.paths.journal_folder(plan.environment), header)
         writes_before = self.gw.writes_made
         try:
             self._apply_services()
@@ -100,8 +104,7 @@ class Executor:
 
     def _apply_services(self) -> None:
         live, plan = self.planned.live, self.planned.plan
-        history = serverless.secret_history(journals.deploys(self.state_dir / "journal", plan.environment,
-                                                             plan.account_sid))
+        history = serverless.secret_history(History.of(self.paths, plan.environment, plan.account_sid).records)
         for name, (source, settings) in self.planned.desired.services.items():
             changes = [c for c in self.planned.plan.changes
                        if c.address == f"service.{name}" or c.address.startswith(f"service.{name}.")]
@@ -114,8 +117,7 @@ class Executor:
     def _apply_flows(self) -> None:
         desired, live = self.planned.desired, self.planned.live
         book = address_book(desired, live)
-        message = f"{flows.COMMIT_PREFIX} deploy {self.journal.deploy_id}" + \
-                  (f" git {self.git_sha}" if self.git_sha else "")
+        message = commits.deploy_message(self.journal.deploy_id, self.git_sha)
         changes = {c.address: c for c in self._changes("flow")}
         for source in desired.flows:
             change = changes[f"flow.{source.name}"]

@@ -13,7 +13,6 @@ shown; the fingerprint holds variable values only as HMACs keyed by a local plan
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -21,11 +20,12 @@ from twideploy.gateway import Gateway
 from twideploy.manifest import Environment, Project
 from twideploy.manifest.references import (AddressBook, FlowAddress, FunctionAddress, FunctionRef, compile_flow,
                                            contains_any, mask_secret_strings, var_names)
-from twideploy.plan.journal import now
 from twideploy.plan.model import Change, Plan, WidgetChange
 from twideploy.resources import flows, numbers, serverless
-from twideploy.resources.base import ContentCache
 from twideploy.secrets import MASK, Secret
+from twideploy.state.cache import ContentCache
+from twideploy.state.journal import now
+from twideploy.state.plan_key import key_id
 
 
 @dataclass
@@ -163,13 +163,8 @@ def fingerprint(live: Live, plan_key: bytes) -> dict[str, Any]:
         "flows": {name: flows.fingerprint(f) for name, f in sorted(live.flows.items())},
         "services": {name: serverless.fingerprint(s, plan_key) for name, s in sorted(live.services.items())},
         "numbers": {n: numbers.fingerprint(x) for n, x in sorted(live.numbers.items())},
-        "plan_key": plan_key_id(plan_key),
+        "plan_key": key_id(plan_key),
     }
-
-
-def plan_key_id(plan_key: bytes) -> str:
-    """Names a plan key without revealing it."""
-    return hashlib.sha256(b"twideploy plan key id\0" + plan_key).hexdigest()[:16]
 
 
 def comparable_fingerprints(saved: dict[str, Any], fresh: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

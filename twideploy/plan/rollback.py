@@ -7,18 +7,19 @@ refuses to start until it is finished or abandoned.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from twideploy.errors import RollbackError, TwideployError, UnfinishedDeployError
+from twideploy.errors import RollbackError, UnfinishedDeployError
 from twideploy.gateway import Gateway
-from twideploy.plan import journal as journals
 from twideploy.plan.executor import rolled_back, undo_steps
 from twideploy.resources import flows
+from twideploy.state import commits
+from twideploy.state import journal as journals
+from twideploy.state.history import History
+from twideploy.state.paths import StatePaths
 
 
-def check_no_unfinished(state_dir: Path, environment: str, account_sid: str) -> None:
+def check_no_unfinished(paths: StatePaths, environment: str, account_sid: str) -> None:
     """Refuse to start while a deploy has left the account half-applied."""
-    for record in journals.unfinished(state_dir / "journal", environment, account_sid):
+    for record in History.of(paths, environment, account_sid).unfinished():
         last = record.steps[-1] if record.steps else None
         made = sum(1 for s in record.steps if s.done)
         if record.status == "rollback_failed":
@@ -35,48 +36,26 @@ def check_no_unfinished(state_dir: Path, environment: str, account_sid: str) -> 
             f"(apply converges the account to the manifests)")
 
 
-def abandon_unfinished(state_dir: Path, environment: str, account_sid: str) -> list[str]:
+def abandon_unfinished(paths: StatePaths, environment: str, account_sid: str) -> list[str]:
     ids = []
-    for record in journals.unfinished(state_dir / "journal", environment, account_sid):
+    for record in History.of(paths, environment, account_sid).unfinished():
         journals.append_outcome(record, "abandoned")
         ids.append(record.deploy_id)
     return ids
 
 
-def reverted_ids(records: list[journals.DeployRecord]) -> set[str]:
-    """Deploys undone by a rollback that finished; one that failed midway leaves them to retry."""
-    return {deploy_id for r in records if r.header.get("kind") == "rollback" and r.status == "applied"
-            for deploy_id in r.header.get("reverts", [])}
-
-
-def deploys_to_undo(state_dir: Path, environment: str, account_sid: str,
+def deploys_to_undo(paths: StatePaths, environment: str, account_sid: str,
                     to: str | None) -> list[journals.DeployRecord]:
-    """Newest first: the unfinished deploys if any, else the last applied one; or every
-    applied or unfinished deploy after `to`."""
-    records = journals.deploys(state_dir / "journal", environment, account_sid)
-    unfinished = [r for r in records if r.unfinished]
-    if unfinished and not to:
-        return unfinished[::-1]
-    reverted = reverted_ids(records)
-    applied = [r for r in records if r.header.get("kind") == "deploy" and r.status == "applied"
-               and r.deploy_id not in reverted]
-    if not to:
-        if not applied:
-            raise TwideployError(f"no deploy of {environment} to roll back (journals under {state_dir / 'journal'})")
-        return [applied[-1]]
-    ids = [r.deploy_id for r in applied]
-    if to not in ids:
-        raise TwideployError(f"deploy {to} is not an applied, un-reverted deploy of {environment}; "
-                             f"see `twideploy history --env {environment}`")
-    return sorted(applied[ids.index(to) + 1:] + [r for r in unfinished if r.deploy_id > to],
-                  key=lambda r: r.deploy_id, reverse=True)
+    """What `twideploy rollback [--to DEPLOY_ID]` undoes, newest first (see History.to_undo)."""
+    return History.of(paths, environment, account_sid).to_undo(to, environment=environment, journals=paths.journals)
 
 
-def undo_deploys(gw: Gateway, state_dir: Path, environment: str, records: list[journals.DeployRecord]) -> list[str]:
+def undo_deploys(gw: Gateway, paths: StatePaths, environment: str, records: list[journals.DeployRecord]) -> list[str]:
     if not records:
         return ["nothing to roll back"]
-    journal = journals.Journal.start(state_dir / "journal", environment, kind="rollback",
-                                     account_sid=gw.account_sid, reverts=[r.deploy_id for r in records])
+    journal = journals.Journal(paths.journal_folder(environment),
+                               journals.JournalHeader.for_rollback(environment, gw.account_sid,
+                                                                   [r.deploy_id for r in records]))
     report: list[str] = []
     for record in records:
         report.append(f"rolling back deploy {record.deploy_id}")
@@ -100,5 +79,5 @@ def flow_to_revision(gw: Gateway, live_flow: flows.LiveFlow, number: int) -> str
     old = flows.revision(gw, live_flow.sid, number)
     definition = old.definition
     new = flows.revert_to(gw, live_flow.sid, definition, old.status,
-                          f"{flows.COMMIT_PREFIX} rollback to revision {number}")
+                          commits.rollback_to_revision_message(number))
     return f"flow {live_flow.friendly_name}: revision {number}'s definition is now revision {new}"

@@ -17,9 +17,10 @@ from twideploy.errors import ApplyError, NotUndoable, TwilioApiError
 from twideploy.gateway import Gateway, call
 from twideploy.plan.flowdiff import diff_shown
 from twideploy.plan.model import Action, Change, WidgetChange
-from twideploy.resources.base import ContentCache, UndoFunction, Writer, delete_created
+from twideploy.resources.base import UndoFunction, Writer, delete_created
+from twideploy.state import commits
+from twideploy.state.cache import ContentCache
 
-COMMIT_PREFIX = "twideploy"
 
 
 @dataclass
@@ -200,7 +201,7 @@ def _undo_update(gw: Gateway, undo: dict, result: dict) -> str:
     if current.revision == undo["revision"]:
         return f"flow {undo['friendly_name']} was not changed"
     new = revert_to_revision(gw, undo["sid"], undo["revision"],
-                             f"{COMMIT_PREFIX} rollback to revision {undo['revision']}")
+                             commits.rollback_to_revision_message(undo['revision']))
     return f"flow {undo['friendly_name']} back to revision {undo['revision']}'s definition (as revision {new})"
 
 
@@ -215,7 +216,7 @@ def _undo_delete(gw: Gateway, undo: dict, result: dict) -> str:
         return f"flow {undo['friendly_name']} is there again, as {existing}"
     record = call(lambda: gw.client.studio.v2.flows.create(
         friendly_name=undo["friendly_name"], status=undo["status"], definition=undo["definition"],
-        commit_message=f"{COMMIT_PREFIX} rollback: recreated"))
+        commit_message=commits.RECREATED_MESSAGE))
     return f"recreated flow {undo['friendly_name']} as {record.sid} (a new SID: rebind numbers by applying)"
 
 

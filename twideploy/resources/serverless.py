@@ -28,7 +28,8 @@ from typing import Any
 from twideploy.errors import ApplyError, NotUndoable, TwideployError
 from twideploy.gateway import Gateway, call
 from twideploy.plan.model import Action, Change
-from twideploy.resources.base import SENSITIVE, ContentCache, UndoFunction, Writer, delete_created, keyed_digest
+from twideploy.resources.base import SENSITIVE, UndoFunction, Writer, delete_created, keyed_digest
+from twideploy.state.cache import ContentCache
 from twideploy.secrets import Secret, reveal
 
 BUILD_POLL_FIRST_SECONDS = 0.05  # doubled after each poll, up to the maximum

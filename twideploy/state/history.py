@@ -16,15 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from twideploy.addresses import Address
 from twideploy.errors import TwideployError
-from twideploy.state.journal import DEPLOY, ROLLBACK, DeployRecord, Step
+from twideploy.state.journal import DEPLOY, ROLLBACK, DeployRecord, Step, deploys
+from twideploy.state.paths import StatePaths
 
 #: The journalled write that deploys a build (serverless), replayed by `expected_build`.
 DEPLOYMENT_CREATE = "deployment.create"
-
-
-def _build_address(service: str) -> str:
-    return f"service.{service}.build"
 
 
 @dataclass(frozen=True)
@@ -32,6 +30,11 @@ class History:
     """An environment's journals of one account, oldest first."""
 
     records: list[DeployRecord]
+
+    @classmethod
+    def of(cls, paths: StatePaths, environment: str, account_sid: str) -> "History":
+        """The journals of `environment` in this account (see `journal.deploys`)."""
+        return cls(deploys(paths.journal_folder(environment), account_sid))
 
     def reverted_ids(self) -> set[str]:
         """Deploys undone by a rollback that finished; one that failed midway leaves them to retry."""
@@ -70,12 +73,15 @@ class History:
         return sorted(applied[ids.index(to) + 1:] + [r for r in unfinished if r.deploy_id > to],
                       key=lambda r: r.deploy_id, reverse=True)
 
+    def find(self, deploy_id: str) -> DeployRecord | None:
+        return self._by_id().get(deploy_id)
+
     def last_deploy(self) -> DeployRecord | None:
         """The newest active deploy (not a rollback)."""
         deploys = [r for r in self.active() if r.kind == DEPLOY]
         return deploys[-1] if deploys else None
 
-    def last_write(self, address: str) -> tuple[DeployRecord, Step] | None:
+    def last_write(self, address: Address | str) -> tuple[DeployRecord, Step] | None:
         """The newest completed write of `address` among the active deploys."""
         for record in reversed(self.active()):
             for step in reversed(record.steps):
@@ -83,7 +89,7 @@ class History:
                     return record, step
         return None
 
-    def last_change(self, address: str) -> DeployRecord | None:
+    def last_change(self, address: Address | str) -> DeployRecord | None:
         """The last deploy, or rollback of a deploy, that wrote `address` (rollbacks journal no steps)."""
         by_id = self._by_id()
         for record in reversed(self.active()):
@@ -122,5 +128,5 @@ class History:
     @staticmethod
     def _deployment_steps(record: DeployRecord, service: str, *, done_only: bool = True) -> list[Step]:
         """The record's writes that deployed a build of `service` (completed ones, unless not `done_only`)."""
-        return [s for s in record.steps if s.op == DEPLOYMENT_CREATE and s.address == _build_address(service)
+        return [s for s in record.steps if s.op == DEPLOYMENT_CREATE and s.address == Address.service(service, "build")
                 and (s.done or not done_only)]
