@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from twideploy import deploy
+from twideploy.addresses import Address
 from twideploy.gateway import call
 from twideploy.plan.flowdiff import describe
 from twideploy.plan.model import Action, Change
@@ -52,7 +53,7 @@ class DriftItem:
     manifests moved), None when that cannot be told.
     """
 
-    address: str
+    address: Address
     kind: str
     category: str
     action: str
@@ -63,7 +64,7 @@ class DriftItem:
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"address": self.address, "kind": self.kind, "category": self.category, "action": self.action,
+        return {"address": str(self.address), "kind": self.kind, "category": self.category, "action": self.action,
                 "summary": self.summary, "changes": self.changes, "outside_twideploy": self.outside_twideploy,
                 "when": self.when, **self.details}
 
@@ -177,7 +178,7 @@ class _Auditor:
             elif change.kind == "number":
                 item = self.number(change)
             else:
-                name = change.address.split(".")[1]
+                name = change.address.owner
                 by_service.setdefault(name, []).append(change)
                 continue
             if item is not None:
@@ -190,7 +191,7 @@ class _Auditor:
     # ---------------------------------------------------------------- flows
 
     def flow(self, change: Change) -> DriftItem | None:
-        name = change.address.split(".", 1)[1]
+        name = change.address.owner
         source = self.ws.project.flows.get(name)
         friendly = source.friendly_name if source else (change.before or {}).get("friendly_name", name)
         live = self.planned.live.flows.get(friendly)
@@ -309,7 +310,7 @@ class _Auditor:
             # Nothing differs from the manifests; still say so if the build was swapped by hand.
             attribution = self.build_attribution(name)
             if attribution["outside"]:
-                items.append(DriftItem(f"service.{name}.build", "build", INFO, "no-op",
+                items.append(DriftItem(Address.service(name, "build"), "build", INFO, "no-op",
                                        attribution["summary"] + "; its code matches the manifests",
                                        [], True, attribution.get("when"), {"build": attribution["details"]}))
         return items
@@ -356,7 +357,7 @@ class _Auditor:
         return result
 
     def variable(self, name: str, change: Change) -> DriftItem:
-        key = change.address.rsplit(".variable.", 1)[1]
+        key = change.address.name
         if change.action is Action.CREATE:
             return DriftItem(change.address, "variable", DRIFT, "create", f"{key} is not set live",
                              [f"{key}: missing live (value masked)"])
@@ -377,7 +378,7 @@ class _Auditor:
     def number(self, change: Change) -> DriftItem | None:
         if change.action is Action.NOOP:
             return None
-        number = change.address.split(".", 1)[1]
+        number = change.address.owner
         live = self.planned.live.numbers.get(number)
         before, after = change.before or {}, change.after or {}
         if change.action is Action.UNMANAGED:
@@ -392,7 +393,7 @@ class _Auditor:
         outside, summary = self._dated(change.address, updated, "number URLs differ from the manifests")
         return DriftItem(change.address, "number", DRIFT, change.action.value, summary, lines, outside, _iso(updated))
 
-    def _dated(self, address: str, updated: Any, what: str) -> tuple[bool | None, str]:
+    def _dated(self, address: Address, updated: Any, what: str) -> tuple[bool | None, str]:
         """Attribution by date: changed after twideploy's last write of it (or last deploy)?"""
         record = self.history.last_change(address) or self.history.last_deploy()
         if record is None:

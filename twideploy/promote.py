@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from twideploy import deploy
+from twideploy.addresses import Address
 from twideploy.errors import ManifestError, TwideployError
 from twideploy.gateway import Gateway, call
 from twideploy.gitinfo import extract_manifests
@@ -54,17 +55,13 @@ class Source:
     """Where each promoted resource came from: address -> one line, plus the whole."""
 
     description: str
-    origin: dict[str, str] = field(default_factory=dict)
-    details: dict[str, dict[str, Any]] = field(default_factory=dict)
+    origin: dict[Address, str] = field(default_factory=dict)
+    details: dict[Address, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
-    def for_change(self, address: str) -> str | None:
-        parts = address.split(".")
-        for n in range(len(parts), 0, -1):
-            key = ".".join(parts[:n])
-            if key in self.origin:
-                return self.origin[key]
-        return None
+    def for_change(self, address: Address) -> str | None:
+        """A service's parts come from where the service came from."""
+        return self.origin.get(address) or self.origin.get(address.resource)
 
 
 @dataclass
@@ -166,7 +163,7 @@ def project_from_live(project: Project, from_env: Environment, to_env: Environme
         _check_references(name, symbolic, from_env, to_env)
         flows[name] = FlowSource(name, manifest.friendly_name, manifest.file, found.status, symbolic)
         text, detail = _flow_origin(from_env.name, found, history)
-        source.origin[f"flow.{name}"], source.details[f"flow.{name}"] = text, detail
+        source.origin[Address.flow(name)], source.details[Address.flow(name)] = text, detail
 
     services: dict[str, ServiceSource] = {}
     for name in to_env.services:
@@ -205,7 +202,7 @@ def project_from_live(project: Project, from_env: Environment, to_env: Environme
                                        found.build.runtime or manifest.runtime, dict(found.build.dependencies),
                                        manifest.ui_editable, functions, assets, manifest.variables)
         text, detail = _build_origin(from_env.name, name, found, gw, history)
-        source.origin[f"service.{name}"], source.details[f"service.{name}"] = text, detail
+        source.origin[Address.service(name)], source.details[Address.service(name)] = text, detail
 
     promoted = dataclasses.replace(project, flows={**project.flows, **flows}, services={**project.services, **services})
     return promoted, source
@@ -270,7 +267,7 @@ def promote(project: Project, *, to: str, from_env: str | None = None, ref: str 
                 project, source = project_from_live(project, source_env, to_env, from_gw, cache)
                 cache.save()
         else:
-            for change_key in [f"flow.{n}" for n in to_env.flows] + [f"service.{n}" for n in to_env.services]:
+            for change_key in [Address.flow(n) for n in to_env.flows] + [Address.service(n) for n in to_env.services]:
                 source.origin[change_key] = f"git {ref} ({sha[:12]})"
         ws = Workspace(project, to_env, to_gw)
         options = dataclasses.replace(options, git_sha=git_sha)
@@ -281,7 +278,7 @@ def promote(project: Project, *, to: str, from_env: str | None = None, ref: str 
 # --------------------------------------------------------------------------- render
 
 
-def provenance_lines(plan: Plan, source: Source) -> list[tuple[str, str]]:
+def provenance_lines(plan: Plan, source: Source) -> list[tuple[Address, str]]:
     """(address, where it comes from) for every change the plan would make."""
     settings = f"the manifests (environments/{plan.environment}.yaml)"
     return [(c.address, settings if c.kind in ("variable", "number", "environment") else

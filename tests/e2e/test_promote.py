@@ -10,6 +10,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from twideploy import deploy
+from twideploy.addresses import Address
 from twideploy.emulator import Emulator
 from twideploy.manifest import load_project
 from twideploy.promote import promote
@@ -71,10 +72,10 @@ def test_promote_recompiles_every_reference_for_prod(two_accounts, tmp_path):
 
         result = promote(project, to="prod", from_env="staging", gateways=gateways, git_sha="abc123")
         assert result.outcome and result.outcome.deploy_id
-        origin = result.source.for_change("flow.ivr-main")
+        origin = result.source.for_change(Address.parse("flow.ivr-main"))
         assert origin == "staging revision 2, edited outside twideploy: 'tested in staging'"
-        assert result.source.for_change("flow.sms-bot").startswith("staging revision 1 (deploy ")
-        assert result.source.for_change("service.crm.function./lookup").startswith("staging build ZB")
+        assert result.source.for_change(Address.parse("flow.sms-bot")).startswith("staging revision 1 (deploy ")
+        assert result.source.for_change(Address.parse("service.crm.function./lookup")).startswith("staging build ZB")
 
         before = account_state(gateways["staging"])
         after = account_state(gateways["prod"])

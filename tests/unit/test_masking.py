@@ -83,7 +83,7 @@ def test_a_live_variable_value_is_shown_only_when_it_is_the_manifests_own():
     live = serverless.LiveService("ZS1", "crm", "crm", False,
                                   variables={"DOOR": ("ZV1", "was-secret-1"), "URL": ("ZV2", "https://x"),
                                              "TOKEN": ("ZV3", "t1")})
-    changes = {c.address.rsplit(".", 1)[1]: c for c in serverless.plan("crm", source, settings, live, False)
+    changes = {c.address.name: c for c in serverless.plan("crm", source, settings, live, False)
                if c.kind == "variable"}
     assert (changes["DOOR"].action, changes["DOOR"].before) == (Action.UPDATE, {"value": "(sensitive value)"})
     assert changes["URL"].before == changes["URL"].after == {"value": "https://x"}

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from twideploy.addresses import Address
 from twideploy.errors import ApplyError, NotUndoable, TwideployError, TwilioApiError
 from twideploy.gateway import Gateway
 from twideploy.manifest.references import FlowAddress, compile_flow
@@ -86,10 +87,10 @@ class Executor:
 
     # -- the writer every resource module calls -------------------------------------------
 
-    def write(self, op: str, address: str, undo: dict[str, Any], run: Callable[[], Any],
+    def write(self, op: str, address: Address, undo: dict[str, Any], run: Callable[[], Any],
               *, secret_undo: dict[str, Any] | None = None) -> dict[str, Any]:
-        seq = self.journal.intent(op, address, undo)
-        made = journals.Step(seq, op, address, {**undo, **(secret_undo or {})})
+        seq = self.journal.intent(op, str(address), undo)
+        made = journals.Step(seq, op, str(address), {**undo, **(secret_undo or {})})
         self.made.append(made)
         self.progress(f"{op} {address}")
         result = run()
@@ -99,15 +100,16 @@ class Executor:
 
     # -- phases ------------------------------------------------------------------------------
 
-    def _changes(self, *kinds: str, prefix: str = "") -> list[Change]:
-        return [c for c in self.planned.plan.changes if c.kind in kinds and c.address.startswith(prefix)]
+    def _changes(self, *kinds: str, of: Address | None = None) -> list[Change]:
+        """The plan's changes of these kinds (of the resource `of` only, when given)."""
+        return [c for c in self.planned.plan.changes
+                if c.kind in kinds and (of is None or c.address.resource == of)]
 
     def _apply_services(self) -> None:
         live, plan = self.planned.live, self.planned.plan
         history = serverless.secret_history(History.of(self.paths, plan.environment, plan.account_sid).records)
         for name, (source, settings) in self.planned.desired.services.items():
-            changes = [c for c in self.planned.plan.changes
-                       if c.address == f"service.{name}" or c.address.startswith(f"service.{name}.")]
+            changes = [c for c in self.planned.plan.changes if c.address.resource == Address.service(name)]
             if all(c.action in (Action.NOOP, Action.UNMANAGED) for c in changes):
                 continue
             deployer = serverless.ServiceDeployer(self.gw, name, source, settings, live.services.get(name),
@@ -120,7 +122,7 @@ class Executor:
         message = commits.deploy_message(self.journal.deploy_id, self.git_sha)
         changes = {c.address: c for c in self._changes("flow")}
         for source in desired.flows:
-            change = changes[f"flow.{source.name}"]
+            change = changes[Address.flow(source.name)]
             if change.action is Action.NOOP or (change.cosmetic_only and not self.planned.plan.include_layout):
                 continue
             definition = compile_flow(source.definition, vars=desired.env.vars, book=book)
@@ -135,7 +137,7 @@ class Executor:
         book = address_book(desired, live)
         flow_names = {flow.webhook_url: name for name, flow in live.flows.items()}
         for change in self._changes("number"):
-            number = change.address.split(".", 1)[1]
+            number = change.address.owner
             if number in desired.env.numbers:
                 wanted = numbers.desired_fields(desired.env.numbers[number], book.url_for)
                 found = live.numbers[number]
@@ -156,7 +158,7 @@ class Executor:
         for name in self.planned.desired.services:
             if name in live.services:
                 serverless.delete_unmanaged_code(self.gw, live.services[name],
-                                                 self._changes("function", "asset", prefix=f"service.{name}."),
+                                                 self._changes("function", "asset", of=Address.service(name)),
                                                  self.write)
 
     def _validate_flows(self) -> None:
@@ -164,7 +166,7 @@ class Executor:
         desired, live = self.planned.desired, self.planned.live
         book = address_book(desired, live)
         to_write = {c.address for c in self.planned.plan.actionable if c.kind == "flow" and c.action is not Action.DELETE}
-        sources = [s for s in desired.flows if f"flow.{s.name}" in to_write]
+        sources = [s for s in desired.flows if Address.flow(s.name) in to_write]
         compiled = compile_all(desired, book)
         self.gw.map(lambda s: flows.studio_validate(self.gw, s.name, s.friendly_name, s.status, compiled[s.name]),
                     sources)

@@ -12,7 +12,9 @@ import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
+
+from twideploy.addresses import Address
 
 PLAN_FORMAT_VERSION = 1
 MAX_PLAN_BYTES = 16 * 1024 * 1024
@@ -49,11 +51,11 @@ class WidgetChange:
 
 @dataclass
 class Change:
-    """What happens to one resource. `address` is stable and unique in a plan,
+    """What happens to one resource. `address` is stable and unique in a plan, written as
     e.g. `flow.ivr-main`, `service.crm`, `service.crm.function./lookup`, `number.+15005550006`."""
 
     kind: str
-    address: str
+    address: Address
     action: Action
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
@@ -66,12 +68,12 @@ class Change:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["action"] = self.action.value
+        data["address"], data["action"] = str(self.address), self.action.value
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Change":
-        return cls(kind=data["kind"], address=data["address"], action=Action(data["action"]),
+        return cls(kind=data["kind"], address=Address.parse(data["address"], data["kind"]), action=Action(data["action"]),
                    before=data.get("before"), after=data.get("after"),
                    widgets=[WidgetChange(**w) for w in data.get("widgets", [])],
                    reason=data.get("reason", ""))
@@ -156,6 +158,11 @@ class _ChangeSpec(BaseModel):
     after: Optional[dict[str, Any]] = None
     widgets: list[_WidgetChangeSpec] = Field(default_factory=list)
     reason: str = ""
+
+    @model_validator(mode="after")
+    def _address_of_kind(self) -> "_ChangeSpec":
+        Address.parse(self.address, self.kind)  # its ValueError is reported as the field's error
+        return self
 
 
 class _FingerprintSpec(BaseModel):

@@ -24,7 +24,7 @@ def render_text(plan: Plan, console: Console, *, verbose: bool = False) -> None:
         cosmetic = change.cosmetic_only and not plan.include_layout
         style = "dim" if cosmetic else STYLE[change.action]
         label = "layout only, not applied (use --include-layout)" if cosmetic else change.action.value
-        console.print(f"[{style}]{SYMBOL[change.action]} {escape(change.address)}[/] [dim]({label})[/]"
+        console.print(f"[{style}]{SYMBOL[change.action]} {escape(str(change.address))}[/] [dim]({label})[/]"
                       + (f" [dim]- {escape(change.reason)}[/]" if change.reason else ""))
         for line in ([describe(w) for w in change.widgets] if change.widgets else field_lines(change)):
             console.print(f"    {escape(line)}", style="dim" if "(cosmetic)" in line else None)
@@ -32,7 +32,7 @@ def render_text(plan: Plan, console: Console, *, verbose: bool = False) -> None:
         console.print()
         console.print(f"[dim]{len(unmanaged)} live resource(s) not in the manifests (kept; removed only with --prune):[/]")
         for change in unmanaged[:20]:
-            console.print(f"[dim]  ? {escape(change.address)}[/]")
+            console.print(f"[dim]  ? {escape(str(change.address))}[/]")
         if len(unmanaged) > 20:
             console.print(f"[dim]  ... and {len(unmanaged) - 20} more[/]")
     console.print()

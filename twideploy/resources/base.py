@@ -15,6 +15,7 @@ import hashlib
 import hmac
 from typing import Any, Callable, Protocol
 
+from twideploy.addresses import Address
 from twideploy.gateway import Gateway, call
 
 SENSITIVE = "(sensitive value)"
@@ -24,7 +25,7 @@ class Writer(Protocol):
     """Journals a write (op, address, undo data) before running it; returns its result
     (the dict `run` returned, such as the SID it created, or {} when it returned no dict)."""
 
-    def __call__(self, op: str, address: str, undo: dict[str, Any], run: Callable[[], Any],
+    def __call__(self, op: str, address: Address, undo: dict[str, Any], run: Callable[[], Any],
                  *, secret_undo: dict[str, Any] | None = None) -> dict[str, Any]: ...
 
 

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from twideploy.addresses import Address
 from twideploy.errors import ApplyError, NotUndoable, TwilioApiError
 from twideploy.gateway import Gateway, call
 from twideploy.plan.flowdiff import diff_shown
@@ -91,7 +92,7 @@ def plan(name: str, friendly_name: str, status: str, compiled: dict[str, Any], l
          shown: Callable[[dict[str, Any]], dict[str, Any]] = lambda definition: definition) -> Change:
     """The change of one managed flow; `shown` masks a definition's secrets for the widget diff
     (see `diff_shown`): the plan, and so every rendering of it, never holds a definition's text."""
-    address = f"flow.{name}"
+    address = Address.flow(name)
     after = {"friendly_name": friendly_name, "status": status}
     if live is None:
         widgets = [WidgetChange(s["name"], "added", s.get("type", "?")) for s in compiled.get("states", [])]
@@ -109,7 +110,7 @@ def plan(name: str, friendly_name: str, status: str, compiled: dict[str, Any], l
 def plan_unmanaged(name: str, live: LiveFlow, prune: bool) -> Change:
     """A live flow the environment does not deploy; `name` is its project name when it has one."""
     before = {"friendly_name": live.friendly_name, "status": live.status, "revision": live.revision, "sid": live.sid}
-    return Change("flow", f"flow.{name}", Action.DELETE if prune else Action.UNMANAGED, before)
+    return Change("flow", Address.flow(name), Action.DELETE if prune else Action.UNMANAGED, before)
 
 
 def fingerprint(live: LiveFlow) -> dict[str, Any]:

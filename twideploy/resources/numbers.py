@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from twideploy.addresses import Address
 from twideploy.errors import TwideployError
 from twideploy.gateway import Gateway, call
 from twideploy.plan.model import Action, Change
@@ -59,7 +60,7 @@ def desired_fields(binding: Any, url_for: Any) -> dict[str, str]:
 
 
 def plan(number: str, wanted: dict[str, str], live: LiveNumber | None) -> Change:
-    address = f"number.{number}"
+    address = Address.number(number)
     if live is None:
         raise TwideployError(f"number {number} is not in this account; twideploy binds numbers you own, "
                              f"it never buys them")
@@ -79,7 +80,7 @@ def plan_unbind(live: LiveNumber, managed_urls: set[str], prune: bool) -> Change
     if not ours:
         return None
     cleared = {f: "" for f in ours}
-    return Change("number", f"number.{live.phone_number}", Action.UPDATE if prune else Action.UNMANAGED,
+    return Change("number", Address.number(live.phone_number), Action.UPDATE if prune else Action.UNMANAGED,
                   ours, cleared if prune else None, reason="not in the manifests; unbound only with --prune")
 
 

@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from twideploy.addresses import Address
 from twideploy.errors import ApplyError, NotUndoable, TwideployError
 from twideploy.gateway import Gateway, call
 from twideploy.plan.model import Action, Change
@@ -148,7 +149,7 @@ def _hash_function_contents(gw: Gateway, api: Any, service: LiveService, cache: 
 
 def plan(name: str, source: Any, settings: Any, live: LiveService | None, prune: bool) -> list[Change]:
     """Changes for one service: the service, its environment, code, build, variables."""
-    base = f"service.{name}"
+    base = Address.service(name)
     changes: list[Change] = []
     wanted = {"unique_name": source.unique_name, "friendly_name": source.friendly_name,
               "ui_editable": source.ui_editable}
@@ -159,7 +160,7 @@ def plan(name: str, source: Any, settings: Any, live: LiveService | None, prune:
         changes.append(Change("service", base, Action.UPDATE if current != wanted else Action.NOOP, current, wanted))
     env = live.environment if live else None
     env_after = {"unique_name": settings.environment, "domain_suffix": settings.domain_suffix}
-    changes.append(Change("environment", f"{base}.environment", Action.NOOP if env else Action.CREATE,
+    changes.append(Change("environment", Address.service(name, "environment"), Action.NOOP if env else Action.CREATE,
                           {"unique_name": env.unique_name, "domain_name": env.domain_name} if env else None,
                           env_after))
 
@@ -178,19 +179,19 @@ def plan(name: str, source: Any, settings: Any, live: LiveService | None, prune:
             code_changed |= action is not Action.NOOP
             reason = "content unknown (not uploaded by twideploy from this machine)" \
                 if before and before["sha256"] is None else ""
-            changes.append(Change(kind, f"{base}.{kind}.{file.path}", action, before, after, reason=reason))
+            changes.append(Change(kind, Address.service(name, kind, file.path), action, before, after, reason=reason))
         declared = {f.path for f in files}
         for path, code in sorted(live_codes.items()):
             if path not in declared:
                 code_changed |= prune
-                changes.append(Change(kind, f"{base}.{kind}.{path}", Action.DELETE if prune else Action.UNMANAGED,
+                changes.append(Change(kind, Address.service(name, kind, path), Action.DELETE if prune else Action.UNMANAGED,
                                       {"path": path, "visibility": code.visibility, "sha256": code.content_hash}))
 
     build_after = {"runtime": source.runtime, "dependencies": dict(source.dependencies)}
     build = live.build if live else None
     build_before = {"runtime": build.runtime, "dependencies": build.dependencies} if build else None
     needs_build = code_changed or build_before != build_after
-    changes.append(Change("build", f"{base}.build", Action.UPDATE if needs_build and build else
+    changes.append(Change("build", Address.service(name, "build"), Action.UPDATE if needs_build and build else
                           Action.CREATE if needs_build else Action.NOOP,
                           {**build_before, "build_sid": build.sid} if build else None, build_after,
                           reason="code changed" if code_changed else ""))
@@ -201,13 +202,13 @@ def plan(name: str, source: Any, settings: Any, live: LiveService | None, prune:
     for key, value in sorted(settings.variables.items()):
         masked = SENSITIVE if isinstance(value, Secret) else value
         if key not in live_vars:
-            changes.append(Change("variable", f"{base}.variable.{key}", Action.CREATE, None, {"value": masked}))
+            changes.append(Change("variable", Address.service(name, "variable", key), Action.CREATE, None, {"value": masked}))
             continue
         same = live_vars[key][1] == reveal(value)
-        changes.append(Change("variable", f"{base}.variable.{key}", Action.NOOP if same else Action.UPDATE,
+        changes.append(Change("variable", Address.service(name, "variable", key), Action.NOOP if same else Action.UPDATE,
                               {"value": masked if same else SENSITIVE}, {"value": masked}))
     for key in sorted(live_vars.keys() - settings.variables.keys()):
-        changes.append(Change("variable", f"{base}.variable.{key}", Action.DELETE if prune else Action.UNMANAGED,
+        changes.append(Change("variable", Address.service(name, "variable", key), Action.DELETE if prune else Action.UNMANAGED,
                               {"value": SENSITIVE}))
     return changes
 
@@ -284,7 +285,7 @@ class ServiceDeployer:
         changed = False
         uploads = []
         for change in changes:
-            path = change.address.split(f".{change.kind}.", 1)[1]
+            path = change.address.name
             codes = self.live.functions if change.kind == "function" else self.live.assets
             if change.action is Action.CREATE:
                 collection = self.api.functions if change.kind == "function" else self.api.assets
@@ -327,7 +328,7 @@ class ServiceDeployer:
                            lambda status: self.progress(f"building {self.name}: {status}")) == "failed":
             raise ApplyError(f"build {build.sid} of service {self.name} failed; the previous build stays deployed")
         env = self.live.environment
-        self.write("deployment.create", f"service.{self.name}.build",
+        self.write("deployment.create", Address.service(self.name, "build"),
                    {"service_sid": self.live.sid, "environment_sid": env.sid, "previous_build_sid": env.build_sid,
                     "new_environment": self.new_environment},
                    lambda: _sid_of(call(lambda: self.api.environments(env.sid).deployments.create(build_sid=build.sid),
@@ -338,7 +339,7 @@ class ServiceDeployer:
         env = self.live.environment
         variables = self.api.environments(env.sid).variables
         for change in changes:
-            key = change.address.rsplit(".variable.", 1)[1]
+            key = change.address.name
             where = {"service_sid": self.live.sid, "environment_sid": env.sid, "service": self.live.unique_name,
                      "key": key}
             if change.action is Action.CREATE:
@@ -362,7 +363,7 @@ class ServiceDeployer:
         undo = {**where, "previous_value": None if secret else old, "secret": secret}
         self.write(op, change.address, undo, run, secret_undo={"previous_value": old} if secret else None)
 
-    def _may_be_secret(self, key: str, address: str) -> bool:
+    def _may_be_secret(self, key: str, address: Address) -> bool:
         """Whether a live value must be kept off disk. A key the manifests declare is secret
         when they say so or twideploy ever wrote it as one; a key they no longer declare (a
         prune) is plain only when every write of it twideploy journalled here was plain."""
@@ -372,14 +373,15 @@ class ServiceDeployer:
         return ever_secret is not False
 
 
-def secret_history(records: list[Any]) -> dict[str, bool]:
+def secret_history(records: list[Any]) -> dict[Address, bool]:
     """Variable address -> whether any journalled write of it held a secret (or may have:
     a journal that does not say counts as secret), from an environment's deploy journals."""
     history: dict[str, bool] = {}
     for record in records:
         for step in record.steps:
             if step.op.startswith("variable."):
-                history[step.address] = history.get(step.address, False) or step.undo.get("secret", True)
+                address = Address.parse(step.address, "variable")
+                history[address] = history.get(address, False) or step.undo.get("secret", True)
     return history
 
 
