@@ -1,11 +1,16 @@
-"""The engine's entry points: plan, apply, rollback, history. The CLI only parses and prints."""
+"""The application layer of plan, apply, rollback and history: each returns a typed result.
+
+The CLI parses options, calls these and prints what `twideploy.render` makes of the result;
+drift (`drift.audit` -> DriftReport), promote (`promote.promote` -> PromoteResult) and export
+(`export.export` -> ExportReport) are the entry points of the other commands.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from twideploy.errors import StalePlanError, TwideployError
 from twideploy.manifest.documents import ParseError, parse_json, read_limited
@@ -97,13 +102,17 @@ class ApplyOptions:
     git_sha: str | None = None
 
 
+class ApplyResult(NamedTuple):
+    """The plan apply made under the lock, and what executing it did (None when the user declined)."""
+
+    planned: Planned
+    outcome: Outcome | None
+
+
 def apply(ws: Workspace, options: ApplyOptions, *, saved: Plan | None = None,
           confirm: Callable[[Plan], bool] = lambda plan: True,
-          progress: Callable[[str], None] = lambda message: None) -> tuple[Planned, Outcome | None]:
-    """Plan afresh under the lock, check a saved plan against it, confirm, execute.
-
-    Returns the plan and the outcome (None when the user declined).
-    """
+          progress: Callable[[str], None] = lambda message: None) -> ApplyResult:
+    """Plan afresh under the lock, check a saved plan against it, confirm, execute."""
     with environment_lock(ws.paths, ws.env.name, purpose="apply", wait_seconds=options.lock_timeout):
         if options.abandon_unfinished:
             rollbacks.abandon_unfinished(ws.paths, ws.env.name, ws.gateway.account_sid)
@@ -114,14 +123,23 @@ def apply(ws: Workspace, options: ApplyOptions, *, saved: Plan | None = None,
         if saved is not None:
             check_saved_plan(saved, planned.plan)
         if planned.plan.has_changes and not confirm(planned.plan):
-            return planned, None
+            return ApplyResult(planned, None)
         executor = Executor(ws.gateway, planned, paths=ws.paths, cache=ws.content_cache(),
                             git_sha=options.git_sha, progress=progress)
-        return planned, executor.run()
+        return ApplyResult(planned, executor.run())
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    """What a rollback did, one line per undo (or the flow revision written); `cancelled` when
+    the user declined and nothing was changed."""
+
+    lines: list[str]
+    cancelled: bool = False
 
 
 def rollback(ws: Workspace, *, to: str | None = None, flow: str | None = None, revision: int | None = None,
-             lock_timeout: float = 0, confirm: Callable[[str], bool] = lambda what: True) -> list[str]:
+             lock_timeout: float = 0, confirm: Callable[[str], bool] = lambda what: True) -> RollbackResult:
     with environment_lock(ws.paths, ws.env.name, purpose="rollback", wait_seconds=lock_timeout):
         if flow is not None:
             if revision is None:
@@ -132,34 +150,64 @@ def rollback(ws: Workspace, *, to: str | None = None, flow: str | None = None, r
             if live is None:
                 raise TwideployError(f"flow {flow} does not exist in {ws.env.name}")
             if not confirm(f"write revision {revision} of flow {flow} back as a new revision"):
-                return []
-            return [rollbacks.flow_to_revision(ws.gateway, live, revision)]
+                return RollbackResult([], cancelled=True)
+            return RollbackResult([rollbacks.flow_to_revision(ws.gateway, live, revision)])
         records = rollbacks.deploys_to_undo(ws.paths, ws.env.name, ws.gateway.account_sid, to)
         what = ", ".join(f"{r.deploy_id} ({r.status}, {len(r.steps)} writes)" for r in records)
         if records and not confirm(f"undo deploy(s) {what}"):
-            return []
-        return rollbacks.undo_deploys(ws.gateway, ws.paths, ws.env.name, records)
+            return RollbackResult([], cancelled=True)
+        return RollbackResult(rollbacks.undo_deploys(ws.gateway, ws.paths, ws.env.name, records))
 
 
-def history(ws: Workspace, *, limit: int = 20) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DeployEntry:
+    """One journal (a deploy or a rollback) as `history` lists it."""
+
+    deploy_id: str
+    kind: str
+    status: str
+    reverted: bool
+    git_sha: str | None
+    tag: str | None
+    started_at: str
+    changes: list[str]
+    reverts: list[str]
+    writes: int
+
+
+@dataclass(frozen=True)
+class RevisionEntry:
+    """One live revision of a flow."""
+
+    revision: int
+    status: str
+    commit_message: str | None
+    date_updated: str
+
+
+@dataclass(frozen=True)
+class HistoryReport:
+    environment: str
+    deploys: list[DeployEntry]
+    flow_revisions: dict[str, list[RevisionEntry]]
+
+
+def history(ws: Workspace, *, limit: int = 20) -> HistoryReport:
     """Deploys from the journals, and the live revisions of the environment's flows."""
     from twideploy.gitinfo import deploy_tags
 
     journalled = History.of(ws.paths, ws.env.name, ws.gateway.account_sid)
     reverted = journalled.reverted_ids()
     tags = deploy_tags(ws.project.root, ws.env.name)
-    deploys = [{
-        "deploy_id": r.deploy_id, "kind": r.kind, "status": r.status,
-        "reverted": r.deploy_id in reverted, "git_sha": r.header.git_sha, "tag": tags.get(r.deploy_id),
-        "started_at": r.header.started_at, "changes": list(r.header.changes),
-        "reverts": list(r.header.reverts), "writes": len(r.steps),
-    } for r in journalled.records][-limit:]
+    deploys = [DeployEntry(r.deploy_id, r.kind, r.status, r.deploy_id in reverted, r.header.git_sha,
+                           tags.get(r.deploy_id), r.header.started_at, list(r.header.changes),
+                           list(r.header.reverts), len(r.steps))
+               for r in journalled.records][-limit:]
     names = {f.friendly_name for f in ws.project.flows.values() if f.name in ws.env.flows}
     live = flows.read(ws.gateway, set())
     managed = sorted(names & live.keys())
     listed = ws.gateway.map(lambda name: flows.revisions(ws.gateway, live[name].sid), managed)
-    revisions = {name: [{"revision": r.revision, "status": r.status, "commit_message": r.commit_message,
-                         "date_updated": str(r.date_updated)}
+    revisions = {name: [RevisionEntry(r.revision, r.status, r.commit_message, str(r.date_updated))
                         for r in sorted(records, key=lambda r: r.revision, reverse=True)]
                  for name, records in zip(managed, listed)}
-    return {"environment": ws.env.name, "deploys": deploys, "flow_revisions": revisions}
+    return HistoryReport(ws.env.name, deploys, revisions)

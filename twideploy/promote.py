@@ -273,31 +273,3 @@ def promote(project: Project, *, to: str, from_env: str | None = None, ref: str 
         options = dataclasses.replace(options, git_sha=git_sha)
         planned, outcome = deploy.apply(ws, options, confirm=lambda plan: confirm(plan, source), progress=progress)
     return PromoteResult(planned, outcome, source, git_sha)
-
-
-# --------------------------------------------------------------------------- render
-
-
-def provenance_lines(plan: Plan, source: Source) -> list[tuple[Address, str]]:
-    """(address, where it comes from) for every change the plan would make."""
-    settings = f"the manifests (environments/{plan.environment}.yaml)"
-    return [(c.address, settings if c.kind in ("variable", "number", "environment") else
-             source.for_change(c.address) or settings) for c in plan.actionable]
-
-
-def render_markdown(result_plan: Plan, source: Source, *, from_name: str | None, outcome: Outcome | None,
-                    applied: bool) -> str:
-    from twideploy.render import render_markdown as plan_markdown
-
-    title = f"twideploy promote {from_name + ' ' if from_name else ''}→ {result_plan.environment}"
-    text = plan_markdown(result_plan, title=title)
-    lines = ["", f"Promoting {source.description}.", ""]
-    rows = provenance_lines(result_plan, source)
-    if rows:
-        lines += ["| change | comes from |", "|---|---|"] + [f"| `{a}` | {w} |" for a, w in rows] + [""]
-    lines += [f"- :warning: {w}" for w in source.warnings]
-    if applied and outcome is not None and outcome.deploy_id:
-        lines += ["", f"**Applied** as deploy `{outcome.deploy_id}` ({outcome.writes} writes)."]
-    elif applied:
-        lines += ["", "Nothing to apply."]
-    return text + "\n".join(lines) + "\n"

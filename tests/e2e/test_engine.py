@@ -235,7 +235,7 @@ def test_rollback_restores_previous_revision(project_dir, emulator):
     deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
     assert account_state(ws.gateway) != before
     report = deploy.rollback(open_ws(project_dir, emulator))
-    assert any("back to revision" in line for line in report)
+    assert any("back to revision" in line for line in report.lines)
     assert account_state(ws.gateway) == before
 
 
@@ -282,7 +282,7 @@ def test_changes_of_every_kind_apply_and_converge(project_dir, emulator):
 def test_rollback_to_an_earlier_deploy_undoes_every_later_one(project_dir, emulator):
     ws = applied(project_dir, emulator)
     first_state_of_account = account_state(ws.gateway)
-    first_id = deploy.history(ws)["deploys"][-1]["deploy_id"]
+    first_id = deploy.history(ws).deploys[-1].deploy_id
     for greeting in ("second", "third"):
         set_greeting(project_dir, greeting)
         deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
@@ -290,12 +290,12 @@ def test_rollback_to_an_earlier_deploy_undoes_every_later_one(project_dir, emula
     deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
 
     report = deploy.rollback(open_ws(project_dir, emulator), to=first_id)
-    assert sum(line.startswith("rolling back deploy") for line in report) == 3
+    assert sum(line.startswith("rolling back deploy") for line in report.lines) == 3
     assert account_state(ws.gateway) == first_state_of_account
-    history = deploy.history(open_ws(project_dir, emulator))["deploys"]
-    assert [d["reverted"] for d in history if d["kind"] == "deploy"] == [False, True, True, True]
+    history = deploy.history(open_ws(project_dir, emulator)).deploys
+    assert [d.reverted for d in history if d.kind == "deploy"] == [False, True, True, True]
     with pytest.raises(Exception, match="not an applied, un-reverted deploy"):
-        deploy.rollback(open_ws(project_dir, emulator), to=history[1]["deploy_id"])
+        deploy.rollback(open_ws(project_dir, emulator), to=history[1].deploy_id)
 
 
 def test_prune_deletes_what_the_manifests_dropped_and_unbinds_numbers(project_dir, emulator):
@@ -357,7 +357,7 @@ def test_journals_of_another_account_are_not_used(project_dir, emulator):
     other = account_sid_for("another-account")
     other_ws = Workspace(ws.project, ws.env, Gateway(Credentials(other, other, Secret(emulator.auth_token)),
                                                      base_url=emulator.base_url))
-    assert deploy.history(ws)["deploys"] and not deploy.history(other_ws)["deploys"]
+    assert deploy.history(ws).deploys and not deploy.history(other_ws).deploys
     with pytest.raises(TwideployError, match="no deploy of local to roll back"):
         deploy.rollback(other_ws)
 
@@ -469,7 +469,7 @@ def test_an_interrupted_rollback_does_not_block_and_can_be_redone(project_dir, e
     before = account_state(ws.gateway)
     set_greeting(project_dir, "second")
     deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
-    last = deploy.history(ws)["deploys"][-1]["deploy_id"]
+    last = deploy.history(ws).deploys[-1].deploy_id
     # a rollback killed before it finished: its journal has no outcome
     journals.Journal(StatePaths(project_dir).journal_folder("local"),
                      journals.JournalHeader.for_rollback("local", ws.gateway.account_sid, [last]))

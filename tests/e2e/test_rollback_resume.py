@@ -98,8 +98,8 @@ def test_rollback_finishes_the_failed_deploy_not_the_one_before(project_dir, cli
 
     statuses = {r.deploy_id: r.status for r in _journals(project_dir)}
     assert (statuses[good.deploy_id], statuses[failed.deploy_id]) == ("applied", "rolled_back")
-    history = deploy.history(open_ws(project_dir, cli_env))["deploys"]
-    assert not next(d for d in history if d["deploy_id"] == good.deploy_id)["reverted"]
+    history = deploy.history(open_ws(project_dir, cli_env)).deploys
+    assert not next(d for d in history if d.deploy_id == good.deploy_id).reverted
     assert run(project_dir, "apply", "--env", "local", "--auto-approve")[0] == 0  # no longer refused
 
 
@@ -196,7 +196,7 @@ def test_rollback_of_a_prune_restores_functions_and_variables(project_dir, emula
 
     monkeypatch.setenv("TWIDEPLOY_RESTORE_CRM_OLD_SECRET", OLD_SECRET)
     report = deploy.rollback(open_ws(project_dir, emulator))
-    assert any("OLD_SECRET: recreated variable" in line for line in report)
+    assert any("OLD_SECRET: recreated variable" in line for line in report.lines)
     ws = open_ws(project_dir, emulator)
     assert _deployed_code(ws) == code_before
     assert _comparable(account_state(ws.gateway)) == _comparable(before)

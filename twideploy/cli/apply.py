@@ -8,10 +8,11 @@ import click
 
 from twideploy import deploy
 from twideploy.cli.common import (auto_approve_option, confirm, console, env_option, lock_timeout_option,
-                                  project_dir_option, report_outcome)
+                                  project_dir_option)
 from twideploy.errors import GitError
 from twideploy.gitinfo import create_deploy_tag, deploy_sha
 from twideploy.render import render_text
+from twideploy.render.outcome import render_outcome
 from twideploy.workspace import open_workspace
 
 
@@ -54,6 +55,6 @@ def apply(plan_file, env_name, project_dir, auto_approve, prune, include_layout,
     if outcome.deploy_id is None:
         console.print("No changes. The live account matches the manifests.")
         return
-    report_outcome(console, "Apply", outcome, ws.env.name)
+    render_outcome(console, "Apply", outcome, ws.env.name)
     if tag:
         console.print(f"Tagged {create_deploy_tag(project_dir, ws.env.name, outcome.deploy_id, options.git_sha)}")

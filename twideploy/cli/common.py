@@ -63,11 +63,3 @@ def confirm(question: str, auto_approve: bool) -> bool:
         raise TwideployError("refusing to make changes without confirmation: stdin is not a terminal; "
                              "pass --auto-approve")
     return click.confirm(question, default=False)
-
-
-def report_outcome(out: Console, verb: str, outcome: Any, env_name: str) -> None:
-    """What a finished apply or promote did, and how to undo it."""
-    for line in outcome.report:
-        out.print(f"  {line}")
-    out.print(f"[bold green]{verb} complete[/]: deploy {outcome.deploy_id} to {env_name}, {outcome.writes} write(s). "
-              f"Undo with: twideploy rollback --env {env_name}")

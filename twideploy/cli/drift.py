@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from twideploy import drift as drifts
 from twideploy.cli.common import env_option, project_dir_option
-from twideploy.render.drift_report import render_markdown, render_text
+from twideploy.render.drift_report import render_json, render_markdown, render_text
 from twideploy.workspace import open_workspace
 
 CLEAN, ERROR, DRIFT = 0, 1, 2
@@ -28,7 +26,7 @@ def drift(env_name, project_dir, fmt, include_layout):
     with open_workspace(project_dir, env_name) as ws:
         report = drifts.audit(ws, include_layout=include_layout)
     if fmt == "json":
-        click.echo(json.dumps(report.to_dict(), indent=2, default=str))
+        click.echo(render_json(report))
     elif fmt == "markdown":
         click.echo(render_markdown(report), nl=False)
     else:

@@ -8,12 +8,13 @@ from twideploy import deploy
 from twideploy import promote as promotion
 from rich.console import Console
 
-from twideploy.cli.common import (auto_approve_option, confirm, console, lock_timeout_option, project_dir_option,
-                                  report_outcome)
+from twideploy.cli.common import auto_approve_option, confirm, console, lock_timeout_option, project_dir_option
 from twideploy.errors import GitError
 from twideploy.gitinfo import create_deploy_tag, deploy_sha
 from twideploy.manifest import load_project
 from twideploy.render import render_text
+from twideploy.render.outcome import render_outcome
+from twideploy.render.promote import render_markdown, render_provenance
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -52,7 +53,7 @@ def promote(from_env, to_env, ref, project_dir, auto_approve, fmt, prune, includ
     def ask(plan, source) -> bool:
         if fmt == "text" or not auto_approve:
             render_text(plan, out)
-            _provenance(plan, source, out)
+            render_provenance(plan, source, out)
         return confirm(f"Promote to {plan.environment}?", auto_approve)
 
     options = deploy.ApplyOptions(prune=prune, include_layout=include_layout, lock_timeout=lock_timeout)
@@ -61,7 +62,7 @@ def promote(from_env, to_env, ref, project_dir, auto_approve, fmt, prune, includ
                                    options=options, confirm=ask, progress=lambda message: status.update(message))
     plan, outcome = result.planned.plan, result.outcome
     if fmt == "markdown":
-        click.echo(promotion.render_markdown(plan, result.source, from_name=None if ref else from_env,
+        click.echo(render_markdown(plan, result.source, from_name=None if ref else from_env,
                                              outcome=outcome, applied=outcome is not None), nl=False)
     if outcome is None:
         out.print("Promotion cancelled; nothing was changed.")
@@ -69,16 +70,8 @@ def promote(from_env, to_env, ref, project_dir, auto_approve, fmt, prune, includ
     if outcome.deploy_id is None:
         if fmt == "text":
             render_text(plan, console)
-            _provenance(plan, result.source, console)
+            render_provenance(plan, result.source, console)
         return
-    report_outcome(out, "Promote", outcome, to_env)
+    render_outcome(out, "Promote", outcome, to_env)
     if tag:
         out.print(f"Tagged {create_deploy_tag(project_dir, to_env, outcome.deploy_id, result.git_sha)}")
-
-
-def _provenance(plan, source, out) -> None:
-    out.print(f"Promoting {source.description}:")
-    for address, origin in promotion.provenance_lines(plan, source):
-        out.print(f"  {address}  <-  {origin}")
-    for warning in source.warnings:
-        out.print(f"[yellow]warning:[/] {warning}")

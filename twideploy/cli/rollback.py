@@ -7,6 +7,7 @@ import click
 from twideploy import deploy
 from twideploy.cli.common import (auto_approve_option, confirm, console, env_option, lock_timeout_option,
                                   project_dir_option)
+from twideploy.render.outcome import render_rollback
 from twideploy.workspace import open_workspace
 
 
@@ -21,9 +22,6 @@ from twideploy.workspace import open_workspace
 def rollback(env_name, project_dir, to, flow, revision, auto_approve, lock_timeout):
     """Undo the last deploy of an environment (or an interrupted one)."""
     with open_workspace(project_dir, env_name) as ws:
-        report = deploy.rollback(ws, to=to, flow=flow, revision=revision, lock_timeout=lock_timeout,
+        result = deploy.rollback(ws, to=to, flow=flow, revision=revision, lock_timeout=lock_timeout,
                                  confirm=lambda what: confirm(f"Roll back: {what}?", auto_approve))
-    if not report:
-        console.print("Rollback cancelled; nothing was changed.")
-    for line in report:
-        console.print(f"  {line}")
+    render_rollback(console, result)

@@ -1,10 +1,16 @@
-"""The drift report for people (text) and for issues and step summaries (markdown)."""
+"""The drift report for people (text), machines (JSON) and issues and step summaries (markdown)."""
 
 from __future__ import annotations
+
+import json
 
 from twideploy.drift import INFO, LAYOUT, DriftItem, DriftReport
 
 MARKER = "<!-- twideploy-drift -->"
+
+
+def render_json(report: DriftReport) -> str:
+    return json.dumps(report.to_dict(), indent=2, default=str)
 
 
 def render_text(report: DriftReport) -> str:
