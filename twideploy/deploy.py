@@ -152,7 +152,8 @@ def rollback(ws: Workspace, *, to: str | None = None, flow: str | None = None, r
             if not confirm(f"write revision {revision} of flow {flow} back as a new revision"):
                 return RollbackResult([], cancelled=True)
             return RollbackResult([rollbacks.flow_to_revision(ws.gateway, live, revision)])
-        records = rollbacks.deploys_to_undo(ws.paths, ws.env.name, ws.gateway.account_sid, to)
+        records = History.of(ws.paths, ws.env.name, ws.gateway.account_sid).to_undo(
+            to, environment=ws.env.name, journals=ws.paths.journals)
         what = ", ".join(f"{r.deploy_id} ({r.status}, {len(r.steps)} writes)" for r in records)
         if records and not confirm(f"undo deploy(s) {what}"):
             return RollbackResult([], cancelled=True)

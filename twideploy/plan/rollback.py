@@ -44,12 +44,6 @@ def abandon_unfinished(paths: StatePaths, environment: str, account_sid: str) ->
     return ids
 
 
-def deploys_to_undo(paths: StatePaths, environment: str, account_sid: str,
-                    to: str | None) -> list[journals.DeployRecord]:
-    """What `twideploy rollback [--to DEPLOY_ID]` undoes, newest first (see History.to_undo)."""
-    return History.of(paths, environment, account_sid).to_undo(to, environment=environment, journals=paths.journals)
-
-
 def undo_deploys(gw: Gateway, paths: StatePaths, environment: str, records: list[journals.DeployRecord]) -> list[str]:
     if not records:
         return ["nothing to roll back"]

@@ -85,10 +85,11 @@ class JournalHeader:
     @classmethod
     def from_dict(cls, data: JsonObject) -> "JournalHeader":
         summary = data.get("summary")
+        counts = {str(k): int(v) for k, v in summary.items() if isinstance(v, int)} if isinstance(summary, dict) else {}
         return cls(str(data["deploy_id"]), str(data.get("environment") or ""), str(data.get("started_at") or ""),
                    str(data.get("kind") or DEPLOY), _text(data.get("account_sid")), _text(data.get("git_sha")),
-                   dict(summary) if isinstance(summary, dict) else {},  # type: ignore[arg-type]
-                   tuple(str(c) for c in _list(data.get("changes"))), tuple(str(r) for r in _list(data.get("reverts"))))
+                   counts, tuple(str(c) for c in _list(data.get("changes"))),
+                   tuple(str(r) for r in _list(data.get("reverts"))))
 
 
 @dataclass(frozen=True)
