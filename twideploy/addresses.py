@@ -15,17 +15,18 @@ journal's op both say it), a service folder ending in `.build` reads right too.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-PARTS = {"environment", "build", "function", "asset", "variable"}
-FAMILIES = {"flow", "service", "number"}
+PARTS = {"environment", "build", "function", "asset", "variable"}  # only a service has parts
+FAMILY = re.compile(r"[a-z][a-z0-9_-]*")  # a provider's: flow, service, number, ...
 _NAMED = ("function", "asset", "variable")  # parts that name a member: a path or a key
 _SINGLE = ("environment", "build")  # parts a service has one of
 
 
 @dataclass(frozen=True, eq=False)
 class Address:
-    """`family` is flow, service or number; `owner` the flow's name, the service's folder or the
+    """`family` is the provider's (flow, service, number); `owner` the flow's name, the service's folder or the
     E.164 number; `part` a service's part (None for the resource itself); `name` a function or
     asset path or a variable key.
 
@@ -39,8 +40,8 @@ class Address:
     name: str | None = None
 
     def __post_init__(self) -> None:
-        if self.family not in FAMILIES or (self.part is not None and (self.family != "service" or
-                                                                       self.part not in PARTS)):
+        if not FAMILY.fullmatch(self.family) or not self.owner or \
+                (self.part is not None and (self.family != "service" or self.part not in PARTS)):
             raise ValueError(f"not a resource address: {self.family} {self.owner} {self.part}")
         if (self.part in _NAMED) != (self.name is not None):
             raise ValueError(f"a {self.part or self.family} address {'needs' if self.name is None else 'has no'} name")
@@ -82,7 +83,7 @@ class Address:
         """The address `text` renders; `kind` (the resource kind, when known) settles a service
         folder whose name ends like a part. ValueError when `text` is no address."""
         family, dot, rest = text.partition(".")
-        if not dot or not rest or family not in FAMILIES:
+        if not dot or not rest or not FAMILY.fullmatch(family):
             raise ValueError(f"not a resource address: {text!r}")
         if family != "service" or kind == "service":
             return cls(family, rest)

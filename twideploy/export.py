@@ -46,7 +46,7 @@ from twideploy.manifest import (AddressBook, Environment, FlowAddress, FunctionA
                                 decompile_flow, load_project)
 from twideploy.manifest.flow_loader import normalize_flow
 from twideploy.manifest.references import FlowRef, UrlTarget, format_target, restore_secret_strings
-from twideploy.plan.planner import Desired
+from twideploy.plan.desired import Desired
 from twideploy.resources import flows as flow_resources
 from twideploy.resources import numbers as number_resources
 from twideploy.resources import serverless

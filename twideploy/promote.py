@@ -38,7 +38,8 @@ from twideploy.manifest.references import restore_secret_strings
 from twideploy.manifest.validation import validate_project
 from twideploy.plan.executor import Outcome
 from twideploy.plan.model import Plan
-from twideploy.plan.planner import Desired, Planned, address_book, read_live
+from twideploy.plan.desired import Desired
+from twideploy.plan.planner import Planned, address_book, read_live
 from twideploy.resources import flows as flow_resources
 from twideploy.resources import serverless
 from twideploy.state import commits

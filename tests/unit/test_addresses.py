@@ -74,7 +74,7 @@ def test_equal_to_its_rendering():
     assert {Address.flow("ivr-main")} == {"flow.ivr-main"}
 
 
-@pytest.mark.parametrize("text", ["", "flow", "flow.", "widget.x", "service."])
+@pytest.mark.parametrize("text", ["", "flow", "flow.", "Flow.x", ".x", "service."])
 def test_not_an_address(text):
     with pytest.raises(ValueError):
         Address.parse(text)

@@ -14,8 +14,9 @@ import pytest
 
 from twideploy.deploy import check_saved_plan, describe_moves
 from twideploy.errors import StalePlanError
+from twideploy.plan.desired import order_flows
 from twideploy.plan.model import Action, Change, Plan, WidgetChange
-from twideploy.plan.planner import comparable, comparable_fingerprints, order_flows
+from twideploy.plan.planner import comparable, comparable_fingerprints
 
 # --------------------------------------------------------------------------- order_flows
 

@@ -1,9 +1,11 @@
 """Apply a plan in dependency order with a journal, and undo it when anything fails.
 
-Order: services and environments -> function/asset versions -> build -> deploy ->
-variables -> flows (subflows first) -> number bindings -> prune deletions. Flows are
-validated by Studio before the first write of the deploy, so a flow Studio rejects
-never leaves a half-made deploy behind.
+Order: the providers of `providers.registry` (services and environments -> function/asset
+versions -> build -> deploy -> variables; flows, subflows first; number bindings), then
+their deletions (prune) in reverse. Before the first write every provider checks its changes
+(Studio validates each flow; the code to upload is the code the plan hashed), so a flow
+Studio rejects never leaves a half-made deploy behind. Each write is checked against the
+planned change once what it refers to is known (`providers.base.verify`).
 
 A rollback that cannot undo every write (Twilio failing for longer than the retries)
 leaves the deploy `rollback_failed`: the next apply refuses to start, and the error names
@@ -19,18 +21,16 @@ from typing import Any, Callable
 from twideploy.addresses import Address
 from twideploy.errors import ApplyError, NotUndoable, TwideployError, TwilioApiError
 from twideploy.gateway import Gateway
-from twideploy.manifest.references import FlowAddress, compile_flow
-from twideploy.plan.model import Action, Change
-from twideploy.plan.planner import Planned, address_book, compile_all, mask_text
-from twideploy.resources import flows, numbers, serverless
-from twideploy.resources.base import UndoFunction
+from twideploy.plan.model import Change
+from twideploy.plan.planner import Planned, mask_text
+from twideploy.providers.base import ApplyContext
+from twideploy.providers.registry import PROVIDERS, undo_table
 from twideploy.state import commits
 from twideploy.state import journal as journals
 from twideploy.state.cache import ContentCache
 from twideploy.state.history import History
 from twideploy.state.paths import StatePaths
 
-UNDO: dict[str, UndoFunction] = {**serverless.UNDO, **flows.UNDO, **numbers.UNDO}
 Progress = Callable[[str], None]
 
 
@@ -53,17 +53,20 @@ class Executor:
         plan = self.planned.plan
         if not plan.has_changes:
             return Outcome(None, 0, ["No changes."])
-        self._validate_flows()
+        context = self._context()
+        for provider in PROVIDERS:
+            provider.check(context, self._changes(provider.family))
         header = journals.JournalHeader.for_deploy(plan.environment, plan.account_sid, git_sha=self.git_sha,
                                                    summary=plan.summary(),
                                                    changes=[str(c.address) for c in plan.actionable])
         self.journal = journals.Journal(self.paths.journal_folder(plan.environment), header)
         writes_before = self.gw.writes_made
         try:
-            self._apply_services()
-            self._apply_flows()
-            self._apply_numbers()
-            self._prune()
+            context.commit_message = commits.deploy_message(self.journal.deploy_id, self.git_sha)
+            for provider in PROVIDERS:
+                provider.apply(context, self._changes(provider.family))
+            for provider in reversed(PROVIDERS):
+                provider.prune(context, self._changes(provider.family))
         except BaseException as error:
             # Twilio's error text may quote a value we sent; never let a secret through.
             secrets = self.planned.desired.secret_values()
@@ -98,78 +101,18 @@ class Executor:
         self.journal.done(seq, made.result)
         return made.result
 
-    # -- phases ------------------------------------------------------------------------------
+    # -- what every provider is given ------------------------------------------------------
 
-    def _changes(self, *kinds: str, of: Address | None = None) -> list[Change]:
-        """The plan's changes of these kinds (of the resource `of` only, when given)."""
-        return [c for c in self.planned.plan.changes
-                if c.kind in kinds and (of is None or c.address.resource == of)]
+    def _context(self) -> ApplyContext:
+        """The plan's address book serves the whole apply: providers add what they create to it."""
+        planned, plan = self.planned, self.planned.plan
+        return ApplyContext(self.gw, planned.desired, planned.live, planned.book,
+                            planned.compiled, plan.include_layout, self.write, self.cache, self.progress,
+                            History.of(self.paths, plan.environment, plan.account_sid).records)
 
-    def _apply_services(self) -> None:
-        live, plan = self.planned.live, self.planned.plan
-        history = serverless.secret_history(History.of(self.paths, plan.environment, plan.account_sid).records)
-        for name, (source, settings) in self.planned.desired.services.items():
-            changes = [c for c in self.planned.plan.changes if c.address.resource == Address.service(name)]
-            if all(c.action in (Action.NOOP, Action.UNMANAGED) for c in changes):
-                continue
-            deployer = serverless.ServiceDeployer(self.gw, name, source, settings, live.services.get(name),
-                                                  self.write, self.cache, self.progress, history)
-            live.services[name] = deployer.apply(changes)
-
-    def _apply_flows(self) -> None:
-        desired, live = self.planned.desired, self.planned.live
-        book = address_book(desired, live)
-        message = commits.deploy_message(self.journal.deploy_id, self.git_sha)
-        changes = {c.address: c for c in self._changes("flow")}
-        for source in desired.flows:
-            change = changes[Address.flow(source.name)]
-            if change.action is Action.NOOP or (change.cosmetic_only and not self.planned.plan.include_layout):
-                continue
-            definition = compile_flow(source.definition, vars=desired.env.vars, book=book)
-            current = flows.apply(self.gw, change, source.friendly_name, source.status, definition,
-                                  live.flows.get(source.friendly_name), message, self.write)
-            live.flows[source.friendly_name] = current
-            flows.remember(self.cache, current)
-            book.flows[source.name] = FlowAddress(current.sid, current.webhook_url)
-
-    def _apply_numbers(self) -> None:
-        desired, live = self.planned.desired, self.planned.live
-        book = address_book(desired, live)
-        flow_names = {flow.webhook_url: name for name, flow in live.flows.items()}
-        for change in self._changes("number"):
-            number = change.address.owner
-            if number in desired.env.numbers:
-                wanted = numbers.desired_fields(desired.env.numbers[number], book.url_for)
-                found = live.numbers[number]
-                if numbers.current(found, wanted) == wanted:
-                    continue
-                change = Change("number", change.address, Action.UPDATE, change.before, wanted)
-            elif change.action is not Action.UPDATE:
-                continue
-            numbers.apply(self.gw, change, live.numbers[number], self.write, flow_names)
-
-    def _prune(self) -> None:
-        live = self.planned.live
-        for change in self._changes("flow"):
-            if change.action is Action.DELETE:
-                found = live.flows[change.before["friendly_name"]]
-                flows.apply(self.gw, change, found.friendly_name, found.status, None, found, "", self.write,
-                            lambda definition, f=found: self.planned.desired.holds_secret(f.friendly_name, definition))
-        for name in self.planned.desired.services:
-            if name in live.services:
-                serverless.delete_unmanaged_code(self.gw, live.services[name],
-                                                 self._changes("function", "asset", of=Address.service(name)),
-                                                 self.write)
-
-    def _validate_flows(self) -> None:
-        """Studio's own validation of every flow this deploy writes, before any write."""
-        desired, live = self.planned.desired, self.planned.live
-        book = address_book(desired, live)
-        to_write = {c.address for c in self.planned.plan.actionable if c.kind == "flow" and c.action is not Action.DELETE}
-        sources = [s for s in desired.flows if Address.flow(s.name) in to_write]
-        compiled = compile_all(desired, book)
-        self.gw.map(lambda s: flows.studio_validate(self.gw, s.name, s.friendly_name, s.status, compiled[s.name]),
-                    sources)
+    def _changes(self, family: str) -> list[Change]:
+        """The plan's changes of one provider's resources."""
+        return [c for c in self.planned.plan.changes if c.address.family == family]
 
     def _roll_back(self) -> list[str]:
         self.progress("rolling back")
@@ -185,9 +128,9 @@ def undo_steps(gw: Gateway, steps: list[journals.Step], on_undone: Callable[[jou
     failed gets a `FAILED` line and is left to the next rollback; one that no rollback can
     undo gets a `NOT UNDONE` line and is settled (passed to `on_undone` too).
     """
-    report = []
+    report, undo = [], undo_table()
     for step in reversed(steps):
-        undo_fn = UNDO.get(step.op)
+        undo_fn = undo.get(step.op)
         if undo_fn is None:
             continue
         if step.undone:

@@ -1,0 +1,119 @@
+"""The provider protocol: what the planner and the executor ask of every resource kind.
+
+A provider reads its live state, turns desired + live into Changes, fingerprints what it
+read, and applies its Changes through the journalling `write` of the ApplyContext, which
+also names how each write is undone (`undo`: op -> function). The planner and the executor
+know no kind: they loop over `registry.PROVIDERS`, so a new kind is a module and a line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from twideploy.addresses import Address
+from twideploy.errors import ApplyError
+from twideploy.gateway import Gateway
+from twideploy.manifest.references import UNKNOWN, AddressBook
+from twideploy.plan.desired import Desired, Live
+from twideploy.plan.model import Change
+from twideploy.resources.base import UndoFunction, Writer
+from twideploy.state.cache import ContentCache
+from twideploy.state.journal import DeployRecord, JsonObject
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class PlanContext:
+    """What planning one environment shares between providers. `compiled` holds each flow's
+    definition compiled once (flow name -> definition), for the plan and then for apply."""
+
+    gw: Gateway
+    desired: Desired
+    live: Live
+    book: AddressBook
+    cache: ContentCache
+    prune: bool
+    compiled: dict[str, JsonObject] = field(default_factory=dict)
+
+
+@dataclass
+class ApplyContext:
+    """What applying one plan shares between providers. `book` is the plan's address book,
+    completed by each provider as it creates what later kinds refer to; `records` are the
+    environment's deploy journals; `commit_message` marks the revisions this deploy writes."""
+
+    gw: Gateway
+    desired: Desired
+    live: Live
+    book: AddressBook
+    compiled: dict[str, JsonObject]
+    include_layout: bool
+    write: Writer
+    cache: ContentCache
+    progress: Progress
+    records: list[DeployRecord]
+    commit_message: str = ""
+
+
+class Provider(Protocol):
+    """One resource kind. `family` is the first part of its addresses (`flow` in
+    `flow.ivr-main`), `name` the key of its live state and of its fingerprint."""
+
+    family: str
+    name: str
+    undo: dict[str, UndoFunction]
+
+    def read(self, gw: Gateway, desired: Desired, cache: ContentCache, *, lazy: bool = False) -> object:
+        """The live state of what `desired` names (and what else the kind must see), in few round
+        trips. `lazy`: content whose hash `cache` knows may be left unread (`plan` reads it if needed)."""
+
+    def add_addresses(self, book: AddressBook, desired: Desired, live: Live) -> None:
+        """Enter what other kinds may refer to (functions, flows) into the address book."""
+
+    def plan(self, ctx: PlanContext) -> list[Change]:
+        """The changes of this kind, in the order they are applied."""
+
+    def fingerprint(self, live: Live, plan_key: bytes) -> object:
+        """What the plan was computed from (JSON data): a saved plan is refused when it moved."""
+
+    def check(self, ctx: ApplyContext, changes: list[Change]) -> None:
+        """Before the first write of a deploy: refuse what Twilio would refuse (ApplyError)."""
+
+    def apply(self, ctx: ApplyContext, changes: list[Change]) -> None:
+        """Make this kind's changes (not deletions of what the manifests dropped)."""
+
+    def prune(self, ctx: ApplyContext, changes: list[Change]) -> None:
+        """Delete what the plan deletes; runs after every kind applied, in reverse order."""
+
+
+def verify(address: Address, planned: object, written: object) -> None:
+    """Refuse a write that is not the planned change: `written` must be `planned` with each
+    value the plan showed as unknown ("(known after apply)") resolved. An ApplyError, which
+    rolls the deploy back, names where they differ, not the values (they may be secret)."""
+    where = _difference(planned, written, "")
+    if where is not None:
+        raise ApplyError(f"{address}: what apply was about to write differs from the plan at {where or 'the top'}; "
+                         f"nothing of it was written")
+
+
+def _difference(planned: object, written: object, where: str) -> str | None:
+    """The path of the first value where `written` is not `planned` (unknowns resolved), or None."""
+    if isinstance(planned, str) and UNKNOWN in planned:
+        pattern = ".+".join(re.escape(piece) for piece in planned.split(UNKNOWN))
+        same = isinstance(written, str) and re.fullmatch(pattern, written, re.DOTALL) is not None
+        return None if same else where
+    if isinstance(planned, dict) and isinstance(written, dict):
+        for key in sorted(planned.keys() | written.keys(), key=str):
+            if key not in planned or key not in written:
+                return f"{where}.{key}"
+            found = _difference(planned[key], written[key], f"{where}.{key}")
+            if found is not None:
+                return found
+        return None
+    if isinstance(planned, list) and isinstance(written, list) and len(planned) == len(written):
+        return next((found for i, (p, w) in enumerate(zip(planned, written))
+                     if (found := _difference(p, w, f"{where}[{i}]")) is not None), None)
+    return None if planned == written else where
