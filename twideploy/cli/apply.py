@@ -12,7 +12,7 @@ from twideploy.cli.common import (auto_approve_option, confirm, console, env_opt
 from twideploy.errors import GitError
 from twideploy.gitinfo import create_deploy_tag, deploy_sha
 from twideploy.render import render_text
-from twideploy.render.outcome import render_outcome
+from twideploy.render.outcome import render_apply
 from twideploy.workspace import open_workspace
 
 
@@ -47,14 +47,8 @@ def apply(plan_file, env_name, project_dir, auto_approve, prune, include_layout,
 
     with open_workspace(project_dir, env_name) as ws:
         with console.status("applying...") as status:
-            planned, outcome = deploy.apply(ws, options, saved=saved, confirm=ask,
-                                            progress=lambda message: status.update(message))
-    if outcome is None:
-        console.print("Apply cancelled; nothing was changed.")
-        return
-    if outcome.deploy_id is None:
-        console.print("No changes. The live account matches the manifests.")
-        return
-    render_outcome(console, "Apply", outcome, ws.env.name)
-    if tag:
+            outcome = deploy.apply(ws, options, saved=saved, confirm=ask,
+                                   progress=lambda message: status.update(message)).outcome
+    render_apply(console, outcome, ws.env.name)
+    if tag and outcome is not None and outcome.deploy_id:
         console.print(f"Tagged {create_deploy_tag(project_dir, ws.env.name, outcome.deploy_id, options.git_sha)}")

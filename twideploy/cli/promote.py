@@ -63,7 +63,7 @@ def promote(from_env, to_env, ref, project_dir, auto_approve, fmt, prune, includ
     plan, outcome = result.planned.plan, result.outcome
     if fmt == "markdown":
         click.echo(render_markdown(plan, result.source, from_name=None if ref else from_env,
-                                             outcome=outcome, applied=outcome is not None), nl=False)
+                                   outcome=outcome, applied=outcome is not None), nl=False)
     if outcome is None:
         out.print("Promotion cancelled; nothing was changed.")
         return
