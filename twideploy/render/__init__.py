@@ -1,4 +1,8 @@
-"""Plans rendered for people (text, markdown) and machines (JSON). Rendering never computes."""
+"""Every command's result rendered for people (text, markdown) and machines (JSON). Rendering never computes.
+
+Plans here (plan_text, plan_markdown, plan_json); drift_report, history, promote, export and
+outcome (what apply, promote and rollback did) for the other commands.
+"""
 
 from twideploy.render.plan_json import render_json
 from twideploy.render.plan_markdown import render_markdown
