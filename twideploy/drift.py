@@ -28,13 +28,13 @@ from typing import Any
 
 from twideploy import deploy
 from twideploy.addresses import Address
-from twideploy.gateway import call
 from twideploy.plan.flowdiff import describe
 from twideploy.plan.model import Action, Change
 from twideploy.resources import flows
 from twideploy.state import commits
 from twideploy.state.history import History
 from twideploy.state.journal import DeployRecord, now
+from twideploy.twilio_api.gateway import call
 from twideploy.workspace import Workspace
 
 DRIFT_FORMAT_VERSION = 1
@@ -218,7 +218,7 @@ class _Auditor:
                      "date_updated": _iso(live.date_updated)},
             "outside_revisions": [{"revision": r.revision, "commit_message": r.commit_message or "",
                                    "date_updated": _iso(r.date_updated), "status": r.status,
-                                   "author_sid": getattr(r, "author_sid", None)} for r in outside],
+                                   "author_sid": r.author_sid} for r in outside],
             "last_twideploy": _revision_ref(last_ours),
         }
         changes = [describe(w) for w in change.widgets] if category != INFO or change.action is Action.DELETE else []

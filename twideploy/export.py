@@ -41,7 +41,6 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from twideploy.errors import TwideployError
-from twideploy.gateway import Gateway, call
 from twideploy.manifest import (AddressBook, Environment, FlowAddress, FunctionAddress, FunctionRef, Project,
                                 decompile_flow, load_project)
 from twideploy.manifest.flow_loader import normalize_flow
@@ -52,6 +51,7 @@ from twideploy.resources import numbers as number_resources
 from twideploy.resources import serverless
 from twideploy.secrets import Secret
 from twideploy.state.cache import ContentCache
+from twideploy.twilio_api.gateway import Gateway, call
 from twideploy.workspace import open_account
 
 SECRET_LOOKING = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|AUTH|PRIVATE|CREDENTIAL", re.IGNORECASE)

@@ -31,14 +31,13 @@ from typing import Any, Callable
 from twideploy import deploy
 from twideploy.addresses import Address
 from twideploy.errors import ManifestError, TwideployError
-from twideploy.gateway import Gateway, call
 from twideploy.gitinfo import extract_manifests
 from twideploy.manifest import CodeFile, Environment, FlowSource, Project, ServiceSource, decompile_flow, load_project
 from twideploy.manifest.references import restore_secret_strings
 from twideploy.manifest.validation import validate_project
+from twideploy.plan.desired import Desired
 from twideploy.plan.executor import Outcome
 from twideploy.plan.model import Plan
-from twideploy.plan.desired import Desired
 from twideploy.plan.planner import Planned, address_book, read_live
 from twideploy.resources import flows as flow_resources
 from twideploy.resources import serverless
@@ -46,6 +45,7 @@ from twideploy.state import commits
 from twideploy.state.cache import ContentCache
 from twideploy.state.history import History
 from twideploy.state.paths import StatePaths
+from twideploy.twilio_api.gateway import Gateway, call
 from twideploy.workspace import Workspace, open_account
 
 VAR = re.compile(r"\$\{vars\.([A-Za-z_][A-Za-z0-9_]*)\}")

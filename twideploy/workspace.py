@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Iterator
 
 from twideploy.errors import ManifestError, TwideployError
-from twideploy.gateway import DEFAULT_CONCURRENCY, Credentials, Gateway
 from twideploy.manifest import Environment, Project, load_project
 from twideploy.manifest.validation import validate_project
 from twideploy.secrets import Secret
 from twideploy.state import plan_key
 from twideploy.state.cache import ContentCache
 from twideploy.state.paths import StatePaths
+from twideploy.twilio_api.gateway import DEFAULT_CONCURRENCY, Credentials, Gateway
 
 
 @dataclass

@@ -441,7 +441,7 @@ def test_drift_job_for_real_opens_then_closes_the_issue(gh_sandbox: GitHubSandbo
     """drift.yml's job against the emulator: a console edit is drift (issue opened); once
     apply has put the flow back, the next run closes the issue."""
     from twideploy.emulator import Emulator, account_sid_for
-    from twideploy.gateway import Credentials, Gateway
+    from twideploy.twilio_api.gateway import Credentials, Gateway
     from twideploy.secrets import Secret
 
     with Emulator(tmp_path / "emulator.sqlite", account_sid=account_sid_for("local")) as emulator:

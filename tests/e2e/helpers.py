@@ -16,11 +16,11 @@ from ruamel.yaml import YAML
 
 from twideploy.cli.main import cli
 from twideploy.emulator import Emulator
-from twideploy.gateway import Credentials, Gateway
 from twideploy.manifest import load_project
 from twideploy.secrets import Secret
 from twideploy.state import journal as journals
 from twideploy.state.paths import StatePaths
+from twideploy.twilio_api.gateway import Credentials, Gateway
 from twideploy.workspace import Workspace
 
 _yaml = YAML()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from twideploy.gateway import Gateway
+from twideploy.twilio_api.gateway import Gateway
 
 
 def account_state(gw: Gateway) -> dict[str, Any]:

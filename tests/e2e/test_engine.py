@@ -348,8 +348,8 @@ def test_journals_of_another_account_are_not_used(project_dir, emulator):
     """The same environment pointed at a new account must not roll back or audit by old journals."""
     from twideploy.emulator import account_sid_for
     from twideploy.errors import TwideployError
-    from twideploy.gateway import Credentials, Gateway
     from twideploy.secrets import Secret
+    from twideploy.twilio_api.gateway import Credentials, Gateway
     from twideploy.workspace import Workspace
 
     applied(project_dir, emulator)

@@ -8,8 +8,8 @@ import pytest
 
 from twideploy.emulator import Emulator, FaultConfig
 from twideploy.errors import TwilioApiError
-from twideploy.gateway import Credentials, Gateway, call
 from twideploy.secrets import Secret
+from twideploy.twilio_api.gateway import Credentials, Gateway, call
 
 from .helpers import emulator_gateway
 

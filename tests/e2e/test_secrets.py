@@ -20,8 +20,8 @@ import pytest
 from twideploy import deploy
 from twideploy.emulator import Emulator, FaultConfig
 from twideploy.errors import ApplyError
-from twideploy.gateway import Credentials, Gateway
 from twideploy.secrets import Secret
+from twideploy.twilio_api.gateway import Credentials, Gateway
 
 from .helpers import edit_yaml, emulator_gateway, open_ws, run
 from .snapshot import account_state

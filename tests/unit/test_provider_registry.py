@@ -20,8 +20,8 @@ from twideploy.manifest import load_project
 from twideploy.plan.model import Action, Change
 from twideploy.providers import registry
 from twideploy.providers.base import ApplyContext, PlanContext
-from twideploy.gateway import Credentials, Gateway
 from twideploy.secrets import Secret
+from twideploy.twilio_api.gateway import Credentials, Gateway
 from twideploy.workspace import Workspace
 
 ACCOUNT: dict[str, str] = {}  # the toy kind's "remote": banner name -> text

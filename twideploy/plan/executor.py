@@ -20,7 +20,6 @@ from typing import Any, Callable
 
 from twideploy.addresses import Address
 from twideploy.errors import ApplyError, NotUndoable, TwideployError, TwilioApiError
-from twideploy.gateway import Gateway
 from twideploy.plan.model import Change
 from twideploy.plan.planner import Planned, mask_text
 from twideploy.providers.base import ApplyContext
@@ -30,6 +29,7 @@ from twideploy.state import journal as journals
 from twideploy.state.cache import ContentCache
 from twideploy.state.history import History
 from twideploy.state.paths import StatePaths
+from twideploy.twilio_api.gateway import Gateway
 
 Progress = Callable[[str], None]
 

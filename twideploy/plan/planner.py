@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from twideploy.gateway import Gateway
 from twideploy.manifest import Environment, Project
 from twideploy.manifest.references import AddressBook
 from twideploy.plan.desired import Desired, Live
@@ -27,6 +26,8 @@ from twideploy.secrets import MASK
 from twideploy.state.cache import ContentCache
 from twideploy.state.journal import JsonObject, now
 from twideploy.state.plan_key import key_id
+from twideploy.twilio_api.gateway import Gateway
+
 
 @dataclass
 class Planned:

@@ -8,13 +8,13 @@ refuses to start until it is finished or abandoned.
 from __future__ import annotations
 
 from twideploy.errors import RollbackError, UnfinishedDeployError
-from twideploy.gateway import Gateway
 from twideploy.plan.executor import rolled_back, undo_steps
 from twideploy.resources import flows
 from twideploy.state import commits
 from twideploy.state import journal as journals
 from twideploy.state.history import History
 from twideploy.state.paths import StatePaths
+from twideploy.twilio_api.gateway import Gateway
 
 
 def check_no_unfinished(paths: StatePaths, environment: str, account_sid: str) -> None:

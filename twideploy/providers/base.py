@@ -14,13 +14,13 @@ from typing import Callable, Protocol
 
 from twideploy.addresses import Address
 from twideploy.errors import ApplyError
-from twideploy.gateway import Gateway
 from twideploy.manifest.references import UNKNOWN, AddressBook
 from twideploy.plan.desired import Desired, Live
 from twideploy.plan.model import Change
 from twideploy.resources.base import UndoFunction, Writer
 from twideploy.state.cache import ContentCache
 from twideploy.state.journal import DeployRecord, JsonObject
+from twideploy.twilio_api.gateway import Gateway
 
 Progress = Callable[[str], None]
 

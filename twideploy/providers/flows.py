@@ -9,7 +9,6 @@ those unknowns resolved.
 from __future__ import annotations
 
 from twideploy.addresses import Address
-from twideploy.gateway import Gateway
 from twideploy.manifest.references import UNKNOWN, AddressBook, FlowAddress, compile_flow, mask_secret_strings
 from twideploy.plan.desired import Desired, Live
 from twideploy.plan.model import Action, Change
@@ -17,6 +16,7 @@ from twideploy.providers.base import ApplyContext, PlanContext, verify
 from twideploy.resources import flows
 from twideploy.resources.flows import LiveFlow
 from twideploy.state.cache import ContentCache
+from twideploy.twilio_api.gateway import Gateway
 
 
 class FlowsProvider:

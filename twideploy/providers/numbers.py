@@ -6,7 +6,6 @@ is known only then; the result must be the planned one with those unknowns resol
 
 from __future__ import annotations
 
-from twideploy.gateway import Gateway
 from twideploy.manifest.references import AddressBook
 from twideploy.plan.desired import Desired, Live
 from twideploy.plan.model import Action, Change
@@ -14,6 +13,7 @@ from twideploy.providers.base import ApplyContext, PlanContext, verify
 from twideploy.resources import numbers
 from twideploy.resources.numbers import LiveNumber
 from twideploy.state.cache import ContentCache
+from twideploy.twilio_api.gateway import Gateway
 
 
 class NumbersProvider:

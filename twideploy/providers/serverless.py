@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from twideploy.addresses import Address
-from twideploy.gateway import Gateway
 from twideploy.manifest.references import AddressBook, FunctionAddress, FunctionRef
 from twideploy.plan.desired import Desired, Live
 from twideploy.plan.model import Action, Change
@@ -12,6 +11,7 @@ from twideploy.providers.base import ApplyContext, PlanContext, verify
 from twideploy.resources import serverless
 from twideploy.resources.serverless import LiveService
 from twideploy.state.cache import ContentCache
+from twideploy.twilio_api.gateway import Gateway
 
 
 class ServerlessProvider:

@@ -16,7 +16,7 @@ import hmac
 from typing import Any, Callable, Protocol
 
 from twideploy.addresses import Address
-from twideploy.gateway import Gateway, call
+from twideploy.twilio_api.gateway import Gateway
 
 SENSITIVE = "(sensitive value)"
 
@@ -33,14 +33,13 @@ UndoFunction = Callable[[Gateway, dict[str, Any], dict[str, Any]], str]
 """(gateway, undo data, result of the write) -> a line describing what was undone."""
 
 
-def delete_created(gw: Gateway, collection: Any, result: dict[str, Any], field: str, value: str | None) -> None:
+def delete_created(result: dict[str, Any], find: Callable[[], str | None], delete: Callable[[str], None]) -> None:
     """Undo a create: delete what it made. Its SID is in the write's result, unless the
-    create was in flight when apply died; then it is found by the name it was given (and
-    may not exist at all)."""
-    sid = result.get("sid") or next((r.sid for r in gw.list_all(collection)
-                                     if value and getattr(r, field) == value), None)
+    create was in flight when apply died; then it is found by the name it was given (`find`;
+    it may not exist at all)."""
+    sid = result.get("sid") or find()
     if sid:
-        call(lambda: collection(sid).delete())
+        delete(sid)
 
 
 def digest(*parts: str | bytes) -> str:

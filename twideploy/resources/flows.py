@@ -15,13 +15,13 @@ from typing import Any, Callable
 
 from twideploy.addresses import Address
 from twideploy.errors import ApplyError, NotUndoable, TwilioApiError
-from twideploy.gateway import Gateway, call
 from twideploy.plan.flowdiff import diff_shown
 from twideploy.plan.model import Action, Change, WidgetChange
 from twideploy.resources.base import UndoFunction, Writer, delete_created
 from twideploy.state import commits
 from twideploy.state.cache import ContentCache
-
+from twideploy.twilio_api import studio
+from twideploy.twilio_api.gateway import Gateway
 
 
 @dataclass
@@ -46,8 +46,7 @@ def read(gw: Gateway, managed_names: set[str], cache: ContentCache | None = None
     back with `definition=None` and `known_hash`, for the planner to fetch only if they
     differ from the manifests (`fetch_definitions`).
     """
-    records = gw.list_all(gw.client.studio.v2.flows)
-    flows = {r.friendly_name: _live(r) for r in records}
+    flows = {r.friendly_name: _live(r) for r in studio.list_flows(gw)}
     missing = []
     for name, flow in flows.items():
         if name in managed_names and flow.definition is None:
@@ -61,7 +60,7 @@ def read(gw: Gateway, managed_names: set[str], cache: ContentCache | None = None
 
 def fetch_definitions(gw: Gateway, missing: list[LiveFlow], cache: ContentCache | None) -> None:
     """Fill in the definitions of `missing` (concurrently), remembering their hashes."""
-    fetched = gw.map(lambda f: _live(call(lambda: gw.client.studio.v2.flows(f.sid).fetch())), missing)
+    fetched = gw.map(lambda f: studio.fetch_flow(gw, f.sid), missing)
     for flow, full in zip(missing, fetched):
         flow.definition, flow.revision, flow.status = full.definition, full.revision, full.status
         remember(cache, flow)
@@ -80,12 +79,9 @@ def definition_hash(definition: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(definition, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def _live(record: Any) -> LiveFlow:
-    definition = record.definition
-    if isinstance(definition, str):
-        definition = json.loads(definition)
-    return LiveFlow(record.sid, record.friendly_name, record.status, record.revision, definition,
-                    record.commit_message, record.webhook_url, str(record.date_updated or ""))
+def _live(record: studio.Flow) -> LiveFlow:
+    return LiveFlow(record.sid, record.friendly_name, record.status, record.revision, record.definition,
+                    record.commit_message, record.webhook_url, record.date_updated)
 
 
 def plan(name: str, friendly_name: str, status: str, compiled: dict[str, Any], live: LiveFlow | None,
@@ -123,8 +119,7 @@ def studio_validate(gw: Gateway, name: str, friendly_name: str, status: str, def
     Validation changes nothing, so it is retried like a read. Only a 400 is Studio's verdict
     on the flow; any other error (a 500 that retries did not cure) is Twilio's, as it is."""
     try:
-        call(lambda: gw.client.studio.v2.flow_validate.update(
-            friendly_name=friendly_name, status=status, definition=definition), idempotent=True)
+        studio.validate_flow(gw, friendly_name=friendly_name, status=status, definition=definition)
     except TwilioApiError as error:
         if error.status == 400:
             raise ApplyError(f"Studio rejected flow {name}: {error}") from error
@@ -138,42 +133,39 @@ def apply(gw: Gateway, change: Change, friendly_name: str, status: str, definiti
     """Make one flow change. A deleted flow loses its revisions, so undoing the delete needs its
     definition: it is journalled unless `holds_secret(definition)` says it may hold a secret
     value; then it is kept in memory only, for this run's own rollback."""
-    flows = gw.client.studio.v2.flows
     if change.action is Action.CREATE:
-        result = write("flow.create", change.address, {"friendly_name": friendly_name}, lambda: _result(call(
-            lambda: flows.create(friendly_name=friendly_name, status=status, definition=definition,
-                                 commit_message=commit_message))))
+        result = write("flow.create", change.address, {"friendly_name": friendly_name}, lambda: _result(
+            studio.create_flow(gw, friendly_name=friendly_name, status=status, definition=definition,
+                               commit_message=commit_message)))
         return LiveFlow(result["sid"], friendly_name, status, result["revision"], definition, commit_message,
                         result["webhook_url"])
     if change.action is Action.UPDATE:
         undo = {"sid": live.sid, "friendly_name": live.friendly_name, "revision": live.revision,
                 "status": live.status}
-        result = write("flow.update", change.address, undo, lambda: _result(call(
-            lambda: flows(live.sid).update(status=status, friendly_name=friendly_name, definition=definition,
-                                           commit_message=commit_message), idempotent=True)))
+        result = write("flow.update", change.address, undo, lambda: _result(studio.update_flow(
+            gw, live.sid, status=status, friendly_name=friendly_name, definition=definition,
+            commit_message=commit_message)))
         return LiveFlow(live.sid, friendly_name, status, result["revision"], definition, commit_message,
                         live.webhook_url)
     if change.action is Action.DELETE:
         if live.definition is None:  # an unmanaged flow is listed, never fetched: undo must recreate it
-            live.definition = _live(call(lambda: flows(live.sid).fetch())).definition
+            live.definition = studio.fetch_flow(gw, live.sid).definition
         secret = holds_secret(live.definition)
         undo = {"sid": live.sid, "friendly_name": live.friendly_name, "status": live.status,
                 "definition": None if secret else live.definition, "commit_message": live.commit_message}
-        write("flow.delete", change.address, undo, lambda: call(lambda: flows(live.sid).delete()),
+        write("flow.delete", change.address, undo, lambda: studio.delete_flow(gw, live.sid),
               secret_undo={"definition": live.definition} if secret else None)
         return None
     return live
 
 
-def _result(record: Any) -> dict[str, Any]:
+def _result(record: studio.Flow) -> dict[str, Any]:
     return {"sid": record.sid, "revision": record.revision, "webhook_url": record.webhook_url}
 
 
 def revert_to(gw: Gateway, sid: str, definition: dict[str, Any], status: str, commit_message: str) -> int:
     """Write an earlier definition back as a new revision; returns the new revision number."""
-    record = call(lambda: gw.client.studio.v2.flows(sid).update(status=status, definition=definition,
-                                                                commit_message=commit_message), idempotent=True)
-    return record.revision
+    return studio.update_flow(gw, sid, status=status, definition=definition, commit_message=commit_message).revision
 
 
 def revert_to_revision(gw: Gateway, sid: str, number: int, commit_message: str) -> int:
@@ -182,23 +174,23 @@ def revert_to_revision(gw: Gateway, sid: str, number: int, commit_message: str) 
     return revert_to(gw, sid, old.definition, old.status, commit_message)
 
 
-def revision(gw: Gateway, sid: str, number: int) -> Any:
-    return call(lambda: gw.client.studio.v2.flows(sid).revisions(str(number)).fetch())
+def revision(gw: Gateway, sid: str, number: int) -> studio.Revision:
+    return studio.fetch_revision(gw, sid, number)
 
 
-def revisions(gw: Gateway, sid: str) -> list[Any]:
-    return gw.list_all(gw.client.studio.v2.flows(sid).revisions)
+def revisions(gw: Gateway, sid: str) -> list[studio.Revision]:
+    return studio.list_revisions(gw, sid)
 
 
 # --------------------------------------------------------------------------- undo
 
 def _undo_create(gw: Gateway, undo: dict, result: dict) -> str:
-    delete_created(gw, gw.client.studio.v2.flows, result, "friendly_name", undo["friendly_name"])
+    delete_created(result, lambda: _sid_named(gw, undo["friendly_name"]), lambda sid: studio.delete_flow(gw, sid))
     return f"deleted flow {undo['friendly_name']}"
 
 
 def _undo_update(gw: Gateway, undo: dict, result: dict) -> str:
-    current = call(lambda: gw.client.studio.v2.flows(undo["sid"]).fetch())
+    current = studio.fetch_flow(gw, undo["sid"])
     if current.revision == undo["revision"]:
         return f"flow {undo['friendly_name']} was not changed"
     new = revert_to_revision(gw, undo["sid"], undo["revision"],
@@ -211,14 +203,16 @@ def _undo_delete(gw: Gateway, undo: dict, result: dict) -> str:
         raise NotUndoable(f"flow {undo['friendly_name']} may hold a secret value, so its definition was not "
                           f"journalled and it cannot be recreated from here: recreate it from its manifest "
                           f"(add it to the environment's flows and apply) or by hand")
-    existing = next((f.sid for f in gw.list_all(gw.client.studio.v2.flows)
-                     if f.friendly_name == undo["friendly_name"]), None)
+    existing = _sid_named(gw, undo["friendly_name"])
     if existing:  # an earlier rollback made it, and its answer was lost
         return f"flow {undo['friendly_name']} is there again, as {existing}"
-    record = call(lambda: gw.client.studio.v2.flows.create(
-        friendly_name=undo["friendly_name"], status=undo["status"], definition=undo["definition"],
-        commit_message=commits.RECREATED_MESSAGE))
+    record = studio.create_flow(gw, friendly_name=undo["friendly_name"], status=undo["status"],
+                                definition=undo["definition"], commit_message=commits.RECREATED_MESSAGE)
     return f"recreated flow {undo['friendly_name']} as {record.sid} (a new SID: rebind numbers by applying)"
+
+
+def _sid_named(gw: Gateway, friendly_name: str) -> str | None:
+    return next((f.sid for f in studio.list_flows(gw) if f.friendly_name == friendly_name), None)
 
 
 UNDO: dict[str, UndoFunction] = {

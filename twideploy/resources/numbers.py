@@ -13,9 +13,11 @@ from typing import Any
 
 from twideploy.addresses import Address
 from twideploy.errors import TwideployError
-from twideploy.gateway import Gateway, call
 from twideploy.plan.model import Action, Change
 from twideploy.resources.base import UndoFunction, Writer, digest
+from twideploy.twilio_api import numbers as numbers_api
+from twideploy.twilio_api import studio
+from twideploy.twilio_api.gateway import Gateway
 
 #: binding key in the manifest -> (URL field, method field) of IncomingPhoneNumber
 FIELDS: dict[str, tuple[str, str | None]] = {
@@ -36,9 +38,8 @@ class LiveNumber:
 
 
 def read(gw: Gateway) -> dict[str, LiveNumber]:
-    records = gw.list_all(gw.client.api.v2010.accounts(gw.account_sid).incoming_phone_numbers)
-    return {r.phone_number: LiveNumber(r.sid, r.phone_number, {f: getattr(r, f, None) for f in ALL_FIELDS})
-            for r in records}
+    return {r.phone_number: LiveNumber(r.sid, r.phone_number, {f: r.fields[f] for f in ALL_FIELDS})
+            for r in numbers_api.list_numbers(gw)}
 
 
 def desired_fields(binding: Any, url_for: Any) -> dict[str, str]:
@@ -96,23 +97,20 @@ def apply(gw: Gateway, change: Change, live: LiveNumber, write: Writer, flow_nam
     before = {f: live.fields.get(f) or "" for f in wanted}
     undo = {"sid": live.sid, "phone_number": live.phone_number, "fields": before,
             "flows": {f: flow_names[url] for f, url in before.items() if url in flow_names}}
-    numbers = gw.client.api.v2010.accounts(gw.account_sid).incoming_phone_numbers
-    write("number.update", change.address, undo,
-          lambda: {"sid": call(lambda: numbers(live.sid).update(**wanted), idempotent=True).sid})
+    write("number.update", change.address, undo, lambda: {"sid": numbers_api.update_number(gw, live.sid, wanted).sid})
     live.fields.update(wanted)
 
 
 def _undo_update(gw: Gateway, undo: dict, result: dict) -> str:
     fields = dict(undo["fields"])
     if undo.get("flows"):  # each flow's URL as it is now: the flow may have been recreated
-        urls = {f.friendly_name: f.webhook_url for f in gw.list_all(gw.client.studio.v2.flows)}
+        urls = {f.friendly_name: f.webhook_url for f in studio.list_flows(gw)}
         missing = sorted({name for name in undo["flows"].values() if name not in urls})
         if missing:  # its recreate failed (or comes later): pointing at the deleted flow would be a dead URL
             raise TwideployError(f"{undo['phone_number']} pointed at flow {', '.join(missing)}, which does not "
                                  f"exist now (its undo failed?); left for the next rollback")
         fields.update({f: urls[name] for f, name in undo["flows"].items()})
-    numbers = gw.client.api.v2010.accounts(gw.account_sid).incoming_phone_numbers
-    call(lambda: numbers(undo["sid"]).update(**fields), idempotent=True)
+    numbers_api.update_number(gw, undo["sid"], fields)
     return f"restored the URLs of {undo['phone_number']}"
 
 

@@ -27,11 +27,12 @@ from typing import Any
 
 from twideploy.addresses import Address
 from twideploy.errors import ApplyError, NotUndoable, TwideployError
-from twideploy.gateway import Gateway, call
 from twideploy.plan.model import Action, Change
 from twideploy.resources.base import SENSITIVE, UndoFunction, Writer, delete_created, keyed_digest
-from twideploy.state.cache import ContentCache
 from twideploy.secrets import Secret, reveal
+from twideploy.state.cache import ContentCache
+from twideploy.twilio_api import serverless as api
+from twideploy.twilio_api.gateway import Gateway
 
 BUILD_POLL_FIRST_SECONDS = 0.05  # doubled after each poll, up to the maximum
 BUILD_POLL_MAX_SECONDS = 5.0
@@ -83,16 +84,17 @@ def read(gw: Gateway, wanted: dict[str, str], env_names: dict[str, str], cache: 
     One list of services, then per wanted service (concurrently): environments, functions,
     assets; then the deployed build, the variables and unknown function content.
     """
-    by_unique = {s.unique_name: s for s in gw.list_all(gw.client.serverless.v1.services)}
+    by_unique = {s.unique_name: s for s in api.list_services(gw)}
     present = [(name, by_unique[u]) for name, u in wanted.items() if u in by_unique]
     services = gw.map(lambda item: _read_service(gw, item[1], env_names[item[0]], cache), present)
     return {name: service for (name, _), service in zip(present, services)}
 
 
-def _read_service(gw: Gateway, record: Any, env_name: str, cache: ContentCache) -> LiveService:
-    api = gw.client.serverless.v1.services(record.sid)
-    service = LiveService(record.sid, record.unique_name, record.friendly_name, bool(record.ui_editable))
-    environments, functions, assets = gw.map(lambda lister: gw.list_all(lister), [api.environments, api.functions, api.assets])
+def _read_service(gw: Gateway, record: api.Service, env_name: str, cache: ContentCache) -> LiveService:
+    service = LiveService(record.sid, record.unique_name, record.friendly_name, record.ui_editable)
+    environments, functions, assets = gw.map(lambda read: read(), [
+        lambda: api.list_environments(gw, record.sid), lambda: api.list_code(gw, record.sid, "function"),
+        lambda: api.list_code(gw, record.sid, "asset")])
     service.functions = {f.friendly_name: LiveCode(f.sid, f.friendly_name) for f in functions}
     service.assets = {a.friendly_name: LiveCode(a.sid, a.friendly_name) for a in assets}
     env = next((e for e in environments if e.unique_name == env_name), None)
@@ -103,42 +105,39 @@ def _read_service(gw: Gateway, record: Any, env_name: str, cache: ContentCache) 
     def read_build() -> None:
         if not env.build_sid:
             return
-        build = call(lambda: api.builds(env.build_sid).fetch())
-        service.build = LiveBuild(build.sid, build.runtime,
-                                  {d["name"]: d["version"] for d in (build.dependencies or [])})
-        _attach_versions(service.functions, build.function_versions or [], "function_sid")
-        _attach_versions(service.assets, build.asset_versions or [], "asset_sid")
+        build = api.fetch_build(gw, record.sid, env.build_sid)
+        service.build = LiveBuild(build.sid, build.runtime, {d["name"]: d["version"] for d in build.dependencies})
+        _attach_versions(service.functions, build.function_versions)
+        _attach_versions(service.assets, build.asset_versions)
 
     def read_variables() -> None:
-        records = gw.list_all(api.environments(env.sid).variables)
-        service.variables = {v.key: (v.sid, v.value) for v in records}
+        service.variables = {v.key: (v.sid, v.value) for v in api.list_variables(gw, record.sid, env.sid)}
 
     gw.map(lambda task: task(), [read_build, read_variables])
-    _hash_function_contents(gw, api, service, cache)
+    _hash_function_contents(gw, service, cache)
     return service
 
 
-def _attach_versions(codes: dict[str, LiveCode], versions: list[dict], owner_key: str) -> None:
+def _attach_versions(codes: dict[str, LiveCode], versions: list[api.Version]) -> None:
     """The deployed build says which version (and so which path) each function runs."""
     by_sid = {code.sid: code for code in codes.values()}
     for version in versions:
-        code = by_sid.get(version.get(owner_key))
+        code = by_sid.get(version.code_sid)
         if code is None:
             continue
         del codes[code.path]
-        code.path, code.visibility, code.version_sid = version["path"], version["visibility"], version["sid"]
+        code.path, code.visibility, code.version_sid = version.path, version.visibility, version.sid
         codes[code.path] = code
 
 
-def _hash_function_contents(gw: Gateway, api: Any, service: LiveService, cache: ContentCache) -> None:
+def _hash_function_contents(gw: Gateway, service: LiveService, cache: ContentCache) -> None:
     for code in [*service.functions.values(), *service.assets.values()]:
         if code.version_sid:
             code.content_hash = cache.hashes.get(code.version_sid)
     unknown = [c for c in service.functions.values() if c.version_sid and c.content_hash is None]
 
     def fetch(code: LiveCode) -> None:
-        content = call(lambda: api.functions(code.sid).function_versions(code.version_sid)
-                       .function_version_content().fetch()).content
+        content = api.function_content(gw, service.sid, code.sid, code.version_sid)
         code.content_hash = hashlib.sha256(content.encode()).hexdigest()  # as CodeFile.content_hash
         cache.hashes[code.version_sid] = code.content_hash
 
@@ -251,33 +250,26 @@ class ServiceDeployer:
         self._variables(by_kind.get("variable", []))
         return self.live
 
-    @property
-    def api(self) -> Any:
-        return self.gw.client.serverless.v1.services(self.live.sid)
-
     def _service(self, change: Change) -> None:
         s = self.source
         if change.action is Action.CREATE:
             result = self.write("service.create", change.address, {"unique_name": s.unique_name}, lambda: _sid_of(
-                call(lambda: self.gw.client.serverless.v1.services.create(
-                    unique_name=s.unique_name, friendly_name=s.friendly_name, ui_editable=s.ui_editable))))
+                api.create_service(self.gw, unique_name=s.unique_name, friendly_name=s.friendly_name,
+                                   ui_editable=s.ui_editable)))
             self.live = LiveService(result["sid"], s.unique_name, s.friendly_name, s.ui_editable)
         elif change.action is Action.UPDATE:
             before = {"sid": self.live.sid, "friendly_name": self.live.friendly_name, "ui_editable": self.live.ui_editable}
             self.write("service.update", change.address, before, lambda: _sid_of(
-                call(lambda: self.api.update(friendly_name=s.friendly_name, ui_editable=s.ui_editable),
-                     idempotent=True)))
+                api.update_service(self.gw, self.live.sid, friendly_name=s.friendly_name, ui_editable=s.ui_editable)))
 
     def _environment(self, change: Change) -> None:
         if change.action is not Action.CREATE:
             return
         self.new_environment = True
-        suffix = self.settings.domain_suffix
         result = self.write("environment.create", change.address,
                             {"service_sid": self.live.sid, "unique_name": self.settings.environment}, lambda: _record(
-            call(lambda: self.api.environments.create(unique_name=self.settings.environment,
-                                                      **({"domain_suffix": suffix} if suffix else {}))),
-            "sid", "domain_name"))
+            api.create_environment(self.gw, self.live.sid, unique_name=self.settings.environment,
+                                   domain_suffix=self.settings.domain_suffix), "sid", "domain_name"))
         self.live.environment = LiveEnvironment(result["sid"], self.settings.environment, result["domain_name"], None)
 
     def _code(self, changes: list[Change]) -> bool:
@@ -288,10 +280,9 @@ class ServiceDeployer:
             path = change.address.name
             codes = self.live.functions if change.kind == "function" else self.live.assets
             if change.action is Action.CREATE:
-                collection = self.api.functions if change.kind == "function" else self.api.assets
                 result = self.write(f"{change.kind}.create", change.address,
                                     {"service_sid": self.live.sid, "path": path},
-                                    lambda c=collection, p=path: _sid_of(call(lambda: c.create(friendly_name=p))))
+                                    lambda k=change.kind, p=path: _sid_of(api.create_code(self.gw, self.live.sid, k, p)))
                 codes[path] = LiveCode(result["sid"], path)
             if change.action in (Action.CREATE, Action.UPDATE):
                 uploads.append((change.kind, files[(change.kind, path)], codes[path]))
@@ -305,9 +296,8 @@ class ServiceDeployer:
                 (mimetypes.guess_type(file.path)[0] or "application/octet-stream")
             self.progress(f"uploading {self.name}{file.path}")
             # Versions are immutable and unreferenced until a build: nothing to undo.
-            version = self.gw.upload_version(self.live.sid, "Functions" if kind == "function" else "Assets", code.sid,
-                                             path=file.path, visibility=file.visibility, content=file.content,
-                                             content_type=content_type)
+            version = api.upload_version(self.gw, self.live.sid, kind, code.sid, path=file.path,
+                                         visibility=file.visibility, content=file.content, content_type=content_type)
             code.version_sid, code.visibility, code.content_hash = version, file.visibility, file.content_hash
             self.cache.hashes[version] = file.content_hash
 
@@ -322,22 +312,20 @@ class ServiceDeployer:
         asset_versions = [c.version_sid for c in self.live.assets.values()
                           if c.version_sid and ("asset", c.path) not in self.pruned]
         self.progress(f"building {self.name} ({len(function_versions)} functions, {len(asset_versions)} assets)")
-        build = call(lambda: self.api.builds.create(function_versions=function_versions, asset_versions=asset_versions,
-                                                    dependencies=deps, runtime=s.runtime))
-        if _wait_for_build(self.api, build, f"service {self.name}",
+        build = api.create_build(self.gw, self.live.sid, function_versions=function_versions,
+                                 asset_versions=asset_versions, dependencies=deps, runtime=s.runtime)
+        if _wait_for_build(self.gw, self.live.sid, build, f"service {self.name}",
                            lambda status: self.progress(f"building {self.name}: {status}")) == "failed":
             raise ApplyError(f"build {build.sid} of service {self.name} failed; the previous build stays deployed")
         env = self.live.environment
         self.write("deployment.create", Address.service(self.name, "build"),
                    {"service_sid": self.live.sid, "environment_sid": env.sid, "previous_build_sid": env.build_sid,
                     "new_environment": self.new_environment},
-                   lambda: _sid_of(call(lambda: self.api.environments(env.sid).deployments.create(build_sid=build.sid),
-                                        idempotent=True)))
+                   lambda: _sid_of(api.create_deployment(self.gw, self.live.sid, env.sid, build.sid)))
         env.build_sid = build.sid
 
     def _variables(self, changes: list[Change]) -> None:
-        env = self.live.environment
-        variables = self.api.environments(env.sid).variables
+        env, service_sid = self.live.environment, self.live.sid
         for change in changes:
             key = change.address.name
             where = {"service_sid": self.live.sid, "environment_sid": env.sid, "service": self.live.unique_name,
@@ -345,17 +333,17 @@ class ServiceDeployer:
             if change.action is Action.CREATE:
                 secret, value = isinstance(self.settings.variables[key], Secret), reveal(self.settings.variables[key])
                 self.write("variable.create", change.address, {**where, "secret": secret},
-                           lambda v=value, k=key: _sid_of(call(lambda: variables.create(key=k, value=v))))
+                           lambda v=value, k=key: _sid_of(api.create_variable(self.gw, service_sid, env.sid, k, v)))
             elif change.action is Action.UPDATE:
                 sid, old = self.live.variables[key]
                 value = reveal(self.settings.variables[key])
                 self._journal_variable("variable.update", change, {**where, "sid": sid}, old, key,
-                                       lambda v=value, s=sid: _sid_of(call(lambda: variables(s).update(value=v),
-                                                                           idempotent=True)))
+                                       lambda v=value, s=sid: _sid_of(api.update_variable(self.gw, service_sid,
+                                                                                          env.sid, s, v)))
             elif change.action is Action.DELETE:
                 sid, old = self.live.variables[key]
                 self._journal_variable("variable.delete", change, {**where, "sid": sid}, old, key,
-                                       lambda s=sid: call(lambda: variables(s).delete()))
+                                       lambda s=sid: api.delete_variable(self.gw, service_sid, env.sid, s))
 
     def _journal_variable(self, op: str, change: Change, where: dict, old: str, key: str, run: Any) -> None:
         """Previous values go to disk only when not secret; secrets are kept for this run only."""
@@ -376,7 +364,7 @@ class ServiceDeployer:
 def secret_history(records: list[Any]) -> dict[Address, bool]:
     """Variable address -> whether any journalled write of it held a secret (or may have:
     a journal that does not say counts as secret), from an environment's deploy journals."""
-    history: dict[str, bool] = {}
+    history: dict[Address, bool] = {}
     for record in records:
         for step in record.steps:
             if step.op.startswith("variable."):
@@ -385,7 +373,7 @@ def secret_history(records: list[Any]) -> dict[Address, bool]:
     return history
 
 
-def _wait_for_build(api: Any, build: Any, what: str, progress: Any) -> str:
+def _wait_for_build(gw: Gateway, service_sid: str, build: api.Build, what: str, progress: Any) -> str:
     """Poll a build of `what` (a service) until it is completed or failed (its final status)."""
     deadline = time.monotonic() + BUILD_TIMEOUT_SECONDS
     status, pause = build.status, BUILD_POLL_FIRST_SECONDS
@@ -394,7 +382,7 @@ def _wait_for_build(api: Any, build: Any, what: str, progress: Any) -> str:
             raise ApplyError(f"build {build.sid} of {what} did not finish in {BUILD_TIMEOUT_SECONDS}s")
         time.sleep(pause)
         pause = min(pause * 2, BUILD_POLL_MAX_SECONDS)
-        status = call(lambda: api.builds(build.sid).build_status().fetch()).status
+        status = api.build_status(gw, service_sid, build.sid)
         progress(status)
     return status
 
@@ -412,56 +400,53 @@ def delete_unmanaged_code(gw: Gateway, service: LiveService, changes: list[Chang
 
     Twilio deletes a Function's versions with it, so the journal keeps what undo needs to
     make it again: its path, visibility and the code of the version the old build ran."""
-    api = gw.client.serverless.v1.services(service.sid)
     for change in changes:
         if change.kind not in ("function", "asset") or change.action is not Action.DELETE:
             continue
         codes = service.functions if change.kind == "function" else service.assets
         code = codes[change.before["path"]]
-        collection = api.functions if change.kind == "function" else api.assets
         undo = {"service_sid": service.sid, "path": code.path, "visibility": code.visibility}
         if change.kind == "function" and code.version_sid:
-            undo["content"] = call(lambda c=code: api.functions(c.sid).function_versions(c.version_sid)
-                                   .function_version_content().fetch()).content
-        write(f"{change.kind}.delete", change.address, undo, lambda c=collection, s=code.sid: call(lambda: c(s).delete()))
+            undo["content"] = api.function_content(gw, service.sid, code.sid, code.version_sid)
+        write(f"{change.kind}.delete", change.address, undo,
+              lambda k=change.kind, s=code.sid: api.delete_code(gw, service.sid, k, s))
         del codes[code.path]
 
 
 # --------------------------------------------------------------------------- undo
 
 def _undo_service_create(gw: Gateway, undo: dict, result: dict) -> str:
-    delete_created(gw, gw.client.serverless.v1.services, result, "unique_name", undo["unique_name"])
+    delete_created(result, lambda: next((s.sid for s in api.list_services(gw) if s.unique_name == undo["unique_name"]),
+                                        None), lambda sid: api.delete_service(gw, sid))
     return f"deleted service {undo['unique_name']}"
 
 
 def _undo_service_update(gw: Gateway, undo: dict, result: dict) -> str:
-    call(lambda: gw.client.serverless.v1.services(undo["sid"]).update(
-        friendly_name=undo["friendly_name"], ui_editable=undo["ui_editable"]))
+    api.update_service(gw, undo["sid"], friendly_name=undo["friendly_name"], ui_editable=undo["ui_editable"])
     return f"restored service {undo['sid']} settings"
 
 
 def _undo_environment_create(gw: Gateway, undo: dict, result: dict) -> str:
-    environments = gw.client.serverless.v1.services(undo["service_sid"]).environments
-    delete_created(gw, environments, result, "unique_name", undo.get("unique_name"))
+    service, name = undo["service_sid"], undo.get("unique_name")
+    delete_created(result, lambda: next((e.sid for e in api.list_environments(gw, service) if name and e.unique_name == name),
+                                        None), lambda sid: api.delete_environment(gw, service, sid))
     return "deleted the new Serverless environment"
 
 
 def _undo_function_delete(gw: Gateway, undo: dict, result: dict) -> str:
     """Make a pruned function again: the resource (the one at its path if a rollback made it
     already), and a version with the journalled code unless one with that code is there."""
-    api = gw.client.serverless.v1.services(undo["service_sid"])
-    path = undo["path"]
-    sid = next((f.sid for f in gw.list_all(api.functions) if f.friendly_name == path), None) or \
-        call(lambda: api.functions.create(friendly_name=path)).sid
+    service, path = undo["service_sid"], undo["path"]
+    sid = next((f.sid for f in api.list_code(gw, service, "function") if f.friendly_name == path), None) or \
+        api.create_code(gw, service, "function", path).sid
     if undo.get("content") is None:
         return f"recreated function {path}, without code: no build ran it, so the journal holds none"
-    versions = api.functions(sid).function_versions
-    for version in gw.list_all(versions):
+    for version in api.list_function_versions(gw, service, sid):
         if version.path == path and version.visibility == undo["visibility"] and \
-                call(lambda v=version: versions(v.sid).function_version_content().fetch()).content == undo["content"]:
+                api.function_content(gw, service, sid, version.sid) == undo["content"]:
             return f"function {path} is there with its code"
-    gw.upload_version(undo["service_sid"], "Functions", sid, path=path, visibility=undo["visibility"],
-                      content=undo["content"].encode(), content_type="application/javascript")
+    api.upload_version(gw, service, "function", sid, path=path, visibility=undo["visibility"],
+                       content=undo["content"].encode(), content_type="application/javascript")
     return f"recreated function {path} ({undo['visibility']}) with its code"
 
 
@@ -470,27 +455,28 @@ def _undo_asset_delete(gw: Gateway, undo: dict, result: dict) -> str:
                       f"back; put the file back in the project and apply")
 
 
-def _undo_code_create(kind: str) -> UndoFunction:
+def _undo_code_create(kind: api.CodeKind) -> UndoFunction:
     def undo_create(gw: Gateway, undo: dict, result: dict) -> str:
-        api = gw.client.serverless.v1.services(undo["service_sid"])
-        collection = api.functions if kind == "function" else api.assets
-        delete_created(gw, collection, result, "friendly_name", undo.get("path"))
+        service, path = undo["service_sid"], undo.get("path")
+        delete_created(result, lambda: next((c.sid for c in api.list_code(gw, service, kind)
+                                             if path and c.friendly_name == path), None),
+                       lambda sid: api.delete_code(gw, service, kind, sid))
         return f"deleted the new {kind} resource"
     return undo_create
 
 
 def _undo_deployment(gw: Gateway, undo: dict, result: dict) -> str:
     previous = undo["previous_build_sid"]
-    env = gw.client.serverless.v1.services(undo["service_sid"]).environments(undo["environment_sid"])
-    if call(lambda: env.fetch()).build_sid == previous:  # the deployment never took, or was undone
+    service, env = undo["service_sid"], undo["environment_sid"]
+    if api.fetch_environment(gw, service, env).build_sid == previous:  # the deployment never took, or was undone
         return f"build {previous} is deployed" if previous else "no build is deployed"
     if not previous:
         if undo.get("new_environment"):
             return "nothing to undeploy: the environment this deploy created is deleted with it"
         raise NotUndoable("the environment had no build before this deploy and Twilio cannot undeploy one: "
                           "the new build stays live")
-    build, lost_assets = _previous_code(gw, undo["service_sid"], previous)
-    call(lambda: env.deployments.create(build_sid=build), idempotent=True)
+    build, lost_assets = _previous_code(gw, service, previous)
+    api.create_deployment(gw, service, env, build)
     if build == previous:
         return f"redeployed previous build {previous}"
     without = f", without asset(s) {', '.join(lost_assets)} (deleted, not restorable)" if lost_assets else ""
@@ -504,55 +490,54 @@ def _previous_code(gw: Gateway, service_sid: str, build_sid: str) -> tuple[str, 
     versions; then a new build of the same code: each pruned function's restored version (see
     `_undo_function_delete`) in place of the deleted one, and a pruned asset left out, since
     its content cannot be had back."""
-    api = gw.client.serverless.v1.services(service_sid)
-    build = call(lambda: api.builds(build_sid).fetch())
-    functions, assets = gw.map(gw.list_all, [api.functions, api.assets])
+    build = api.fetch_build(gw, service_sid, build_sid)
+    functions, assets = gw.map(lambda kind: api.list_code(gw, service_sid, kind), ["function", "asset"])
     live_functions, live_assets = {f.sid for f in functions}, {a.sid for a in assets}
-    gone = [v for v in build.function_versions or [] if v["function_sid"] not in live_functions]
-    lost_assets = [v["path"] for v in build.asset_versions or [] if v["asset_sid"] not in live_assets]
+    gone = [v for v in build.function_versions if v.code_sid not in live_functions]
+    lost_assets = [v.path for v in build.asset_versions if v.code_sid not in live_assets]
     if not gone and not lost_assets:
         return build_sid, []
     restored = {f.friendly_name: f.sid for f in functions}  # a restored function is named by its path
-    versions = [v["sid"] for v in build.function_versions or [] if v["function_sid"] in live_functions]
+    versions = [v.sid for v in build.function_versions if v.code_sid in live_functions]
     for version in gone:
-        sid = restored.get(version["path"])
-        same = [v.sid for v in (gw.list_all(api.functions(sid).function_versions) if sid else [])
-                if v.path == version["path"] and v.visibility == version["visibility"]]
+        sid = restored.get(version.path)
+        same = [v.sid for v in (api.list_function_versions(gw, service_sid, sid) if sid else [])
+                if v.path == version.path and v.visibility == version.visibility]
         if not same:
-            raise TwideployError(f"build {build_sid} ran function {version['path']}, deleted since and not restored")
+            raise TwideployError(f"build {build_sid} ran function {version.path}, deleted since and not restored")
         versions.append(same[-1])
-    rebuilt = call(lambda: api.builds.create(
-        function_versions=versions,
-        asset_versions=[v["sid"] for v in build.asset_versions or [] if v["asset_sid"] in live_assets],
-        dependencies=json.dumps(build.dependencies or []), runtime=build.runtime))
-    if _wait_for_build(api, rebuilt, f"service {service_sid}", lambda status: None) == "failed":
+    rebuilt = api.create_build(gw, service_sid, function_versions=versions,
+                               asset_versions=[v.sid for v in build.asset_versions if v.code_sid in live_assets],
+                               dependencies=json.dumps(build.dependencies), runtime=build.runtime)
+    if _wait_for_build(gw, service_sid, rebuilt, f"service {service_sid}", lambda status: None) == "failed":
         raise TwideployError(f"the rebuild {rebuilt.sid} of build {build_sid} failed")
     return rebuilt.sid, lost_assets
 
 
-def _variables_api(gw: Gateway, undo: dict) -> Any:
-    return gw.client.serverless.v1.services(undo["service_sid"]).environments(undo["environment_sid"]).variables
+def _variable_sid(gw: Gateway, undo: dict) -> str | None:
+    """The SID of the variable `undo` names, by its key (None when there is none)."""
+    return next((v.sid for v in api.list_variables(gw, undo["service_sid"], undo["environment_sid"])
+                 if v.key == undo["key"]), None)
 
 
 def _undo_variable_create(gw: Gateway, undo: dict, result: dict) -> str:
-    delete_created(gw, _variables_api(gw, undo), result, "key", undo["key"])
+    delete_created(result, lambda: _variable_sid(gw, undo),
+                   lambda sid: api.delete_variable(gw, undo["service_sid"], undo["environment_sid"], sid))
     return f"deleted variable {undo['key']}"
 
 
 def _undo_variable_update(gw: Gateway, undo: dict, result: dict) -> str:
-    value = _previous_value(undo)
-    call(lambda: _variables_api(gw, undo)(undo["sid"]).update(value=value), idempotent=True)
+    api.update_variable(gw, undo["service_sid"], undo["environment_sid"], undo["sid"], _previous_value(undo))
     return f"restored variable {undo['key']}"
 
 
 def _undo_variable_delete(gw: Gateway, undo: dict, result: dict) -> str:
     value = _previous_value(undo)
-    variables = _variables_api(gw, undo)
-    sid = next((v.sid for v in gw.list_all(variables) if v.key == undo["key"]), None)  # made by a rollback before
+    sid = _variable_sid(gw, undo)  # made by a rollback before
     if sid:
-        call(lambda: variables(sid).update(value=value), idempotent=True)
+        api.update_variable(gw, undo["service_sid"], undo["environment_sid"], sid, value)
     else:
-        call(lambda: variables.create(key=undo["key"], value=value))
+        api.create_variable(gw, undo["service_sid"], undo["environment_sid"], undo["key"], value)
     return f"recreated variable {undo['key']}"
 
 
