@@ -34,7 +34,8 @@ from twideploy.resources import flows
 from twideploy.state import commits
 from twideploy.state.history import History
 from twideploy.state.journal import DeployRecord, now
-from twideploy.twilio_api.gateway import call
+from twideploy.twilio_api import numbers as numbers_api
+from twideploy.twilio_api import serverless as serverless_api
 from twideploy.workspace import Workspace
 
 DRIFT_FORMAT_VERSION = 1
@@ -325,8 +326,7 @@ class _Auditor:
             result["summary"] = "no build is deployed"
             self._builds[name] = result
             return result
-        api = self.gw.client.serverless.v1.services(live.sid).environments(env.sid)
-        deployments = sorted(self.gw.list_all(api.deployments), key=lambda d: (_when(d.date_created) or datetime.min.replace(tzinfo=timezone.utc)))
+        deployments = sorted(serverless_api.list_deployments(self.gw, live.sid, env.sid), key=lambda d: (_when(d.date_created) or datetime.min.replace(tzinfo=timezone.utc)))
         build_of = {d.sid: d.build_sid for d in deployments}
         ours = self.history.our_deployments(name)
         expected, by = self.history.expected_build(name, build_of)
@@ -366,8 +366,8 @@ class _Auditor:
                              f"{key} is set live but not in the manifests (apply --prune deletes it)",
                              [f"{key}: set live (value masked)"])
         live = self.planned.live.services[name]
-        record = next((v for v in self.gw.list_all(self.gw.client.serverless.v1.services(live.sid)
-                                                   .environments(live.environment.sid).variables) if v.key == key), None)
+        record = next((v for v in serverless_api.list_variables(self.gw, live.sid, live.environment.sid)
+                       if v.key == key), None)
         updated = record.date_updated if record else None
         outside, summary = self._dated(change.address, updated, f"value of {key} differs from the manifests")
         return DriftItem(change.address, "variable", DRIFT, change.action.value, summary,
@@ -387,8 +387,7 @@ class _Auditor:
                              "(unbound only with --prune)", [f"{k}: {v}" for k, v in before.items()])
         lines = [f"{k}: live {before.get(k) or '(empty)'}, manifests {after.get(k) or '(empty)'}"
                  for k in after if before.get(k) != after.get(k)]
-        record = call(lambda: self.gw.client.api.v2010.accounts(self.gw.account_sid)
-                      .incoming_phone_numbers(live.sid).fetch()) if live else None
+        record = numbers_api.fetch_number(self.gw, live.sid) if live else None
         updated = record.date_updated if record else None
         outside, summary = self._dated(change.address, updated, "number URLs differ from the manifests")
         return DriftItem(change.address, "number", DRIFT, change.action.value, summary, lines, outside, _iso(updated))

@@ -51,7 +51,9 @@ from twideploy.resources import numbers as number_resources
 from twideploy.resources import serverless
 from twideploy.secrets import Secret
 from twideploy.state.cache import ContentCache
-from twideploy.twilio_api.gateway import Gateway, call
+from twideploy.twilio_api import serverless as serverless_api
+from twideploy.twilio_api import studio
+from twideploy.twilio_api.gateway import Gateway
 from twideploy.workspace import open_account
 
 SECRET_LOOKING = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|AUTH|PRIVATE|CREDENTIAL", re.IGNORECASE)
@@ -178,7 +180,7 @@ def update_node(node: Any, new: Any) -> Any:
 class _Service:
     folder: str
     live: serverless.LiveService
-    environment: Any  # the SDK record of the chosen Serverless environment
+    environment: serverless_api.Environment | None  # the chosen Serverless environment
     environments: list[str]
 
 
@@ -225,12 +227,12 @@ class Exporter:
 
     def _read_services(self) -> dict[str, _Service]:
         by_unique = {s.unique_name: name for name, s in self.project.services.items()}
-        records = self.gw.list_all(self.gw.client.serverless.v1.services)
+        records = serverless_api.list_services(self.gw)
         cache = ContentCache(None)
 
-        def read(record: Any) -> _Service:
+        def read(record: serverless_api.Service) -> _Service:
             folder = by_unique.get(record.unique_name, record.unique_name)
-            environments = self.gw.list_all(self.gw.client.serverless.v1.services(record.sid).environments)
+            environments = serverless_api.list_environments(self.gw, record.sid)
             wanted = self.env.services[folder].environment if folder in self.env.services else None
             chosen = next((e for e in environments if e.unique_name == wanted), None) \
                 or next((e for e in environments if e.build_sid), None) or (environments[0] if environments else None)
@@ -271,8 +273,7 @@ class Exporter:
     def _definition(self, friendly: str) -> dict[str, Any]:
         live = self.flows[friendly]
         if live.definition is None:
-            fetched = flow_resources._live(call(lambda: self.gw.client.studio.v2.flows(live.sid).fetch()))
-            live.definition = fetched.definition
+            live.definition = studio.fetch_flow(self.gw, live.sid).definition
         return live.definition
 
     # ---------------------------------------------------------------- run
@@ -398,7 +399,6 @@ class Exporter:
         else:
             self._write(path, None, spec)
 
-        api = self.gw.client.serverless.v1.services(live.sid)
         deployed = [c for c in live.functions.values() if c.version_sid]
         for code in live.functions.values():
             if not code.version_sid:
@@ -406,8 +406,7 @@ class Exporter:
                                             f"not exported")
 
         def fetch(code: serverless.LiveCode) -> str:
-            return call(lambda: api.functions(code.sid).function_versions(code.version_sid)
-                        .function_version_content().fetch()).content
+            return serverless_api.function_content(self.gw, live.sid, code.sid, code.version_sid)
 
         for code, content in zip(deployed, self.gw.map(fetch, deployed)):
             self._write_code(base, source, code, content.encode("utf-8"))
@@ -495,7 +494,7 @@ class Exporter:
             settings: dict[str, Any] = {}
             if current is None or current.environment != service.environment.unique_name:
                 settings["environment"] = service.environment.unique_name
-            suffix = getattr(service.environment, "domain_suffix", None)
+            suffix = service.environment.domain_suffix
             if suffix and (current is None or current.domain_suffix != suffix):
                 settings["domain_suffix"] = suffix
             variables: dict[str, Any] = {}

@@ -45,7 +45,8 @@ from twideploy.state import commits
 from twideploy.state.cache import ContentCache
 from twideploy.state.history import History
 from twideploy.state.paths import StatePaths
-from twideploy.twilio_api.gateway import Gateway, call
+from twideploy.twilio_api import serverless as serverless_api
+from twideploy.twilio_api.gateway import Gateway
 from twideploy.workspace import Workspace, open_account
 
 VAR = re.compile(r"\$\{vars\.([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -101,7 +102,7 @@ def _build_origin(env_name: str, name: str, service: serverless.LiveService, gw:
     detail: dict[str, Any] = {"environment": env_name, "build_sid": build.sid}
     ours = history.our_deployments(name)
     env = service.environment
-    deployments = gw.list_all(gw.client.serverless.v1.services(service.sid).environments(env.sid).deployments)
+    deployments = serverless_api.list_deployments(gw, service.sid, env.sid)
     made = [d for d in deployments if d.build_sid == build.sid and d.sid in ours]
     if made:
         record = ours[made[-1].sid]
@@ -173,12 +174,10 @@ def project_from_live(project: Project, from_env: Environment, to_env: Environme
         if name not in from_env.services or found is None or found.build is None:
             raise TwideployError(f"{to_env.name} deploys service {name}, but {from_env.name} has no build of it "
                                  f"deployed; apply {from_env.name} first")
-        api = gw.client.serverless.v1.services(found.sid)
         deployed = [c for c in found.functions.values() if c.version_sid]
 
-        def content(code: serverless.LiveCode, api: Any = api) -> bytes:
-            return call(lambda: api.functions(code.sid).function_versions(code.version_sid)
-                        .function_version_content().fetch()).content.encode("utf-8")
+        def content(code: serverless.LiveCode, service_sid: str = found.sid) -> bytes:
+            return serverless_api.function_content(gw, service_sid, code.sid, code.version_sid).encode("utf-8")
 
         functions = []
         for code, body in zip(deployed, gw.map(content, deployed)):

@@ -25,6 +25,7 @@ class Environment:
     unique_name: str
     domain_name: str
     build_sid: str | None
+    domain_suffix: str | None = None
 
 
 @dataclass
@@ -210,7 +211,7 @@ def _service(r: Any) -> Service:
 
 
 def _environment(r: Any) -> Environment:
-    return Environment(r.sid, r.unique_name, r.domain_name, r.build_sid)
+    return Environment(r.sid, r.unique_name, r.domain_name, r.build_sid, r.domain_suffix)
 
 
 def _build(r: Any) -> Build:
