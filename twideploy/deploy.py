@@ -20,7 +20,7 @@ from twideploy.plan.executor import Executor, Outcome
 from twideploy.plan.model import (MAX_PLAN_BYTES, MAX_PLAN_DEPTH, MAX_PLAN_VALUES, PLAN_FORMAT_VERSION, Plan,
                                   PlanFileSpec)
 from twideploy.plan.planner import Planned, comparable, comparable_fingerprints, make_plan
-from twideploy.resources import flows
+from twideploy.providers import flows
 from twideploy.state.history import History
 from twideploy.state.lock import environment_lock
 from twideploy.workspace import Workspace

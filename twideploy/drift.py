@@ -30,7 +30,7 @@ from twideploy import deploy
 from twideploy.addresses import Address
 from twideploy.plan.flowdiff import describe
 from twideploy.plan.model import Action, Change
-from twideploy.resources import flows
+from twideploy.providers import flows
 from twideploy.state import commits
 from twideploy.state.history import History
 from twideploy.state.journal import DeployRecord, now

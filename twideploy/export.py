@@ -46,9 +46,9 @@ from twideploy.manifest import (AddressBook, Environment, FlowAddress, FunctionA
 from twideploy.manifest.flow_loader import normalize_flow
 from twideploy.manifest.references import FlowRef, UrlTarget, format_target, restore_secret_strings
 from twideploy.plan.desired import Desired
-from twideploy.resources import flows as flow_resources
-from twideploy.resources import numbers as number_resources
-from twideploy.resources import serverless
+from twideploy.providers import flows as flow_resources
+from twideploy.providers import numbers as number_resources
+from twideploy.providers import serverless
 from twideploy.secrets import Secret
 from twideploy.state.cache import ContentCache
 from twideploy.twilio_api import serverless as serverless_api

@@ -39,8 +39,8 @@ from twideploy.plan.desired import Desired
 from twideploy.plan.executor import Outcome
 from twideploy.plan.model import Plan
 from twideploy.plan.planner import Planned, address_book, read_live
-from twideploy.resources import flows as flow_resources
-from twideploy.resources import serverless
+from twideploy.providers import flows as flow_resources
+from twideploy.providers import serverless
 from twideploy.state import commits
 from twideploy.state.cache import ContentCache
 from twideploy.state.history import History

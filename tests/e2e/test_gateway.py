@@ -127,7 +127,7 @@ def test_the_bound_holds_when_map_calls_nest(emu):
 
 
 def test_a_validation_answered_500_is_sent_again(emu):
-    from twideploy.resources import flows
+    from twideploy.providers import flows
 
     gw = emulator_gateway(emu)
     emu.set_faults(FaultConfig(fail_nth_write=1))
@@ -138,7 +138,7 @@ def test_a_validation_answered_500_is_sent_again(emu):
 
 def test_a_validation_that_keeps_failing_is_not_studio_rejecting_the_flow(emu):
     from twideploy.errors import ApplyError
-    from twideploy.resources import flows
+    from twideploy.providers import flows
 
     gw = emulator_gateway(emu, max_attempts=2)
     emu.set_faults(FaultConfig(fail_writes=(1, 2)))

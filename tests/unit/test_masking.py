@@ -7,7 +7,7 @@ from twideploy.manifest.references import AddressBook, compile_flow, mask_secret
 from twideploy.plan.flowdiff import diff_shown
 from twideploy.plan.model import Action, Change, WidgetChange
 from twideploy.plan.planner import mask_secrets, mask_text
-from twideploy.resources import serverless
+from twideploy.providers import serverless
 from twideploy.secrets import Secret
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from twideploy.errors import RollbackError, UnfinishedDeployError
 from twideploy.plan.executor import rolled_back, undo_steps
-from twideploy.resources import flows
+from twideploy.providers import flows
 from twideploy.state import commits
 from twideploy.state import journal as journals
 from twideploy.state.history import History

@@ -1,4 +1,9 @@
-"""The Studio flows provider (the Twilio side is `twideploy.resources.flows`).
+"""Studio flows: identity by friendly_name; every write is a new revision.
+
+Studio has no "revert": rollback writes an earlier revision's definition back as a new
+revision, which is also how the journal undoes an update. Studio keeps every revision, so the
+journal holds the revision number and the definition is fetched when undoing: a definition
+may hold secret values (a secret `${vars.x}`), and no file may hold one.
 
 Each flow is compiled once, when planning, into `PlanContext.compiled`; apply writes that
 definition, recompiling only a flow that refers to what this deploy creates (it showed
@@ -8,24 +13,229 @@ those unknowns resolved.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
+
 from twideploy.addresses import Address
+from twideploy.errors import ApplyError, NotUndoable, TwilioApiError
 from twideploy.manifest.references import UNKNOWN, AddressBook, FlowAddress, compile_flow, mask_secret_strings
 from twideploy.plan.desired import Desired, Live
-from twideploy.plan.model import Action, Change
-from twideploy.providers.base import ApplyContext, PlanContext, verify
-from twideploy.resources import flows
-from twideploy.resources.flows import LiveFlow
+from twideploy.plan.flowdiff import diff_shown
+from twideploy.plan.model import Action, Change, WidgetChange
+from twideploy.providers.base import ApplyContext, PlanContext, UndoFunction, Writer, delete_created, verify
+from twideploy.state import commits
 from twideploy.state.cache import ContentCache
+from twideploy.twilio_api import studio
 from twideploy.twilio_api.gateway import Gateway
+
+
+@dataclass
+class LiveFlow:
+    sid: str
+    friendly_name: str
+    status: str
+    revision: int
+    definition: dict[str, Any] | None
+    commit_message: str | None
+    webhook_url: str
+    date_updated: str = ""
+    known_hash: str | None = None  # the definition's hash when known without fetching it
+
+
+def read(gw: Gateway, managed_names: set[str], cache: ContentCache | None = None, *,
+         skip_known: bool = False) -> dict[str, LiveFlow]:
+    """Every flow of the account by friendly_name; definitions only for the managed ones.
+
+    Twilio's list has no definitions, so managed flows are fetched, concurrently, except,
+    with `skip_known`, those whose current revision's hash the `cache` knows: they come
+    back with `definition=None` and `known_hash`, for the planner to fetch only if they
+    differ from the manifests (`fetch_definitions`).
+    """
+    flows = {r.friendly_name: _live(r) for r in studio.list_flows(gw)}
+    missing = []
+    for name, flow in flows.items():
+        if name in managed_names and flow.definition is None:
+            if skip_known and cache is not None:
+                flow.known_hash = cache.hashes.get(revision_key(flow.sid, flow.revision))
+            if flow.known_hash is None:
+                missing.append(flow)
+    fetch_definitions(gw, missing, cache)
+    return flows
+
+
+def fetch_definitions(gw: Gateway, missing: list[LiveFlow], cache: ContentCache | None) -> None:
+    """Fill in the definitions of `missing` (concurrently), remembering their hashes."""
+    fetched = gw.map(lambda f: studio.fetch_flow(gw, f.sid), missing)
+    for flow, full in zip(missing, fetched):
+        flow.definition, flow.revision, flow.status = full.definition, full.revision, full.status
+        remember(cache, flow)
+
+
+def remember(cache: ContentCache | None, flow: LiveFlow) -> None:
+    if cache is not None and flow.definition is not None:
+        cache.hashes[revision_key(flow.sid, flow.revision)] = definition_hash(flow.definition)
+
+
+def revision_key(sid: str, revision: int) -> str:
+    return f"{sid}@{revision}"
+
+
+def definition_hash(definition: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(definition, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _live(record: studio.Flow) -> LiveFlow:
+    return LiveFlow(record.sid, record.friendly_name, record.status, record.revision, record.definition,
+                    record.commit_message, record.webhook_url, record.date_updated)
+
+
+def plan(name: str, friendly_name: str, status: str, compiled: dict[str, Any], live: LiveFlow | None,
+         shown: Callable[[dict[str, Any]], dict[str, Any]] = lambda definition: definition) -> Change:
+    """The change of one managed flow; `shown` masks a definition's secrets for the widget diff
+    (see `diff_shown`): the plan, and so every rendering of it, never holds a definition's text."""
+    address = Address.flow(name)
+    after = {"friendly_name": friendly_name, "status": status}
+    if live is None:
+        widgets = [WidgetChange(s["name"], "added", s.get("type", "?")) for s in compiled.get("states", [])]
+        return Change("flow", address, Action.CREATE, None, after, widgets)
+    before = {"friendly_name": live.friendly_name, "status": live.status, "revision": live.revision, "sid": live.sid}
+    if live.definition is None:  # not fetched: the revision's known hash matches the manifests
+        widgets = []
+    else:
+        widgets = diff_shown(live.definition, compiled, shown(live.definition), shown(compiled))
+    if live.status != status:
+        widgets.insert(0, WidgetChange("(flow)", "flow", "status", live.status, status))
+    return Change("flow", address, Action.UPDATE if widgets else Action.NOOP, before, after, widgets)
+
+
+def plan_unmanaged(name: str, live: LiveFlow, prune: bool) -> Change:
+    """A live flow the environment does not deploy; `name` is its project name when it has one."""
+    before = {"friendly_name": live.friendly_name, "status": live.status, "revision": live.revision, "sid": live.sid}
+    return Change("flow", Address.flow(name), Action.DELETE if prune else Action.UNMANAGED, before)
+
+
+def fingerprint(live: LiveFlow) -> dict[str, Any]:
+    return {"sid": live.sid, "revision": live.revision}
+
+
+def studio_validate(gw: Gateway, name: str, friendly_name: str, status: str, definition: dict[str, Any]) -> None:
+    """Ask Studio to validate before writing anything, so a bad flow fails before the deploy starts.
+
+    Validation changes nothing, so it is retried like a read. Only a 400 is Studio's verdict
+    on the flow; any other error (a 500 that retries did not cure) is Twilio's, as it is."""
+    try:
+        studio.validate_flow(gw, friendly_name=friendly_name, status=status, definition=definition)
+    except TwilioApiError as error:
+        if error.status == 400:
+            raise ApplyError(f"Studio rejected flow {name}: {error}") from error
+        raise TwilioApiError(f"Studio could not validate flow {name}: {error}", status=error.status,
+                             code=error.code) from error
+
+
+def apply(gw: Gateway, change: Change, friendly_name: str, status: str, definition: dict[str, Any] | None,
+          live: LiveFlow | None, commit_message: str, write: Writer,
+          holds_secret: Callable[[dict[str, Any]], bool] = lambda definition: True) -> LiveFlow | None:
+    """Make one flow change. A deleted flow loses its revisions, so undoing the delete needs its
+    definition: it is journalled unless `holds_secret(definition)` says it may hold a secret
+    value; then it is kept in memory only, for this run's own rollback."""
+    if change.action is Action.CREATE:
+        result = write("flow.create", change.address, {"friendly_name": friendly_name}, lambda: _result(
+            studio.create_flow(gw, friendly_name=friendly_name, status=status, definition=definition,
+                               commit_message=commit_message)))
+        return LiveFlow(result["sid"], friendly_name, status, result["revision"], definition, commit_message,
+                        result["webhook_url"])
+    if change.action is Action.UPDATE:
+        undo = {"sid": live.sid, "friendly_name": live.friendly_name, "revision": live.revision,
+                "status": live.status}
+        result = write("flow.update", change.address, undo, lambda: _result(studio.update_flow(
+            gw, live.sid, status=status, friendly_name=friendly_name, definition=definition,
+            commit_message=commit_message)))
+        return LiveFlow(live.sid, friendly_name, status, result["revision"], definition, commit_message,
+                        live.webhook_url)
+    if change.action is Action.DELETE:
+        if live.definition is None:  # an unmanaged flow is listed, never fetched: undo must recreate it
+            live.definition = studio.fetch_flow(gw, live.sid).definition
+        secret = holds_secret(live.definition)
+        undo = {"sid": live.sid, "friendly_name": live.friendly_name, "status": live.status,
+                "definition": None if secret else live.definition, "commit_message": live.commit_message}
+        write("flow.delete", change.address, undo, lambda: studio.delete_flow(gw, live.sid),
+              secret_undo={"definition": live.definition} if secret else None)
+        return None
+    return live
+
+
+def _result(record: studio.Flow) -> dict[str, Any]:
+    return {"sid": record.sid, "revision": record.revision, "webhook_url": record.webhook_url}
+
+
+def revert_to(gw: Gateway, sid: str, definition: dict[str, Any], status: str, commit_message: str) -> int:
+    """Write an earlier definition back as a new revision; returns the new revision number."""
+    return studio.update_flow(gw, sid, status=status, definition=definition, commit_message=commit_message).revision
+
+
+def revert_to_revision(gw: Gateway, sid: str, number: int, commit_message: str) -> int:
+    """Write revision `number`'s definition back as a new revision; returns the new revision number."""
+    old = revision(gw, sid, number)
+    return revert_to(gw, sid, old.definition, old.status, commit_message)
+
+
+def revision(gw: Gateway, sid: str, number: int) -> studio.Revision:
+    return studio.fetch_revision(gw, sid, number)
+
+
+def revisions(gw: Gateway, sid: str) -> list[studio.Revision]:
+    return studio.list_revisions(gw, sid)
+
+
+# --------------------------------------------------------------------------- undo
+
+def _undo_create(gw: Gateway, undo: dict, result: dict) -> str:
+    delete_created(result, lambda: _sid_named(gw, undo["friendly_name"]), lambda sid: studio.delete_flow(gw, sid))
+    return f"deleted flow {undo['friendly_name']}"
+
+
+def _undo_update(gw: Gateway, undo: dict, result: dict) -> str:
+    current = studio.fetch_flow(gw, undo["sid"])
+    if current.revision == undo["revision"]:
+        return f"flow {undo['friendly_name']} was not changed"
+    new = revert_to_revision(gw, undo["sid"], undo["revision"],
+                             commits.rollback_to_revision_message(undo['revision']))
+    return f"flow {undo['friendly_name']} back to revision {undo['revision']}'s definition (as revision {new})"
+
+
+def _undo_delete(gw: Gateway, undo: dict, result: dict) -> str:
+    if undo.get("definition") is None:
+        raise NotUndoable(f"flow {undo['friendly_name']} may hold a secret value, so its definition was not "
+                          f"journalled and it cannot be recreated from here: recreate it from its manifest "
+                          f"(add it to the environment's flows and apply) or by hand")
+    existing = _sid_named(gw, undo["friendly_name"])
+    if existing:  # an earlier rollback made it, and its answer was lost
+        return f"flow {undo['friendly_name']} is there again, as {existing}"
+    record = studio.create_flow(gw, friendly_name=undo["friendly_name"], status=undo["status"],
+                                definition=undo["definition"], commit_message=commits.RECREATED_MESSAGE)
+    return f"recreated flow {undo['friendly_name']} as {record.sid} (a new SID: rebind numbers by applying)"
+
+
+def _sid_named(gw: Gateway, friendly_name: str) -> str | None:
+    return next((f.sid for f in studio.list_flows(gw) if f.friendly_name == friendly_name), None)
+
+
+UNDO: dict[str, UndoFunction] = {
+    "flow.create": _undo_create,
+    "flow.update": _undo_update,
+    "flow.delete": _undo_delete,
+}
 
 
 class FlowsProvider:
     family = "flow"
     name = "flows"
-    undo = flows.UNDO
+    undo = UNDO
 
     def read(self, gw: Gateway, desired: Desired, cache: ContentCache, *, lazy: bool = False) -> dict[str, LiveFlow]:
-        return flows.read(gw, {f.friendly_name for f in desired.flows}, cache, skip_known=lazy)
+        return read(gw, {f.friendly_name for f in desired.flows}, cache, skip_known=lazy)
 
     def add_addresses(self, book: AddressBook, desired: Desired, live: Live) -> None:
         for flow in desired.flows:
@@ -37,28 +247,28 @@ class FlowsProvider:
         desired, live, env = ctx.desired, ctx.live, ctx.desired.env
         for flow in desired.flows:
             ctx.compiled[flow.name] = compile_flow(flow.definition, vars=env.vars, book=ctx.book)
-        flows.fetch_definitions(ctx.gw, [found for flow in desired.flows
+        fetch_definitions(ctx.gw, [found for flow in desired.flows
                                          if (found := live.flows.get(flow.friendly_name)) and found.definition is None
-                                         and (found.known_hash != flows.definition_hash(ctx.compiled[flow.name])
+                                         and (found.known_hash != definition_hash(ctx.compiled[flow.name])
                                               or found.status != flow.status)], ctx.cache)
-        changes = [flows.plan(flow.name, flow.friendly_name, flow.status, ctx.compiled[flow.name],
+        changes = [plan(flow.name, flow.friendly_name, flow.status, ctx.compiled[flow.name],
                               live.flows.get(flow.friendly_name),
                               lambda d, symbolic=flow.definition: mask_secret_strings(d, symbolic, env.vars))
                    for flow in desired.flows]
         managed = {flow.friendly_name for flow in desired.flows}
         project_names = {f.friendly_name: f.name for f in desired.project.flows.values()}
-        return changes + [flows.plan_unmanaged(project_names.get(name, name), f, ctx.prune)
+        return changes + [plan_unmanaged(project_names.get(name, name), f, ctx.prune)
                           for name, f in sorted(live.flows.items()) if name not in managed]
 
     def fingerprint(self, live: Live, plan_key: bytes) -> dict[str, object]:
-        return {name: flows.fingerprint(f) for name, f in sorted(live.flows.items())}
+        return {name: fingerprint(f) for name, f in sorted(live.flows.items())}
 
     def check(self, ctx: ApplyContext, changes: list[Change]) -> None:
         """Studio's own validation of every flow this deploy writes, before any write."""
         to_write = {c.address for c in changes if c.action in (Action.CREATE, Action.UPDATE)
                     and (ctx.include_layout or not c.cosmetic_only)}
         sources = [s for s in ctx.desired.flows if Address.flow(s.name) in to_write]
-        ctx.gw.map(lambda s: flows.studio_validate(ctx.gw, s.name, s.friendly_name, s.status, ctx.compiled[s.name]),
+        ctx.gw.map(lambda s: studio_validate(ctx.gw, s.name, s.friendly_name, s.status, ctx.compiled[s.name]),
                    sources)
 
     def apply(self, ctx: ApplyContext, changes: list[Change]) -> None:
@@ -72,17 +282,17 @@ class FlowsProvider:
                 resolved = compile_flow(source.definition, vars=ctx.desired.env.vars, book=ctx.book)
                 verify(change.address, definition, resolved)
                 definition = resolved
-            current = flows.apply(ctx.gw, change, source.friendly_name, source.status, definition,
+            current = apply(ctx.gw, change, source.friendly_name, source.status, definition,
                                   ctx.live.flows.get(source.friendly_name), ctx.commit_message, ctx.write)
             ctx.live.flows[source.friendly_name] = current
-            flows.remember(ctx.cache, current)
+            remember(ctx.cache, current)
             ctx.book.flows[source.name] = FlowAddress(current.sid, current.webhook_url)
 
     def prune(self, ctx: ApplyContext, changes: list[Change]) -> None:
         for change in changes:
             if change.action is Action.DELETE:
                 found = ctx.live.flows[change.before["friendly_name"]]
-                flows.apply(ctx.gw, change, found.friendly_name, found.status, None, found, "", ctx.write,
+                apply(ctx.gw, change, found.friendly_name, found.status, None, found, "", ctx.write,
                             lambda definition, f=found: ctx.desired.holds_secret(f.friendly_name, definition))
 
 

@@ -1,4 +1,9 @@
-"""The phone-number bindings provider (the Twilio side is `twideploy.resources.numbers`).
+"""Phone-number bindings: a number's webhook URLs point at a flow, a function or a URL.
+
+twideploy never buys or releases a number. A number in the manifests is owned: its five
+webhook URLs are what the binding names, and empty where it names none. A number outside
+the manifests that still points at a managed flow or function is only reported, and with
+--prune its URLs are cleared (unbound).
 
 A binding's URLs are recomputed when applied, since a flow or function this deploy creates
 is known only then; the result must be the planned one with those unknowns resolved.
@@ -6,38 +11,140 @@ is known only then; the result must be the planned one with those unknowns resol
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+from twideploy.addresses import Address
+from twideploy.errors import TwideployError
 from twideploy.manifest.references import AddressBook
 from twideploy.plan.desired import Desired, Live
 from twideploy.plan.model import Action, Change
-from twideploy.providers.base import ApplyContext, PlanContext, verify
-from twideploy.resources import numbers
-from twideploy.resources.numbers import LiveNumber
+from twideploy.providers.base import ApplyContext, PlanContext, UndoFunction, Writer, digest, verify
 from twideploy.state.cache import ContentCache
+from twideploy.twilio_api import numbers as numbers_api
+from twideploy.twilio_api import studio
 from twideploy.twilio_api.gateway import Gateway
+
+#: binding key in the manifest -> (URL field, method field) of IncomingPhoneNumber
+FIELDS: dict[str, tuple[str, str | None]] = {
+    "voice": ("voice_url", "voice_method"),
+    "voice_fallback": ("voice_fallback_url", "voice_fallback_method"),
+    "sms": ("sms_url", "sms_method"),
+    "sms_fallback": ("sms_fallback_url", "sms_fallback_method"),
+    "status_callback": ("status_callback", "status_callback_method"),
+}
+ALL_FIELDS = [f for pair in FIELDS.values() for f in pair if f] + ["friendly_name"]
+
+
+@dataclass
+class LiveNumber:
+    sid: str
+    phone_number: str
+    fields: dict[str, str | None]
+
+
+def read(gw: Gateway) -> dict[str, LiveNumber]:
+    return {r.phone_number: LiveNumber(r.sid, r.phone_number, {f: r.fields[f] for f in ALL_FIELDS})
+            for r in numbers_api.list_numbers(gw)}
+
+
+def desired_fields(binding: Any, url_for: Any) -> dict[str, str]:
+    """The IncomingPhoneNumber fields a binding sets, with targets turned into URLs.
+
+    A number in the manifests is owned: every webhook URL it does not name is empty, so
+    removing `voice_fallback` from a binding clears the live fallback, as Terraform users
+    expect. Methods are set only with their URL.
+    """
+    wanted: dict[str, str] = {}
+    for key, (url_field, method_field) in FIELDS.items():
+        target = getattr(binding, key, None)
+        wanted[url_field] = "" if target is None else url_for(target)
+        if target is not None and method_field:
+            wanted[method_field] = "POST"
+    if getattr(binding, "friendly_name", None):
+        wanted["friendly_name"] = binding.friendly_name
+    return wanted
+
+
+def plan(number: str, wanted: dict[str, str], live: LiveNumber | None) -> Change:
+    address = Address.number(number)
+    if live is None:
+        raise TwideployError(f"number {number} is not in this account; twideploy binds numbers you own, "
+                             f"it never buys them")
+    before = current(live, wanted)
+    return Change("number", address, Action.NOOP if before == wanted else Action.UPDATE, before, wanted)
+
+
+def current(live: LiveNumber, wanted: dict[str, str]) -> dict[str, str]:
+    """The live values of the fields `wanted` names (Twilio answers null or "" for no URL)."""
+    return {f: live.fields.get(f) or "" for f in wanted}
+
+
+def plan_unbind(live: LiveNumber, managed_urls: set[str], prune: bool) -> Change | None:
+    """A number outside the manifests that still points at one of our flows or functions."""
+    bound = {f: v for f, v in live.fields.items() if f.endswith("_url") or f == "status_callback"}
+    ours = {f: v for f, v in bound.items() if v in managed_urls}
+    if not ours:
+        return None
+    cleared = {f: "" for f in ours}
+    return Change("number", Address.number(live.phone_number), Action.UPDATE if prune else Action.UNMANAGED,
+                  ours, cleared if prune else None, reason="not in the manifests; unbound only with --prune")
+
+
+def fingerprint(live: LiveNumber) -> str:
+    return digest(*(f"{k}={live.fields.get(k) or ''}" for k in ALL_FIELDS))
+
+
+def apply(gw: Gateway, change: Change, live: LiveNumber, write: Writer, flow_names: dict[str, str]) -> None:
+    """Set a number's URLs. The undo data also names the flow each previous URL pointed at
+    (`flow_names`: webhook URL -> friendly name): a rollback that recreates a pruned flow gives
+    it a new SID, so a new webhook URL, and the number must point at that one."""
+    wanted = change.after or {}
+    before = {f: live.fields.get(f) or "" for f in wanted}
+    undo = {"sid": live.sid, "phone_number": live.phone_number, "fields": before,
+            "flows": {f: flow_names[url] for f, url in before.items() if url in flow_names}}
+    write("number.update", change.address, undo, lambda: {"sid": numbers_api.update_number(gw, live.sid, wanted).sid})
+    live.fields.update(wanted)
+
+
+def _undo_update(gw: Gateway, undo: dict, result: dict) -> str:
+    fields = dict(undo["fields"])
+    if undo.get("flows"):  # each flow's URL as it is now: the flow may have been recreated
+        urls = {f.friendly_name: f.webhook_url for f in studio.list_flows(gw)}
+        missing = sorted({name for name in undo["flows"].values() if name not in urls})
+        if missing:  # its recreate failed (or comes later): pointing at the deleted flow would be a dead URL
+            raise TwideployError(f"{undo['phone_number']} pointed at flow {', '.join(missing)}, which does not "
+                                 f"exist now (its undo failed?); left for the next rollback")
+        fields.update({f: urls[name] for f, name in undo["flows"].items()})
+    numbers_api.update_number(gw, undo["sid"], fields)
+    return f"restored the URLs of {undo['phone_number']}"
+
+
+UNDO: dict[str, UndoFunction] = {"number.update": _undo_update}
 
 
 class NumbersProvider:
     family = "number"
     name = "numbers"
-    undo = numbers.UNDO
+    undo = UNDO
 
     def read(self, gw: Gateway, desired: Desired, cache: ContentCache, *, lazy: bool = False) -> dict[str, LiveNumber]:
-        return numbers.read(gw) if desired.env.numbers else {}
+        return read(gw) if desired.env.numbers else {}
 
     def add_addresses(self, book: AddressBook, desired: Desired, live: Live) -> None:
         """Nothing refers to a number."""
 
     def plan(self, ctx: PlanContext) -> list[Change]:
         bindings, live = ctx.desired.env.numbers, ctx.live.numbers
-        changes = [numbers.plan(number, numbers.desired_fields(binding, ctx.book.url_for), live.get(number))
+        changes = [plan(number, desired_fields(binding, ctx.book.url_for), live.get(number))
                    for number, binding in sorted(bindings.items())]
         managed_urls = {a.webhook_url for a in ctx.book.flows.values()} | {a.url for a in ctx.book.functions.values()}
-        unbinds = [numbers.plan_unbind(found, managed_urls, ctx.prune)
+        unbinds = [plan_unbind(found, managed_urls, ctx.prune)
                    for number, found in sorted(live.items()) if number not in bindings]
         return changes + [change for change in unbinds if change]
 
     def fingerprint(self, live: Live, plan_key: bytes) -> dict[str, object]:
-        return {n: numbers.fingerprint(x) for n, x in sorted(live.numbers.items())}
+        return {n: fingerprint(x) for n, x in sorted(live.numbers.items())}
 
     def check(self, ctx: ApplyContext, changes: list[Change]) -> None:
         """Nothing to ask Twilio before writing."""
@@ -48,15 +155,15 @@ class NumbersProvider:
         for change in changes:
             number = change.address.owner
             if number in bindings:
-                wanted = numbers.desired_fields(bindings[number], ctx.book.url_for)
+                wanted = desired_fields(bindings[number], ctx.book.url_for)
                 if change.action is Action.UPDATE:
                     verify(change.address, change.after, wanted)
-                if numbers.current(live.numbers[number], wanted) == wanted:
+                if current(live.numbers[number], wanted) == wanted:
                     continue
                 change = Change("number", change.address, Action.UPDATE, change.before, wanted)
             elif change.action is not Action.UPDATE:
                 continue
-            numbers.apply(ctx.gw, change, live.numbers[number], ctx.write, flow_names)
+            apply(ctx.gw, change, live.numbers[number], ctx.write, flow_names)
 
     def prune(self, ctx: ApplyContext, changes: list[Change]) -> None:
         """A number is never deleted: an unbind is an update (see `apply`)."""

@@ -8,7 +8,7 @@ from twideploy.providers.base import Provider
 from twideploy.providers.flows import FlowsProvider
 from twideploy.providers.numbers import NumbersProvider
 from twideploy.providers.serverless import ServerlessProvider
-from twideploy.resources.base import UndoFunction
+from twideploy.providers.base import UndoFunction
 
 PROVIDERS: list[Provider] = [ServerlessProvider(), FlowsProvider(), NumbersProvider()]
 

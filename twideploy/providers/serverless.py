@@ -1,28 +1,590 @@
-"""The Serverless provider: services, their environment, code, build, deployment and variables
-(the Twilio side is `twideploy.resources.serverless`)."""
+"""Serverless services: service -> environment -> functions/assets -> versions -> build -> deploy -> variables.
+
+Unchanged code is detected by content hash and never uploaded again. Function version
+content is fetched from Twilio (and remembered by version SID, since versions are
+immutable); asset versions have no content endpoint, so their hashes are known only
+from the local cache of what twideploy uploaded (see `ContentCache`).
+
+Undo: deleting a Function deletes its versions, so a pruned function's path, visibility
+and code go into the journal; undoing the prune recreates it and uploads that code, and
+undoing the deployment rebuilds the previous build with the restored versions in place of
+the deleted ones. An asset's content cannot be read back from Twilio: a pruned asset is
+reported as not restored. A secret variable's previous value is never journalled: apply's
+own rollback has it in memory; a later rollback takes it from the process environment
+(`TWIDEPLOY_RESTORE_<SERVICE>_<KEY>`) or fails naming that variable.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import mimetypes
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
 from twideploy.addresses import Address
+from twideploy.errors import ApplyError, NotUndoable, TwideployError
 from twideploy.manifest.references import AddressBook, FunctionAddress, FunctionRef
 from twideploy.plan.desired import Desired, Live
 from twideploy.plan.model import Action, Change
-from twideploy.providers.base import ApplyContext, PlanContext, verify
-from twideploy.resources import serverless
-from twideploy.resources.serverless import LiveService
+from twideploy.providers.base import (SENSITIVE, ApplyContext, PlanContext, UndoFunction, Writer, delete_created,
+                                      keyed_digest, verify)
+from twideploy.secrets import Secret, reveal
 from twideploy.state.cache import ContentCache
+from twideploy.twilio_api import serverless as api
 from twideploy.twilio_api.gateway import Gateway
+
+BUILD_POLL_FIRST_SECONDS = 0.05  # doubled after each poll, up to the maximum
+BUILD_POLL_MAX_SECONDS = 5.0
+BUILD_TIMEOUT_SECONDS = 600
+
+
+@dataclass
+class LiveCode:
+    sid: str
+    path: str
+    visibility: str | None = None
+    version_sid: str | None = None
+    content_hash: str | None = None
+
+
+@dataclass
+class LiveEnvironment:
+    sid: str
+    unique_name: str
+    domain_name: str
+    build_sid: str | None
+
+
+@dataclass
+class LiveBuild:
+    sid: str
+    runtime: str | None
+    dependencies: dict[str, str]
+
+
+@dataclass
+class LiveService:
+    sid: str
+    unique_name: str
+    friendly_name: str
+    ui_editable: bool
+    environment: LiveEnvironment | None = None
+    build: LiveBuild | None = None
+    functions: dict[str, LiveCode] = field(default_factory=dict)
+    assets: dict[str, LiveCode] = field(default_factory=dict)
+    variables: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (sid, value)
+
+
+# --------------------------------------------------------------------------- read
+
+def read(gw: Gateway, wanted: dict[str, str], env_names: dict[str, str], cache: ContentCache) -> dict[str, LiveService]:
+    """Live state of the services named in `wanted` (folder -> unique_name).
+
+    One list of services, then per wanted service (concurrently): environments, functions,
+    assets; then the deployed build, the variables and unknown function content.
+    """
+    by_unique = {s.unique_name: s for s in api.list_services(gw)}
+    present = [(name, by_unique[u]) for name, u in wanted.items() if u in by_unique]
+    services = gw.map(lambda item: _read_service(gw, item[1], env_names[item[0]], cache), present)
+    return {name: service for (name, _), service in zip(present, services)}
+
+
+def _read_service(gw: Gateway, record: api.Service, env_name: str, cache: ContentCache) -> LiveService:
+    service = LiveService(record.sid, record.unique_name, record.friendly_name, record.ui_editable)
+    environments, functions, assets = gw.map(lambda read: read(), [
+        lambda: api.list_environments(gw, record.sid), lambda: api.list_code(gw, record.sid, "function"),
+        lambda: api.list_code(gw, record.sid, "asset")])
+    service.functions = {f.friendly_name: LiveCode(f.sid, f.friendly_name) for f in functions}
+    service.assets = {a.friendly_name: LiveCode(a.sid, a.friendly_name) for a in assets}
+    env = next((e for e in environments if e.unique_name == env_name), None)
+    if env is None:
+        return service
+    service.environment = LiveEnvironment(env.sid, env.unique_name, env.domain_name, env.build_sid)
+
+    def read_build() -> None:
+        if not env.build_sid:
+            return
+        build = api.fetch_build(gw, record.sid, env.build_sid)
+        service.build = LiveBuild(build.sid, build.runtime, {d["name"]: d["version"] for d in build.dependencies})
+        _attach_versions(service.functions, build.function_versions)
+        _attach_versions(service.assets, build.asset_versions)
+
+    def read_variables() -> None:
+        service.variables = {v.key: (v.sid, v.value) for v in api.list_variables(gw, record.sid, env.sid)}
+
+    gw.map(lambda task: task(), [read_build, read_variables])
+    _hash_function_contents(gw, service, cache)
+    return service
+
+
+def _attach_versions(codes: dict[str, LiveCode], versions: list[api.Version]) -> None:
+    """The deployed build says which version (and so which path) each function runs."""
+    by_sid = {code.sid: code for code in codes.values()}
+    for version in versions:
+        code = by_sid.get(version.code_sid)
+        if code is None:
+            continue
+        del codes[code.path]
+        code.path, code.visibility, code.version_sid = version.path, version.visibility, version.sid
+        codes[code.path] = code
+
+
+def _hash_function_contents(gw: Gateway, service: LiveService, cache: ContentCache) -> None:
+    for code in [*service.functions.values(), *service.assets.values()]:
+        if code.version_sid:
+            code.content_hash = cache.hashes.get(code.version_sid)
+    unknown = [c for c in service.functions.values() if c.version_sid and c.content_hash is None]
+
+    def fetch(code: LiveCode) -> None:
+        content = api.function_content(gw, service.sid, code.sid, code.version_sid)
+        code.content_hash = hashlib.sha256(content.encode()).hexdigest()  # as CodeFile.content_hash
+        cache.hashes[code.version_sid] = code.content_hash
+
+    gw.map(fetch, unknown)
+
+
+# --------------------------------------------------------------------------- plan
+
+def plan(name: str, source: Any, settings: Any, live: LiveService | None, prune: bool) -> list[Change]:
+    """Changes for one service: the service, its environment, code, build, variables."""
+    base = Address.service(name)
+    changes: list[Change] = []
+    wanted = {"unique_name": source.unique_name, "friendly_name": source.friendly_name,
+              "ui_editable": source.ui_editable}
+    if live is None:
+        changes.append(Change("service", base, Action.CREATE, None, wanted))
+    else:
+        current = {"unique_name": live.unique_name, "friendly_name": live.friendly_name, "ui_editable": live.ui_editable}
+        changes.append(Change("service", base, Action.UPDATE if current != wanted else Action.NOOP, current, wanted))
+    env = live.environment if live else None
+    env_after = {"unique_name": settings.environment, "domain_suffix": settings.domain_suffix}
+    changes.append(Change("environment", Address.service(name, "environment"), Action.NOOP if env else Action.CREATE,
+                          {"unique_name": env.unique_name, "domain_name": env.domain_name} if env else None,
+                          env_after))
+
+    code_changed = False
+    for kind, files, live_codes in (("function", source.functions, live.functions if live else {}),
+                                    ("asset", source.assets, live.assets if live else {})):
+        for file in files:
+            current = live_codes.get(file.path)
+            after = {"path": file.path, "visibility": file.visibility, "sha256": file.content_hash}
+            if current is None or current.version_sid is None:
+                action = Action.CREATE if current is None else Action.UPDATE
+                before = None
+            else:
+                before = {"path": current.path, "visibility": current.visibility, "sha256": current.content_hash}
+                action = Action.NOOP if before == after else Action.UPDATE
+            code_changed |= action is not Action.NOOP
+            reason = "content unknown (not uploaded by twideploy from this machine)" \
+                if before and before["sha256"] is None else ""
+            changes.append(Change(kind, Address.service(name, kind, file.path), action, before, after, reason=reason))
+        declared = {f.path for f in files}
+        for path, code in sorted(live_codes.items()):
+            if path not in declared:
+                code_changed |= prune
+                changes.append(Change(kind, Address.service(name, kind, path), Action.DELETE if prune else Action.UNMANAGED,
+                                      {"path": path, "visibility": code.visibility, "sha256": code.content_hash}))
+
+    build_after = {"runtime": source.runtime, "dependencies": dict(source.dependencies)}
+    build = live.build if live else None
+    build_before = {"runtime": build.runtime, "dependencies": build.dependencies} if build else None
+    needs_build = code_changed or build_before != build_after
+    changes.append(Change("build", Address.service(name, "build"), Action.UPDATE if needs_build and build else
+                          Action.CREATE if needs_build else Action.NOOP,
+                          {**build_before, "build_sid": build.sid} if build else None, build_after,
+                          reason="code changed" if code_changed else ""))
+
+    # A live value is never shown unless it is the manifests' own: whether it is a secret cannot be
+    # told (it may be a secret's value the manifests have since made a plain value, or one set by hand).
+    live_vars = live.variables if live else {}
+    for key, value in sorted(settings.variables.items()):
+        masked = SENSITIVE if isinstance(value, Secret) else value
+        if key not in live_vars:
+            changes.append(Change("variable", Address.service(name, "variable", key), Action.CREATE, None, {"value": masked}))
+            continue
+        same = live_vars[key][1] == reveal(value)
+        changes.append(Change("variable", Address.service(name, "variable", key), Action.NOOP if same else Action.UPDATE,
+                              {"value": masked if same else SENSITIVE}, {"value": masked}))
+    for key in sorted(live_vars.keys() - settings.variables.keys()):
+        changes.append(Change("variable", Address.service(name, "variable", key), Action.DELETE if prune else Action.UNMANAGED,
+                              {"value": SENSITIVE}))
+    return changes
+
+
+def fingerprint(live: LiveService, key: bytes) -> dict[str, Any]:
+    """Variable values as HMACs with the local plan key: a plan file gives no value away."""
+    return {
+        "sid": live.sid,
+        "environment": live.environment.sid if live.environment else None,
+        "build": live.environment.build_sid if live.environment else None,
+        "functions": sorted(f"{c.path}={c.sid}" for c in [*live.functions.values(), *live.assets.values()]),
+        "variables": {k: keyed_digest(key, live.sid, k, v) for k, (_, v) in sorted(live.variables.items())},
+    }
+
+
+# --------------------------------------------------------------------------- apply
+
+class ServiceDeployer:
+    """Applies the changes of one service, in order, journalling every write."""
+
+    def __init__(self, gw: Gateway, name: str, source: Any, settings: Any, live: LiveService | None,
+                 write: Writer, cache: ContentCache, progress: Any, secret_history: dict[str, bool]):
+        self.gw, self.name, self.source, self.settings = gw, name, source, settings
+        self.live = live
+        self.write, self.cache, self.progress = write, cache, progress
+        self.secret_history = secret_history  # see `secret_history`
+        self.new_environment = False
+        self.pruned: set[tuple[str, str]] = set()  # (kind, path): left out of the build, deleted by the prune phase
+
+    def apply(self, changes: list[Change]) -> LiveService:
+        by_kind: dict[str, list[Change]] = {}
+        for change in changes:
+            by_kind.setdefault(change.kind, []).append(change)
+        self._service(by_kind["service"][0])
+        self._environment(by_kind["environment"][0])
+        versions_changed = self._code(by_kind.get("function", []) + by_kind.get("asset", []))
+        build = by_kind["build"][0]
+        if build.action is not Action.NOOP or versions_changed:
+            self._build_and_deploy()
+        self._variables(by_kind.get("variable", []))
+        return self.live
+
+    def _service(self, change: Change) -> None:
+        s = self.source
+        if change.action is Action.CREATE:
+            result = self.write("service.create", change.address, {"unique_name": s.unique_name}, lambda: _sid_of(
+                api.create_service(self.gw, unique_name=s.unique_name, friendly_name=s.friendly_name,
+                                   ui_editable=s.ui_editable)))
+            self.live = LiveService(result["sid"], s.unique_name, s.friendly_name, s.ui_editable)
+        elif change.action is Action.UPDATE:
+            before = {"sid": self.live.sid, "friendly_name": self.live.friendly_name, "ui_editable": self.live.ui_editable}
+            self.write("service.update", change.address, before, lambda: _sid_of(
+                api.update_service(self.gw, self.live.sid, friendly_name=s.friendly_name, ui_editable=s.ui_editable)))
+
+    def _environment(self, change: Change) -> None:
+        if change.action is not Action.CREATE:
+            return
+        self.new_environment = True
+        result = self.write("environment.create", change.address,
+                            {"service_sid": self.live.sid, "unique_name": self.settings.environment}, lambda: _record(
+            api.create_environment(self.gw, self.live.sid, unique_name=self.settings.environment,
+                                   domain_suffix=self.settings.domain_suffix), "sid", "domain_name"))
+        self.live.environment = LiveEnvironment(result["sid"], self.settings.environment, result["domain_name"], None)
+
+    def _code(self, changes: list[Change]) -> bool:
+        files = {(f.kind, f.path): f for f in [*self.source.functions, *self.source.assets]}
+        changed = False
+        uploads = []
+        for change in changes:
+            path = change.address.name
+            codes = self.live.functions if change.kind == "function" else self.live.assets
+            if change.action is Action.CREATE:
+                result = self.write(f"{change.kind}.create", change.address,
+                                    {"service_sid": self.live.sid, "path": path},
+                                    lambda k=change.kind, p=path: _sid_of(api.create_code(self.gw, self.live.sid, k, p)))
+                codes[path] = LiveCode(result["sid"], path)
+            if change.action in (Action.CREATE, Action.UPDATE):
+                uploads.append((change.kind, files[(change.kind, path)], codes[path]))
+            elif change.action is Action.DELETE:
+                self.pruned.add((change.kind, path))
+            changed |= change.action is not Action.NOOP
+
+        def upload(item: tuple[str, Any, LiveCode]) -> None:
+            kind, file, code = item
+            content_type = "application/javascript" if kind == "function" else \
+                (mimetypes.guess_type(file.path)[0] or "application/octet-stream")
+            self.progress(f"uploading {self.name}{file.path}")
+            # Versions are immutable and unreferenced until a build: nothing to undo.
+            version = api.upload_version(self.gw, self.live.sid, kind, code.sid, path=file.path,
+                                         visibility=file.visibility, content=file.content, content_type=content_type)
+            code.version_sid, code.visibility, code.content_hash = version, file.visibility, file.content_hash
+            self.cache.hashes[version] = file.content_hash
+
+        self.gw.map(upload, uploads)
+        return changed
+
+    def _build_and_deploy(self) -> None:
+        s = self.source
+        deps = json.dumps([{"name": k, "version": v} for k, v in sorted(s.dependencies.items())])
+        function_versions = [c.version_sid for c in self.live.functions.values()
+                             if c.version_sid and ("function", c.path) not in self.pruned]
+        asset_versions = [c.version_sid for c in self.live.assets.values()
+                          if c.version_sid and ("asset", c.path) not in self.pruned]
+        self.progress(f"building {self.name} ({len(function_versions)} functions, {len(asset_versions)} assets)")
+        build = api.create_build(self.gw, self.live.sid, function_versions=function_versions,
+                                 asset_versions=asset_versions, dependencies=deps, runtime=s.runtime)
+        if _wait_for_build(self.gw, self.live.sid, build, f"service {self.name}",
+                           lambda status: self.progress(f"building {self.name}: {status}")) == "failed":
+            raise ApplyError(f"build {build.sid} of service {self.name} failed; the previous build stays deployed")
+        env = self.live.environment
+        self.write("deployment.create", Address.service(self.name, "build"),
+                   {"service_sid": self.live.sid, "environment_sid": env.sid, "previous_build_sid": env.build_sid,
+                    "new_environment": self.new_environment},
+                   lambda: _sid_of(api.create_deployment(self.gw, self.live.sid, env.sid, build.sid)))
+        env.build_sid = build.sid
+
+    def _variables(self, changes: list[Change]) -> None:
+        env, service_sid = self.live.environment, self.live.sid
+        for change in changes:
+            key = change.address.name
+            where = {"service_sid": self.live.sid, "environment_sid": env.sid, "service": self.live.unique_name,
+                     "key": key}
+            if change.action is Action.CREATE:
+                secret, value = isinstance(self.settings.variables[key], Secret), reveal(self.settings.variables[key])
+                self.write("variable.create", change.address, {**where, "secret": secret},
+                           lambda v=value, k=key: _sid_of(api.create_variable(self.gw, service_sid, env.sid, k, v)))
+            elif change.action is Action.UPDATE:
+                sid, old = self.live.variables[key]
+                value = reveal(self.settings.variables[key])
+                self._journal_variable("variable.update", change, {**where, "sid": sid}, old, key,
+                                       lambda v=value, s=sid: _sid_of(api.update_variable(self.gw, service_sid,
+                                                                                          env.sid, s, v)))
+            elif change.action is Action.DELETE:
+                sid, old = self.live.variables[key]
+                self._journal_variable("variable.delete", change, {**where, "sid": sid}, old, key,
+                                       lambda s=sid: api.delete_variable(self.gw, service_sid, env.sid, s))
+
+    def _journal_variable(self, op: str, change: Change, where: dict, old: str, key: str, run: Any) -> None:
+        """Previous values go to disk only when not secret; secrets are kept for this run only."""
+        secret = self._may_be_secret(key, change.address)
+        undo = {**where, "previous_value": None if secret else old, "secret": secret}
+        self.write(op, change.address, undo, run, secret_undo={"previous_value": old} if secret else None)
+
+    def _may_be_secret(self, key: str, address: Address) -> bool:
+        """Whether a live value must be kept off disk. A key the manifests declare is secret
+        when they say so or twideploy ever wrote it as one; a key they no longer declare (a
+        prune) is plain only when every write of it twideploy journalled here was plain."""
+        ever_secret = self.secret_history.get(address)
+        if key in self.settings.variables:
+            return isinstance(self.settings.variables[key], Secret) or ever_secret is True
+        return ever_secret is not False
+
+
+def secret_history(records: list[Any]) -> dict[Address, bool]:
+    """Variable address -> whether any journalled write of it held a secret (or may have:
+    a journal that does not say counts as secret), from an environment's deploy journals."""
+    history: dict[Address, bool] = {}
+    for record in records:
+        for step in record.steps:
+            if step.op.startswith("variable."):
+                address = Address.parse(step.address, "variable")
+                history[address] = history.get(address, False) or step.undo.get("secret", True)
+    return history
+
+
+def _wait_for_build(gw: Gateway, service_sid: str, build: api.Build, what: str, progress: Any) -> str:
+    """Poll a build of `what` (a service) until it is completed or failed (its final status)."""
+    deadline = time.monotonic() + BUILD_TIMEOUT_SECONDS
+    status, pause = build.status, BUILD_POLL_FIRST_SECONDS
+    while status not in ("completed", "failed"):
+        if time.monotonic() > deadline:
+            raise ApplyError(f"build {build.sid} of {what} did not finish in {BUILD_TIMEOUT_SECONDS}s")
+        time.sleep(pause)
+        pause = min(pause * 2, BUILD_POLL_MAX_SECONDS)
+        status = api.build_status(gw, service_sid, build.sid)
+        progress(status)
+    return status
+
+
+def _sid_of(record: Any) -> dict[str, Any]:
+    return {"sid": record.sid}
+
+
+def _record(record: Any, *fields: str) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in fields}
+
+
+def delete_unmanaged_code(gw: Gateway, service: LiveService, changes: list[Change], write: Writer) -> None:
+    """--prune: remove function/asset resources no longer declared (after the new build is live).
+
+    Twilio deletes a Function's versions with it, so the journal keeps what undo needs to
+    make it again: its path, visibility and the code of the version the old build ran."""
+    for change in changes:
+        if change.kind not in ("function", "asset") or change.action is not Action.DELETE:
+            continue
+        codes = service.functions if change.kind == "function" else service.assets
+        code = codes[change.before["path"]]
+        undo = {"service_sid": service.sid, "path": code.path, "visibility": code.visibility}
+        if change.kind == "function" and code.version_sid:
+            undo["content"] = api.function_content(gw, service.sid, code.sid, code.version_sid)
+        write(f"{change.kind}.delete", change.address, undo,
+              lambda k=change.kind, s=code.sid: api.delete_code(gw, service.sid, k, s))
+        del codes[code.path]
+
+
+# --------------------------------------------------------------------------- undo
+
+def _undo_service_create(gw: Gateway, undo: dict, result: dict) -> str:
+    delete_created(result, lambda: next((s.sid for s in api.list_services(gw) if s.unique_name == undo["unique_name"]),
+                                        None), lambda sid: api.delete_service(gw, sid))
+    return f"deleted service {undo['unique_name']}"
+
+
+def _undo_service_update(gw: Gateway, undo: dict, result: dict) -> str:
+    api.update_service(gw, undo["sid"], friendly_name=undo["friendly_name"], ui_editable=undo["ui_editable"])
+    return f"restored service {undo['sid']} settings"
+
+
+def _undo_environment_create(gw: Gateway, undo: dict, result: dict) -> str:
+    service, name = undo["service_sid"], undo.get("unique_name")
+    delete_created(result, lambda: next((e.sid for e in api.list_environments(gw, service) if name and e.unique_name == name),
+                                        None), lambda sid: api.delete_environment(gw, service, sid))
+    return "deleted the new Serverless environment"
+
+
+def _undo_function_delete(gw: Gateway, undo: dict, result: dict) -> str:
+    """Make a pruned function again: the resource (the one at its path if a rollback made it
+    already), and a version with the journalled code unless one with that code is there."""
+    service, path = undo["service_sid"], undo["path"]
+    sid = next((f.sid for f in api.list_code(gw, service, "function") if f.friendly_name == path), None) or \
+        api.create_code(gw, service, "function", path).sid
+    if undo.get("content") is None:
+        return f"recreated function {path}, without code: no build ran it, so the journal holds none"
+    for version in api.list_function_versions(gw, service, sid):
+        if version.path == path and version.visibility == undo["visibility"] and \
+                api.function_content(gw, service, sid, version.sid) == undo["content"]:
+            return f"function {path} is there with its code"
+    api.upload_version(gw, service, "function", sid, path=path, visibility=undo["visibility"],
+                       content=undo["content"].encode(), content_type="application/javascript")
+    return f"recreated function {path} ({undo['visibility']}) with its code"
+
+
+def _undo_asset_delete(gw: Gateway, undo: dict, result: dict) -> str:
+    raise NotUndoable(f"asset {undo['path']} cannot be restored: Twilio has no way to read an asset's content "
+                      f"back; put the file back in the project and apply")
+
+
+def _undo_code_create(kind: api.CodeKind) -> UndoFunction:
+    def undo_create(gw: Gateway, undo: dict, result: dict) -> str:
+        service, path = undo["service_sid"], undo.get("path")
+        delete_created(result, lambda: next((c.sid for c in api.list_code(gw, service, kind)
+                                             if path and c.friendly_name == path), None),
+                       lambda sid: api.delete_code(gw, service, kind, sid))
+        return f"deleted the new {kind} resource"
+    return undo_create
+
+
+def _undo_deployment(gw: Gateway, undo: dict, result: dict) -> str:
+    previous = undo["previous_build_sid"]
+    service, env = undo["service_sid"], undo["environment_sid"]
+    if api.fetch_environment(gw, service, env).build_sid == previous:  # the deployment never took, or was undone
+        return f"build {previous} is deployed" if previous else "no build is deployed"
+    if not previous:
+        if undo.get("new_environment"):
+            return "nothing to undeploy: the environment this deploy created is deleted with it"
+        raise NotUndoable("the environment had no build before this deploy and Twilio cannot undeploy one: "
+                          "the new build stays live")
+    build, lost_assets = _previous_code(gw, service, previous)
+    api.create_deployment(gw, service, env, build)
+    if build == previous:
+        return f"redeployed previous build {previous}"
+    without = f", without asset(s) {', '.join(lost_assets)} (deleted, not restorable)" if lost_assets else ""
+    return f"redeployed previous build {previous}'s code as build {build}, the pruned functions restored{without}"
+
+
+def _previous_code(gw: Gateway, service_sid: str, build_sid: str) -> tuple[str, list[str]]:
+    """The build that brings back the code of `build_sid`, and the paths of the assets it lacks.
+
+    That is `build_sid` itself, unless code it ran was deleted since (a prune), and with it its
+    versions; then a new build of the same code: each pruned function's restored version (see
+    `_undo_function_delete`) in place of the deleted one, and a pruned asset left out, since
+    its content cannot be had back."""
+    build = api.fetch_build(gw, service_sid, build_sid)
+    functions, assets = gw.map(lambda kind: api.list_code(gw, service_sid, kind), ["function", "asset"])
+    live_functions, live_assets = {f.sid for f in functions}, {a.sid for a in assets}
+    gone = [v for v in build.function_versions if v.code_sid not in live_functions]
+    lost_assets = [v.path for v in build.asset_versions if v.code_sid not in live_assets]
+    if not gone and not lost_assets:
+        return build_sid, []
+    restored = {f.friendly_name: f.sid for f in functions}  # a restored function is named by its path
+    versions = [v.sid for v in build.function_versions if v.code_sid in live_functions]
+    for version in gone:
+        sid = restored.get(version.path)
+        same = [v.sid for v in (api.list_function_versions(gw, service_sid, sid) if sid else [])
+                if v.path == version.path and v.visibility == version.visibility]
+        if not same:
+            raise TwideployError(f"build {build_sid} ran function {version.path}, deleted since and not restored")
+        versions.append(same[-1])
+    rebuilt = api.create_build(gw, service_sid, function_versions=versions,
+                               asset_versions=[v.sid for v in build.asset_versions if v.code_sid in live_assets],
+                               dependencies=json.dumps(build.dependencies), runtime=build.runtime)
+    if _wait_for_build(gw, service_sid, rebuilt, f"service {service_sid}", lambda status: None) == "failed":
+        raise TwideployError(f"the rebuild {rebuilt.sid} of build {build_sid} failed")
+    return rebuilt.sid, lost_assets
+
+
+def _variable_sid(gw: Gateway, undo: dict) -> str | None:
+    """The SID of the variable `undo` names, by its key (None when there is none)."""
+    return next((v.sid for v in api.list_variables(gw, undo["service_sid"], undo["environment_sid"])
+                 if v.key == undo["key"]), None)
+
+
+def _undo_variable_create(gw: Gateway, undo: dict, result: dict) -> str:
+    delete_created(result, lambda: _variable_sid(gw, undo),
+                   lambda sid: api.delete_variable(gw, undo["service_sid"], undo["environment_sid"], sid))
+    return f"deleted variable {undo['key']}"
+
+
+def _undo_variable_update(gw: Gateway, undo: dict, result: dict) -> str:
+    api.update_variable(gw, undo["service_sid"], undo["environment_sid"], undo["sid"], _previous_value(undo))
+    return f"restored variable {undo['key']}"
+
+
+def _undo_variable_delete(gw: Gateway, undo: dict, result: dict) -> str:
+    value = _previous_value(undo)
+    sid = _variable_sid(gw, undo)  # made by a rollback before
+    if sid:
+        api.update_variable(gw, undo["service_sid"], undo["environment_sid"], sid, value)
+    else:
+        api.create_variable(gw, undo["service_sid"], undo["environment_sid"], undo["key"], value)
+    return f"recreated variable {undo['key']}"
+
+
+def _previous_value(undo: dict) -> str:
+    """The value a variable undo puts back: journalled if plain; if secret, held in memory for
+    apply's own rollback, and for a later one read from the process environment."""
+    if undo.get("previous_value") is not None:
+        return undo["previous_value"]
+    name = restore_variable_name(undo.get("service", ""), undo["key"])
+    if name not in os.environ:
+        raise TwideployError(f"variable {undo['key']}: its previous value is secret, so no journal keeps it; "
+                             f"set {name} to that value in the environment and run the rollback again")
+    return os.environ[name]
+
+
+def restore_variable_name(service: str, key: str) -> str:
+    """The process environment variable a rollback reads a secret variable's previous value from."""
+    return "TWIDEPLOY_RESTORE_" + re.sub(r"[^A-Za-z0-9]+", "_", f"{service}_{key}").strip("_").upper()
+
+
+UNDO: dict[str, UndoFunction] = {
+    "service.create": _undo_service_create,
+    "service.update": _undo_service_update,
+    "environment.create": _undo_environment_create,
+    "function.create": _undo_code_create("function"),
+    "asset.create": _undo_code_create("asset"),
+    "function.delete": _undo_function_delete,
+    "asset.delete": _undo_asset_delete,
+    "deployment.create": _undo_deployment,
+    "variable.create": _undo_variable_create,
+    "variable.update": _undo_variable_update,
+    "variable.delete": _undo_variable_delete,
+}
 
 
 class ServerlessProvider:
     family = "service"
     name = "services"
-    undo = serverless.UNDO
+    undo = UNDO
 
     def read(self, gw: Gateway, desired: Desired, cache: ContentCache, *, lazy: bool = False) -> dict[str, LiveService]:
         wanted = {name: source.unique_name for name, (source, _) in desired.services.items()}
         env_names = {name: settings.environment for name, (_, settings) in desired.services.items()}
-        return serverless.read(gw, wanted, env_names, cache)
+        return read(gw, wanted, env_names, cache)
 
     def add_addresses(self, book: AddressBook, desired: Desired, live: Live) -> None:
         for name in desired.services:
@@ -30,10 +592,10 @@ class ServerlessProvider:
 
     def plan(self, ctx: PlanContext) -> list[Change]:
         return [change for name, (source, settings) in ctx.desired.services.items()
-                for change in serverless.plan(name, source, settings, ctx.live.services.get(name), ctx.prune)]
+                for change in plan(name, source, settings, ctx.live.services.get(name), ctx.prune)]
 
     def fingerprint(self, live: Live, plan_key: bytes) -> dict[str, object]:
-        return {name: serverless.fingerprint(s, plan_key) for name, s in sorted(live.services.items())}
+        return {name: fingerprint(s, plan_key) for name, s in sorted(live.services.items())}
 
     def check(self, ctx: ApplyContext, changes: list[Change]) -> None:
         """The code apply uploads is the code the plan hashed (a file edited since is refused)."""
@@ -46,12 +608,12 @@ class ServerlessProvider:
                            {"path": file.path, "visibility": file.visibility, "sha256": file.content_hash})
 
     def apply(self, ctx: ApplyContext, changes: list[Change]) -> None:
-        history = serverless.secret_history(ctx.records)
+        history = secret_history(ctx.records)
         for name, (source, settings) in ctx.desired.services.items():
             mine = [c for c in changes if c.address.resource == Address.service(name)]
             if all(c.action in (Action.NOOP, Action.UNMANAGED) for c in mine):
                 continue
-            deployer = serverless.ServiceDeployer(ctx.gw, name, source, settings, ctx.live.services.get(name),
+            deployer = ServiceDeployer(ctx.gw, name, source, settings, ctx.live.services.get(name),
                                                   ctx.write, ctx.cache, ctx.progress, history)
             ctx.live.services[name] = deployer.apply(mine)
             _enter(ctx.book, name, ctx.live.services[name])
@@ -59,7 +621,7 @@ class ServerlessProvider:
     def prune(self, ctx: ApplyContext, changes: list[Change]) -> None:
         for name in ctx.desired.services:
             if name in ctx.live.services:
-                serverless.delete_unmanaged_code(ctx.gw, ctx.live.services[name],
+                delete_unmanaged_code(ctx.gw, ctx.live.services[name],
                                                  [c for c in changes if c.address.resource == Address.service(name)],
                                                  ctx.write)
 
