@@ -66,3 +66,13 @@ def test_other_messages_are_not_deploys():
     assert commits.is_ours(commits.rollback_to_revision_message(3)) and commits.is_ours(commits.RECREATED_MESSAGE)
     assert commits.parse_deploy("edited in the console") is None and commits.parse_deploy(None) is None
     assert not commits.is_ours("fix typo") and not commits.is_ours(None)
+
+
+def test_a_header_line_reads_as_the_typed_header_with_what_it_lacks_defaulted(tmp_path):
+    """Headers are read back as written by earlier versions too: no kind is a deploy, and a
+    summary or list that is not one is empty rather than an error at every later command."""
+    header = JournalHeader.from_dict({"type": "header", "format_version": 1, "deploy_id": "d-1", "environment": "e",
+                                      "started_at": "t", "account_sid": "AC1", "summary": ["bad"], "changes": None,
+                                      "unknown": "kept out"})
+    assert header == JournalHeader("d-1", "e", "t", "deploy", "AC1")
+    assert JournalHeader.from_dict(header.to_dict()) == header
