@@ -187,6 +187,7 @@ def make_few_changes(root: Path, *, flows: int) -> list[str]:
 
 def _gateway(spec: dict[str, Any]):
     from twideploy.gateway import Credentials, Gateway
+
     from twideploy.secrets import Secret
 
     return Gateway(Credentials(spec["account_sid"], spec["account_sid"], Secret(spec["auth_token"])),
@@ -375,7 +376,8 @@ def lower_bound(*, flows: int, numbers: int, functions_per_service: list[int], a
     pages = lambda n: max(1, math.ceil(n / 1000))  # noqa: E731
     services = len(functions_per_service)
     l0 = pages(flows) + 1 + pages(numbers)
-    l1 = sum(1 + pages(f) + pages(a) for f, a in zip(functions_per_service, assets_per_service)) + flow_fetches
+    per_service = zip(functions_per_service, assets_per_service, strict=True)
+    l1 = sum(1 + pages(f) + pages(a) for f, a in per_service) + flow_fetches
     l2 = 2 * services
     l3 = sum(functions_per_service) if cold_cache else 0
     total = l0 + l1 + l2 + l3
@@ -406,11 +408,12 @@ def main() -> None:
     if min(args.flows, args.services, args.functions) < 1 or args.numbers < 0:
         parser.error("--flows, --services and --functions must be at least 1")
 
+    from twideploy.resources import serverless
+    from twideploy.resources.base import ContentCache
+
     from twideploy.deploy import ApplyOptions, apply
     from twideploy.emulator import Emulator, FaultConfig
     from twideploy.manifest import load_project
-    from twideploy.resources import serverless
-    from twideploy.resources.base import ContentCache
     from twideploy.workspace import Workspace
 
     print(f"$ python {shlex.join(sys.argv)}")
@@ -508,26 +511,27 @@ def report(args, engine, naive, mem_engine, mem_naive, bounds, expected) -> None
     tag = " (extrapolated)" if extrapolated else ""
 
     print()
-    for (label, _), result in zip(SCENARIOS, engine):
+    for (label, _), result in zip(SCENARIOS, engine, strict=True):
         print(describe_plan(label, result, expected))
     print()
     rows = [("", "wall time", "requests (client/emulator)", "in flight", "peak RSS (+during)", "tracemalloc peak")]
-    for k, ((label, _), r) in enumerate(zip(SCENARIOS, engine)):
+    for k, ((label, _), r) in enumerate(zip(SCENARIOS, engine, strict=True)):
         rows.append((f"engine plan, {label}", f"{r['seconds']:.2f} s", f"{r['requests']} / {r['emulator_requests']}",
                      str(r["inflight_peak"]), rss(r), mib(mem_engine["tracemalloc_peak"]) if k == 0 else "-"))
     rows.append(("naive sequential" + tag, f"{naive_seconds:.2f} s",
                  f"{naive_requests} / {naive['emulator_requests']}" + (" (sampled)" if extrapolated else ""),
                  "1", rss(naive), mib(mem_naive["tracemalloc_peak"])))
-    for (label, _), b in zip(SCENARIOS, bounds):
+    for (label, _), b in zip(SCENARIOS, bounds, strict=True):
         rows.append((f"lower bound, {label}", f"{b['rounds'] * latency:.2f} s", str(b["requests"]),
                      f"<= {args.concurrency}", "", ""))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for k, row in enumerate(rows):
-        print("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))))
+        cells = enumerate(zip(row, widths, strict=True))
+        print("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in cells))
         if k == 0:
             print("  ".join("-" * w for w in widths))
     print()
-    for (label, _), b in zip(SCENARIOS, bounds):
+    for (label, _), b in zip(SCENARIOS, bounds, strict=True):
         print(f"lower bound, {label}: N = {b['requests']} requests (levels L0-L3 {b['levels']}), depth D = "
               f"{b['depth']}; rounds = max(D, 1 + ceil((N - 3) / {args.concurrency})) = {b['rounds']} "
               f"-> {b['rounds'] * latency:.2f} s; with no cap on requests in flight: D x latency = "
@@ -536,21 +540,23 @@ def report(args, engine, naive, mem_engine, mem_naive, bounds, expected) -> None
         f"{kind} {p['read']}/{p['of']}: {p['seconds']:.2f} s, {p['requests']} requests"
         for kind, p in naive["parts"].items()))
     print("urllib3 'connection pool is full, discarding connection' warnings: " + ", ".join(
-        f"{label} {r['pool_full_warnings']}" for (label, _), r in zip(SCENARIOS, engine)))
+        f"{label} {r['pool_full_warnings']}" for (label, _), r in zip(SCENARIOS, engine, strict=True)))
     print(f"memory runs (tracemalloc, latency 0): engine ({SCENARIOS[0][0]}) {mem_engine['seconds']:.2f} s / "
           f"{mem_engine['requests']} requests, naive {mem_naive['seconds']:.2f} s / {mem_naive['requests']} requests")
     print()
     print("ratios (this run):")
     print("  naive time / engine time          " + ", ".join(
-        f"{naive_seconds / r['seconds']:.1f}x {label}" for (label, _), r in zip(SCENARIOS, engine)) + tag)
+        f"{naive_seconds / r['seconds']:.1f}x {label}"
+        for (label, _), r in zip(SCENARIOS, engine, strict=True)) + tag)
     print("  naive requests / engine requests  " + ", ".join(
-        f"{naive_requests / r['requests']:.1f}x {label}" for (label, _), r in zip(SCENARIOS, engine)) + tag)
+        f"{naive_requests / r['requests']:.1f}x {label}"
+        for (label, _), r in zip(SCENARIOS, engine, strict=True)) + tag)
     print("  engine time / lower bound         " + ", ".join(
         f"{r['seconds'] / (b['rounds'] * latency):.2f}x {label}"
-        for (label, _), r, b in zip(SCENARIOS, engine, bounds)))
+        for (label, _), r, b in zip(SCENARIOS, engine, bounds, strict=True)))
     print("  engine time / uncapped bound      " + ", ".join(
         f"{r['seconds'] / (b['depth'] * latency):.2f}x {label}"
-        for (label, _), r, b in zip(SCENARIOS, engine, bounds)))
+        for (label, _), r, b in zip(SCENARIOS, engine, bounds, strict=True)))
 
 
 if __name__ == "__main__":

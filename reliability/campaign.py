@@ -62,11 +62,10 @@ import requests
 from click.testing import CliRunner
 from ruamel.yaml import YAML
 
-from twideploy.cli.main import cli
-from twideploy.state.paths import StatePaths
-
 from reliability.changeset import SUMMARY, apply_change_set
 from reliability.snapshot import compare, read_account
+from twideploy.cli.main import cli
+from twideploy.state.paths import StatePaths
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECT_FILES = ("twideploy.yaml", "environments", "flows", "functions")
@@ -145,8 +144,8 @@ class EmulatorProcess:
         work.mkdir()
         self.log = (work / "emulator.log").open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "twideploy", "emulator", "serve", "--port", "0", "--db", str(work / "emulator.sqlite"),
-             "--auth-token", AUTH_TOKEN, "--no-log-requests"],
+            [sys.executable, "-m", "twideploy", "emulator", "serve", "--port", "0",
+             "--db", str(work / "emulator.sqlite"), "--auth-token", AUTH_TOKEN, "--no-log-requests"],
             stdout=subprocess.PIPE, stderr=self.log, text=True, env={**child_env(), "PYTHONUNBUFFERED": "1"})
         banner = self.process.stdout.readline() if self.process.stdout else ""
         found = re.search(r"listening on (http://\S+)", banner)
@@ -293,7 +292,8 @@ class Campaign:
         """Everything run `index` does, from the seed and the index alone."""
         rng = random.Random(f"{self.args.seed}/{index}")
         faults: dict[str, Any] = {**self.quiet, "seed": rng.randrange(2 ** 31)}
-        run = Run(index, "fault" if index < self.args.runs else "kill", "", faults, account_sid_for(self.args.seed, index))
+        kind = "fault" if index < self.args.runs else "kill"
+        run = Run(index, kind, "", faults, account_sid_for(self.args.seed, index))
         w = cal.writes
         if run.kind == "kill":
             mode = rng.choices(["write", "rollback", "early"], weights=[6, 3, 1])[0]
@@ -483,7 +483,8 @@ def _secret_keys(root: Path) -> set[str]:
     yaml, keys = YAML(), set()
     for path in [*root.glob("environments/*.yaml"), *root.glob("functions/*/service.yaml")]:
         data = yaml.load(path.read_text()) or {}
-        sections = [data.get("variables") or {}] + [s.get("variables") or {} for s in (data.get("services") or {}).values()]
+        services = (data.get("services") or {}).values()
+        sections = [data.get("variables") or {}] + [s.get("variables") or {} for s in services]
         keys |= {k for section in sections for k, v in section.items() if isinstance(v, dict) and "secret" in v}
     return keys
 

@@ -154,7 +154,7 @@ def _walk(a: Any, b: Any, path: str, found: list[str]) -> None:
         for key in sorted(set(a) | set(b), key=str):
             _walk(a.get(key), b.get(key), f"{path}.{key}" if path else str(key), found)
     elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             label = x.get("name") if isinstance(x, dict) and isinstance(x.get("name"), str) else i
             _walk(x, y, f"{path}[{label}]", found)
     elif a != b:

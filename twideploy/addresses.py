@@ -52,7 +52,7 @@ class Address:
         return self.part or self.family
 
     @property
-    def resource(self) -> "Address":
+    def resource(self) -> Address:
         """The top-level resource this is (part of): `service.crm` for `service.crm.build`."""
         return Address(self.family, self.owner)
 
@@ -75,11 +75,11 @@ class Address:
     def __hash__(self) -> int:
         return hash(str(self))
 
-    def __lt__(self, other: "Address") -> bool:
+    def __lt__(self, other: Address) -> bool:
         return str(self) < str(other)
 
     @classmethod
-    def parse(cls, text: str, kind: str | None = None) -> "Address":
+    def parse(cls, text: str, kind: str | None = None) -> Address:
         """The address `text` renders; `kind` (the resource kind, when known) settles a service
         folder whose name ends like a part. ValueError when `text` is no address."""
         family, dot, rest = text.partition(".")
@@ -102,13 +102,13 @@ class Address:
     # -- constructors, one per kind of resource --------------------------------------------
 
     @classmethod
-    def flow(cls, name: str) -> "Address":
+    def flow(cls, name: str) -> Address:
         return cls("flow", name)
 
     @classmethod
-    def number(cls, e164: str) -> "Address":
+    def number(cls, e164: str) -> Address:
         return cls("number", e164)
 
     @classmethod
-    def service(cls, folder: str, part: str | None = None, name: str | None = None) -> "Address":
+    def service(cls, folder: str, part: str | None = None, name: str | None = None) -> Address:
         return cls("service", folder, part, name)

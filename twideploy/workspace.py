@@ -11,10 +11,10 @@ and token (by default the environment's own account SID and the emulator's defau
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from twideploy.errors import ManifestError, TwideployError
 from twideploy.manifest import Environment, Project, load_project

@@ -441,13 +441,18 @@ def test_drift_job_for_real_opens_then_closes_the_issue(gh_sandbox: GitHubSandbo
     """drift.yml's job against the emulator: a console edit is drift (issue opened); once
     apply has put the flow back, the next run closes the issue."""
     from twideploy.emulator import Emulator, account_sid_for
-    from twideploy.twilio_api.gateway import Credentials, Gateway
     from twideploy.secrets import Secret
+    from twideploy.twilio_api.gateway import Credentials, Gateway
 
     with Emulator(tmp_path / "emulator.sqlite", account_sid=account_sid_for("local")) as emulator:
         gh_sandbox.env.update(TWIDEPLOY_EMULATOR_URL=emulator.base_url,
                               TWIDEPLOY_EMULATOR_ACCOUNT_SID=emulator.account_sid)
-        assert gh_sandbox.run([str(SCRIPTS / "run-twideploy.sh"), "apply", "--env", "local", "--auto-approve"], cwd=project).returncode == 0
+        assert (
+            gh_sandbox.run(
+                [str(SCRIPTS / "run-twideploy.sh"), "apply", "--env", "local", "--auto-approve"], cwd=project
+            ).returncode
+            == 0
+        )
 
         client = Gateway(Credentials(emulator.account_sid, emulator.account_sid, Secret(emulator.auth_token)),
                          base_url=emulator.base_url).client
@@ -467,7 +472,12 @@ def test_drift_job_for_real_opens_then_closes_the_issue(gh_sandbox: GitHubSandbo
         assert "ivr-main" in create["body"] and "Hotfix from the console" in create["body"]
         assert "ivr-main" in run.summary
 
-        assert gh_sandbox.run([str(SCRIPTS / "run-twideploy.sh"), "apply", "--env", "local", "--auto-approve"], cwd=project).returncode == 0
+        assert (
+            gh_sandbox.run(
+                [str(SCRIPTS / "run-twideploy.sh"), "apply", "--env", "local", "--auto-approve"], cwd=project
+            ).returncode
+            == 0
+        )
         gh_sandbox.gh_responses.clear()
         gh_sandbox.respond(r"^issue list", json.dumps([{"number": 31, "title": "Drift detected in local"}]))
         Path(gh_sandbox.env["FAKE_GH_LOG"]).unlink()

@@ -83,7 +83,11 @@ def test_second_apply_waits_for_or_fails_on_the_lock(project_dir, cli_env):
 def kill_apply_after(project_dir, emulator, *, done_writes: int) -> None:
     """Run `twideploy apply` in a real process, SIGKILL it once `done_writes` writes are journalled."""
     emulator.set_faults(FaultConfig(latency_ms=150))  # slow enough to land the kill mid-apply
-    env = {**os.environ, "TWIDEPLOY_EMULATOR_URL": emulator.base_url, "TWIDEPLOY_EMULATOR_ACCOUNT_SID": emulator.account_sid}
+    env = {
+        **os.environ,
+        "TWIDEPLOY_EMULATOR_URL": emulator.base_url,
+        "TWIDEPLOY_EMULATOR_ACCOUNT_SID": emulator.account_sid,
+    }
     process = subprocess.Popen([sys.executable, "-m", "twideploy", "apply", "--env", "local", "--auto-approve",
                                 "--project-dir", str(project_dir)], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

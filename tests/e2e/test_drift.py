@@ -110,7 +110,9 @@ def test_builds_variables_and_numbers_are_attributed(project_dir, emulator):
     assert function.details["build"]["live_build_sid"] == build.sid
 
     variable_item = items["service.crm.variable.CRM_URL"]
-    assert variable_item.outside_twideploy is True and variable_item.changes == ["CRM_URL: value differs (values masked)"]
+    assert variable_item.outside_twideploy is True and variable_item.changes == [
+        "CRM_URL: value differs (values masked)"
+    ]
     assert "hijacked" not in json.dumps(report.to_dict()) + render_markdown(report) + render_text(report)
 
     number_item = items["number.+15005550007"]

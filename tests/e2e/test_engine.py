@@ -66,7 +66,9 @@ def test_one_transition_change_is_exactly_that(project_dir, emulator):
 
     def retarget(flow):
         names = [s["name"] for s in flow["states"]]
-        state = next(s for s in flow["states"] if s["type"] != "trigger" and any(t.get("next") for t in s["transitions"]))
+        state = next(
+            s for s in flow["states"] if s["type"] != "trigger" and any(t.get("next") for t in s["transitions"])
+        )
         transition = next(t for t in state["transitions"] if t.get("next") and not t.get("conditions"))
         new_target = next(n for n in names if n not in (transition["next"], state["name"], flow["states"][0]["name"]))
         moved.update(widget=state["name"], event=transition["event"], before=transition["next"], after=new_target)

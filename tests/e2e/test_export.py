@@ -46,23 +46,52 @@ def build_by_hand(gw) -> dict:
         "states": [{**trigger, "transitions": [{"event": "incomingParent", "next": "remember"}]},
                    {"name": "remember", "type": "set-variables", "transitions": [{"event": "next"}],
                     "properties": {"variables": [{"key": "vip", "value": "yes"}], "offset": {"x": 0, "y": 200}}}]})
-    main = client.studio.v2.flows.create(friendly_name="Main IVR", status="published", definition={
-        "description": "Front door", "initial_state": "Trigger", "flags": {"allow_concurrent_calls": True},
-        "states": [
-            {**trigger, "transitions": [{"event": "incomingCall", "next": "greet"}]},
-            {"name": "greet", "type": "run-function",
-             "transitions": [{"event": "success", "next": "lookup"}, {"event": "fail", "next": "lookup"}],
-             "properties": {"service_sid": service.sid, "environment_sid": env.sid, "function_sid": functions["/greet"],
-                            "url": f"https://{env.domain_name}/greet", "parameters": [{"key": "from", "value": "{{trigger.call.From}}"}],
-                            "offset": {"x": 0, "y": 200}}},
-            {"name": "lookup", "type": "run-subflow",
-             "transitions": [{"event": "completed", "next": "welcome"}, {"event": "failed", "next": "welcome"}],
-             "properties": {"flow_sid": sub.sid, "flow_revision": "LatestPublished", "parameters": [],
-                            "offset": {"x": 0, "y": 400}}},
-            {"name": "welcome", "type": "say-play", "transitions": [{"event": "audioComplete"}],
-             "properties": {"say": f"{WELCOME}, {{{{widgets.greet.parsed.greeting}}}}!", "loop": 1,
-                            "offset": {"x": 0, "y": 600}}},
-        ]})
+    main = client.studio.v2.flows.create(
+        friendly_name="Main IVR",
+        status="published",
+        definition={
+            "description": "Front door",
+            "initial_state": "Trigger",
+            "flags": {"allow_concurrent_calls": True},
+            "states": [
+                {**trigger, "transitions": [{"event": "incomingCall", "next": "greet"}]},
+                {
+                    "name": "greet",
+                    "type": "run-function",
+                    "transitions": [{"event": "success", "next": "lookup"}, {"event": "fail", "next": "lookup"}],
+                    "properties": {
+                        "service_sid": service.sid,
+                        "environment_sid": env.sid,
+                        "function_sid": functions["/greet"],
+                        "url": f"https://{env.domain_name}/greet",
+                        "parameters": [{"key": "from", "value": "{{trigger.call.From}}"}],
+                        "offset": {"x": 0, "y": 200},
+                    },
+                },
+                {
+                    "name": "lookup",
+                    "type": "run-subflow",
+                    "transitions": [{"event": "completed", "next": "welcome"}, {"event": "failed", "next": "welcome"}],
+                    "properties": {
+                        "flow_sid": sub.sid,
+                        "flow_revision": "LatestPublished",
+                        "parameters": [],
+                        "offset": {"x": 0, "y": 400},
+                    },
+                },
+                {
+                    "name": "welcome",
+                    "type": "say-play",
+                    "transitions": [{"event": "audioComplete"}],
+                    "properties": {
+                        "say": f"{WELCOME}, {{{{widgets.greet.parsed.greeting}}}}!",
+                        "loop": 1,
+                        "offset": {"x": 0, "y": 600},
+                    },
+                },
+            ],
+        },
+    )
     numbers = client.api.v2010.accounts(gw.account_sid).incoming_phone_numbers
     by_number = {n.phone_number: n.sid for n in numbers.list()}
     numbers(by_number["+15005550006"]).update(voice_url=main.webhook_url, voice_method="POST")
@@ -108,8 +137,10 @@ def test_hand_built_account_is_exported_and_plan_shows_nothing(tmp_path, cli_env
     assert env["flows"] == ["caller-lookup", "main-ivr"]
     assert env["services"]["helpdesk"] == {"environment": "live", "domain_suffix": "live",
                                            "variables": {"STYLE": "friendly"}}
-    assert env["numbers"] == {"+15005550006": {"voice": "flow:main-ivr"},
-                              "+15005550007": {"voice": "https://example.com/elsewhere", "sms": "function:helpdesk/status"}}
+    assert env["numbers"] == {
+        "+15005550006": {"voice": "flow:main-ivr"},
+        "+15005550007": {"voice": "https://example.com/elsewhere", "sms": "function:helpdesk/status"},
+    }
 
     assert run(root, "validate")[0] == 0
     code, out = run(root, "plan", "--env", "handmade", "--detailed-exitcode")
@@ -135,8 +166,14 @@ def test_export_named_flow_brings_its_subflow(tmp_path, cli_env):
 def test_export_into_existing_files_keeps_comments(project_dir, cli_env):
     ws = open_ws(project_dir, cli_env)
     deploy.apply(ws, deploy.ApplyOptions())
-    untouched = {p: p.read_bytes() for p in (project_dir / "flows/sms-bot.json", project_dir / "environments/local.yaml",
-                                              project_dir / "functions/crm/service.yaml")}
+    untouched = {
+        p: p.read_bytes()
+        for p in (
+            project_dir / "flows/sms-bot.json",
+            project_dir / "environments/local.yaml",
+            project_dir / "functions/crm/service.yaml",
+        )
+    }
     flow = live_flow(ws, "Acme IVR")
     cli_env.console_edit(flow.sid, edited(flow.definition, "goodbye", say="See you soon."), "console tweak")
 

@@ -87,7 +87,13 @@ def test_promote_recompiles_every_reference_for_prod(two_accounts, tmp_path):
         prod_env = service["environments"]["production"]
         functions = {f.friendly_name: f.sid for f in gateways["prod"].client.serverless.v1
                      .services(service["sid"]).functions.list()}
-        domain = gateways["prod"].client.serverless.v1.services(service["sid"]).environments(prod_env["sid"]).fetch().domain_name
+        domain = (
+            gateways["prod"]
+            .client.serverless.v1.services(service["sid"])
+            .environments(prod_env["sid"])
+            .fetch()
+            .domain_name
+        )
         states = {s["name"]: s for s in after["flows"]["Acme IVR"]["definition"]["states"]}
         call = states["lookup_caller"]["properties"]
         assert (call["service_sid"], call["environment_sid"], call["function_sid"], call["url"]) == \

@@ -35,7 +35,10 @@ def test_each_resource_must_be_at_its_before_or_after_state():
 
 
 def test_a_binding_to_a_flow_that_is_gone_is_neither_state():
-    dangling = {**BEFORE, "number +1": {"sms_url": "https://webhooks.twilio.com/v1/Accounts/ACCOUNT/Flows/<missing FW1>"}}
+    dangling = {
+        **BEFORE,
+        "number +1": {"sms_url": "https://webhooks.twilio.com/v1/Accounts/ACCOUNT/Flows/<missing FW1>"},
+    }
     [problem] = compare(dangling, BEFORE, AFTER, "before")
     assert problem.startswith("number +1: neither its before- nor its after-state: (before -> live) sms_url:")
 

@@ -73,12 +73,17 @@ def test_a_transitions_other_keys_are_part_of_it():
     renamed = copy.deepcopy(named)
     state(renamed, "menu")["transitions"][0]["name"] = "Key pressed"
     [change] = diff_flows(named, renamed)
-    assert change.before == {"next": "route", "name": "Pressed"} and change.after == {"next": "route", "name": "Key pressed"}
+    assert change.before == {"next": "route", "name": "Pressed"} and change.after == {
+        "next": "route",
+        "name": "Key pressed",
+    }
     assert diff_flows(named, copy.deepcopy(named)) == []
 
 
 def test_layout_is_cosmetic_and_separate():
-    [change] = diff_flows(BASE, changed(lambda d: state(d, "menu")["properties"].__setitem__("offset", {"x": 9, "y": 9})))
+    [change] = diff_flows(
+        BASE, changed(lambda d: state(d, "menu")["properties"].__setitem__("offset", {"x": 9, "y": 9}))
+    )
     assert change.what == "layout" and change.cosmetic
 
 

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from twideploy.manifest import FlowSource, Project, check_flow, load_project, validate_project
-from twideploy.manifest import documents
+from twideploy.manifest import FlowSource, Project, check_flow, documents, load_project, validate_project
 from twideploy.manifest.documents import LineMap, ParseError, parse_json, parse_yaml
 from twideploy.manifest.environment_loader import merge_documents
 from twideploy.manifest.templates import has_url_password, parse_template

@@ -105,7 +105,7 @@ def test_example_environments_merge_base_and_override():
     assert staging.flows == ["ivr-main", "sms-bot", "subflows/lookup-caller"]
     crm = staging.services["crm"]
     assert (crm.environment, crm.domain_suffix) == ("staging", "stage")
-    assert crm.variables["CRM_URL"] == "https://crm-staging.example.com"     # base's ${vars.crm_base_url}, staging's value
+    assert crm.variables["CRM_URL"] == "https://crm-staging.example.com"  # base's ${vars.crm_base_url}, staging's value
     assert crm.variables["LOOKUP_TIMEOUT_MS"] == "3000"                      # service.yaml default
     assert isinstance(crm.variables["CRM_TOKEN"], EnvSecret)
     assert staging.numbers["+15005550006"] == Binding(voice=FlowRef("ivr-main"), sms=FlowRef("sms-bot"))
@@ -161,7 +161,9 @@ def test_auth_token_and_emulator_credentials(mini, monkeypatch):
 def test_credentials_reject_malformed_sids(mini, monkeypatch):
     monkeypatch.setenv("MINI_ACCOUNT_SID", "AC123")
     monkeypatch.setenv("MINI_AUTH_TOKEN", "tok")
-    with pytest.raises(ManifestError, match=r"environments/prod.yaml:3: account.sid of environment 'prod' is not an account SID"):
+    with pytest.raises(
+        ManifestError, match=r"environments/prod.yaml:3: account.sid of environment 'prod' is not an account SID"
+    ):
         load_project(mini).environment("prod").credentials()
 
 
@@ -232,8 +234,13 @@ def test_overlay_chain_deep_merges_mappings_and_replaces_lists(mini):
 
 
 def test_abstract_is_not_inherited(mini):
-    write(mini, {"environments/common.yaml": "abstract: true\ntarget: emulator\nflows: [main, sub]\nservices: {svc: {}}\n",
-                 "environments/child.yaml": "extends: common\nvars: {greeting: hi}\n"})
+    write(
+        mini,
+        {
+            "environments/common.yaml": "abstract: true\ntarget: emulator\nflows: [main, sub]\nservices: {svc: {}}\n",
+            "environments/child.yaml": "extends: common\nvars: {greeting: hi}\n",
+        },
+    )
     project = load_project(mini)
     assert "child" in project.environments and "common" not in project.environments
 

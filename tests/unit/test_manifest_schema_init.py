@@ -47,11 +47,15 @@ def test_schemas_are_valid_and_accept_the_example(kind):
 def test_schemas_reject_what_validate_rejects():
     validator = jsonschema.Draft202012Validator
     with pytest.raises(jsonschema.ValidationError, match="'colour' was unexpected"):
-        jsonschema.validate({"name": "x", "default_environment": "y", "colour": 1}, json_schema("project"), cls=validator)
+        jsonschema.validate(
+            {"name": "x", "default_environment": "y", "colour": 1}, json_schema("project"), cls=validator
+        )
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"target": "sandbox"}, json_schema("environment"), cls=validator)
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate({"numbers": {"+15005550006": {"voice": "ftp://x"}}}, json_schema("environment"), cls=validator)
+        jsonschema.validate(
+            {"numbers": {"+15005550006": {"voice": "ftp://x"}}}, json_schema("environment"), cls=validator
+        )
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"vars": {"t": {"secret": "x", "extra": 1}}}, json_schema("environment"), cls=validator)
     with pytest.raises(jsonschema.ValidationError):

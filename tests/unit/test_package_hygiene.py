@@ -11,7 +11,10 @@ import twideploy
 
 def test_the_cli_starts_without_the_emulators_web_stack():
     """Flask is the emulator's; `twideploy plan` against Twilio must not pay for importing it."""
-    probe = "import sys, twideploy.cli.main; print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug')))"
+    probe = (
+        "import sys, twideploy.cli.main; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug')))"
+    )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 

@@ -25,7 +25,9 @@ def flow(name: str, *subflows: str, other: str | None = None) -> SimpleNamespace
     """A flow source whose run-subflow widgets run `subflows`; `other` is a widget of another
     type that happens to have a `flow` property."""
     states = [{"name": "Trigger", "type": "trigger", "properties": {}}]
-    states += [{"name": f"run_{i}", "type": "run-subflow", "properties": {"flow": sub}} for i, sub in enumerate(subflows)]
+    states += [
+        {"name": f"run_{i}", "type": "run-subflow", "properties": {"flow": sub}} for i, sub in enumerate(subflows)
+    ]
     if other:
         states.append({"name": "other", "type": "say-play", "properties": {"flow": other}})
     return SimpleNamespace(name=name, definition={"states": states})

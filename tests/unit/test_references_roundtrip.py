@@ -45,7 +45,9 @@ def books(draw, unique: bool = False) -> AddressBook:
     flows = {}
     for i in range(draw(st.integers(0, 3))):
         j = i if unique else draw(st.integers(0, 2))
-        flows[f"flow{i}"] = FlowAddress(sid("FW", j), f"https://webhooks.twilio.com/v1/Accounts/AC/Flows/{sid('FW', j)}")
+        flows[f"flow{i}"] = FlowAddress(
+            sid("FW", j), f"https://webhooks.twilio.com/v1/Accounts/AC/Flows/{sid('FW', j)}"
+        )
     return AddressBook(functions, flows)
 
 
@@ -89,7 +91,9 @@ def studio_definitions(draw, book: AddressBook, strings):
     names = [f"s{i}" for i in range(n)]
     states = []
     for i, name in enumerate(names):
-        kind = "trigger" if i == 0 else draw(st.sampled_from(["run-function", "run-subflow", "say-play", "send-message"]))
+        kind = (
+            "trigger" if i == 0 else draw(st.sampled_from(["run-function", "run-subflow", "say-play", "send-message"]))
+        )
         props = draw(st.dictionaries(st.sampled_from(["say", "body", "parameters", "offset", "flow_revision"]),
                                      STUDIO_VALUES, max_size=3))
         if kind == "run-function":
@@ -119,11 +123,25 @@ STUDIO_VALUES = values(STUDIO_STRINGS)
 STUDIO_TRANSITIONS = {
     n: st.lists(
         st.fixed_dictionaries(
-            {"event": st.sampled_from(["next", "success", "match"]), "next": st.sampled_from([f"s{i}" for i in range(n)])},
-            optional={"conditions": st.lists(st.fixed_dictionaries(
-                {"arguments": st.lists(STUDIO_STRINGS, max_size=2), "type": st.just("equal_to"),
-                 "value": STUDIO_STRINGS}), max_size=2)}),
-        max_size=3)
+            {
+                "event": st.sampled_from(["next", "success", "match"]),
+                "next": st.sampled_from([f"s{i}" for i in range(n)]),
+            },
+            optional={
+                "conditions": st.lists(
+                    st.fixed_dictionaries(
+                        {
+                            "arguments": st.lists(STUDIO_STRINGS, max_size=2),
+                            "type": st.just("equal_to"),
+                            "value": STUDIO_STRINGS,
+                        }
+                    ),
+                    max_size=2,
+                )
+            },
+        ),
+        max_size=3,
+    )
     for n in range(1, 6)
 }
 
@@ -181,7 +199,9 @@ def symbolic_definitions(draw, book: AddressBook):
     states = []
     for i, name in enumerate(names):
         kind = "trigger" if i == 0 else draw(st.sampled_from(["run-function", "run-subflow", "say-play"]))
-        props = draw(st.dictionaries(st.sampled_from(["say", "parameters", "offset", "loop"]), SYMBOLIC_VALUES, max_size=3))
+        props = draw(
+            st.dictionaries(st.sampled_from(["say", "parameters", "offset", "loop"]), SYMBOLIC_VALUES, max_size=3)
+        )
         if kind == "run-function":
             if book.functions and draw(st.booleans()):
                 props["function"] = str(draw(st.sampled_from(list(book.functions))))
@@ -221,15 +241,29 @@ def test_examples_of_both_directions():
     book = AddressBook({ref: address}, {"subflows/lookup": FlowAddress(sid("FW", 2), "https://webhooks/x")})
     vars = {"base": "https://crm.example.com", "token": Secret("super-secret-token")}
     symbolic = {
-        "description": "d", "initial_state": "Trigger", "flags": {"allow_concurrent_calls": True},
+        "description": "d",
+        "initial_state": "Trigger",
+        "flags": {"allow_concurrent_calls": True},
         "states": [
-            {"name": "Trigger", "type": "trigger", "properties": {}, "transitions": [{"event": "incomingCall", "next": "f"}]},
+            {
+                "name": "Trigger",
+                "type": "trigger",
+                "properties": {},
+                "transitions": [{"event": "incomingCall", "next": "f"}],
+            },
             {"name": "f", "type": "run-function", "properties": {"function": "crm/lookup"}, "transitions": []},
-            {"name": "sub", "type": "run-subflow", "properties": {"flow": "subflows/lookup", "flow_revision": "LatestPublished"},
-             "transitions": []},
-            {"name": "http", "type": "make-http-request",
-             "properties": {"url": "${vars.base}/orders?x={{widgets.f.parsed.id}}", "body": "${vars.token}"},
-             "transitions": []},
+            {
+                "name": "sub",
+                "type": "run-subflow",
+                "properties": {"flow": "subflows/lookup", "flow_revision": "LatestPublished"},
+                "transitions": [],
+            },
+            {
+                "name": "http",
+                "type": "make-http-request",
+                "properties": {"url": "${vars.base}/orders?x={{widgets.f.parsed.id}}", "body": "${vars.token}"},
+                "transitions": [],
+            },
         ],
     }
     compiled = compile_flow(symbolic, vars=vars, book=book)
@@ -260,17 +294,31 @@ def test_unknown_references_compile_to_placeholders_and_initial_state_is_filled(
 
 
 def test_literal_dollar_brace_round_trips():
-    x = {"initial_state": "T", "states": [
-        {"name": "T", "type": "trigger", "properties": {"say": "cost ${x} and ${vars.y} and $${z}"}, "transitions": []}]}
+    x = {
+        "initial_state": "T",
+        "states": [
+            {
+                "name": "T",
+                "type": "trigger",
+                "properties": {"say": "cost ${x} and ${vars.y} and $${z}"},
+                "transitions": [],
+            }
+        ],
+    }
     symbolic = decompile_flow(x, vars={}, book=AddressBook())
     assert symbolic["states"][0]["properties"]["say"] == "cost ${$}{x} and ${$}{vars.y} and $${$}{z}"
     assert compile_flow(symbolic, vars={}, book=AddressBook()) == x
 
 
 def test_short_var_values_are_not_inferred():
-    x = {"initial_state": "T", "states": [{"name": "T", "type": "trigger", "properties": {"say": "press 1"}, "transitions": []}]}
-    assert decompile_flow(x, vars={"one": "1", "press": "press 1"}, book=AddressBook())["states"][0]["properties"]["say"] \
+    x = {
+        "initial_state": "T",
+        "states": [{"name": "T", "type": "trigger", "properties": {"say": "press 1"}, "transitions": []}],
+    }
+    assert (
+        decompile_flow(x, vars={"one": "1", "press": "press 1"}, book=AddressBook())["states"][0]["properties"]["say"]
         == "${vars.press}"
+    )
     assert decompile_flow(x, vars={"one": "1"}, book=AddressBook()) == x
 
 
@@ -284,6 +332,15 @@ def test_secret_vars_of_any_length_are_inferred():
 
 
 def test_structural_fields_never_get_vars():
-    x = {"initial_state": "greeting", "states": [
-        {"name": "greeting", "type": "trigger", "properties": {}, "transitions": [{"event": "next", "next": "greeting"}]}]}
+    x = {
+        "initial_state": "greeting",
+        "states": [
+            {
+                "name": "greeting",
+                "type": "trigger",
+                "properties": {},
+                "transitions": [{"event": "next", "next": "greeting"}],
+            }
+        ],
+    }
     assert decompile_flow(x, vars={"g": "greeting"}, book=AddressBook()) == x

@@ -72,7 +72,9 @@ def test_every_example_project_passes_validate(examples):
 def test_widget_types_are_those_of_twilios_schema():
     assert set(WIDGETS) == set(STUDIO_TYPES) == set(load_schema("widgets.json")["definitions"]) - {"present"}
     checks = load_schema("widgets.json")["properties"]["states"]["items"]["allOf"]
-    assert [c["if"]["properties"]["type"]["const"] for c in checks] == [c["then"]["$ref"].split("/")[-1] for c in checks]
+    assert [c["if"]["properties"]["type"]["const"] for c in checks] == [
+        c["then"]["$ref"].split("/")[-1] for c in checks
+    ]
     assert {c["if"]["properties"]["type"]["const"] for c in checks} == set(STUDIO_TYPES)
     assert "send-to-auto-pilot" not in WIDGETS  # retired: not in Twilio's list, Studio refuses it
     assert any("unknown widget type 'send-to-auto-pilot'" in p for p in problems_of(
@@ -87,10 +89,18 @@ def flow_with(state: dict) -> dict:
     widget = {"name": "w", "properties": {}, "transitions": [], **state}
     if state["type"] == "trigger":
         return {"initial_state": "w", "states": [widget]}
-    return {"initial_state": "Trigger", "states": [
-        {"name": "Trigger", "type": "trigger", "properties": {}, "transitions": [{"event": "incomingRequest", "next": "w"}]},
-        widget,
-    ]}
+    return {
+        "initial_state": "Trigger",
+        "states": [
+            {
+                "name": "Trigger",
+                "type": "trigger",
+                "properties": {},
+                "transitions": [{"event": "incomingRequest", "next": "w"}],
+            },
+            widget,
+        ],
+    }
 
 
 def validate_problems(definition: dict) -> tuple[list[str], list[str]]:
@@ -190,19 +200,25 @@ def test_content_template_widgets_without_a_body_pass():
 
 
 def test_a_message_widget_with_neither_body_nor_template_warns():
-    text = CONTENT_TEMPLATES.replace("      message_type: content_template\n      content_sid: HX00000000000000000000000000000001\n",
-                                     "      to: \"{{contact.channel.address}}\"\n")
+    text = CONTENT_TEMPLATES.replace(
+        "      message_type: content_template\n      content_sid: HX00000000000000000000000000000001\n",
+        '      to: "{{contact.channel.address}}"\n',
+    )
     assert [p for p in problems_of(text) if "HX" not in p] == [
         "flows/f.yaml:20: warning: state 'thanks': send-message does nothing without one of the properties "
         "'body', 'content_sid'"]
 
 
 def test_message_type_and_content_sid_must_agree():
-    no_type = CONTENT_TEMPLATES.replace("      message_type: content_template\n      content_sid: HX00000000000000000000000000000001",
-                                        "      body: Thanks\n      content_sid: HX00000000000000000000000000000001")
+    no_type = CONTENT_TEMPLATES.replace(
+        "      message_type: content_template\n      content_sid: HX00000000000000000000000000000001",
+        "      body: Thanks\n      content_sid: HX00000000000000000000000000000001",
+    )
     assert "flows/f.yaml:20: warning: state 'thanks': 'content_sid' is sent only with message_type " \
            "'content_template'; Studio sends the body instead" in problems_of(no_type)
-    no_sid = CONTENT_TEMPLATES.replace("      content_sid: HX00000000000000000000000000000001\n", "      body: Thanks\n")
+    no_sid = CONTENT_TEMPLATES.replace(
+        "      content_sid: HX00000000000000000000000000000001\n", "      body: Thanks\n"
+    )
     assert "flows/f.yaml:20: warning: state 'thanks': message_type 'content_template' without 'content_sid': " \
            "there is no template to send" in problems_of(no_sid)
 

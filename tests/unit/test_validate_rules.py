@@ -56,7 +56,9 @@ def test_a_valid_flow_has_no_problems():
 def test_unreachable_state_is_a_warning():
     text = VALID + "  - name: orphan\n    type: say-play\n    properties: {say: hi}\n"
     problems = flow_problems(text)
-    assert messages(problems) == ["flows/f.yaml:11: warning: state 'orphan': unreachable: no transition leads here from the trigger"]
+    assert messages(problems) == [
+        "flows/f.yaml:11: warning: state 'orphan': unreachable: no transition leads here from the trigger"
+    ]
 
 
 def test_widget_reference_to_missing_state_is_a_warning():
@@ -76,9 +78,15 @@ def test_raw_sids_warn_with_json_path():
     ]}, indent=1)
     problems = flow_problems(text, "flows/raw.json")
     warnings = messages(problems, "warning")
-    assert any("$.states[1].properties.function_sid: state 'f': raw SID ZH111" in w and "use function: SERVICE/PATH" in w
-               and "twideploy export" in w for w in warnings)
-    assert any("$.states[2].properties.workflow: state 'q': raw SID WW222" in w and "${vars.NAME}" in w for w in warnings)
+    assert any(
+        "$.states[1].properties.function_sid: state 'f': raw SID ZH111" in w
+        and "use function: SERVICE/PATH" in w
+        and "twideploy export" in w
+        for w in warnings
+    )
+    assert any(
+        "$.states[2].properties.workflow: state 'q': raw SID WW222" in w and "${vars.NAME}" in w for w in warnings
+    )
     assert messages(problems, "error") == []
 
 
@@ -95,7 +103,7 @@ def test_required_properties_of_every_widget(kind):
     text = text.replace("      - {event: sent}", "      - {event: sent, next: w}")
     errors = messages(flow_problems(text), "error")
     assert len(errors) == len(widget.required)
-    for group, error in zip(widget.required, errors):
+    for group, error in zip(widget.required, errors, strict=True):
         assert error.startswith(f"flows/f.yaml:13: state 'w': {kind} needs ")
         assert all(repr(key) in error for key in group)
 
@@ -199,10 +207,15 @@ def test_json_output(tmp_path):
 
 def test_github_annotations(tmp_path):
     root = project_with(tmp_path, {"flows/lonely.yaml": "states:\n  - {name: T, type: trigger}\n"})
-    (root / "flows/main.yaml").write_text((root / "flows/main.yaml").read_text().replace("next: details", "next: nowhere"))
+    (root / "flows/main.yaml").write_text(
+        (root / "flows/main.yaml").read_text().replace("next: details", "next: nowhere")
+    )
     result = run("--project-dir", str(root), env={"GITHUB_ACTIONS": "true"})
     lines = result.output.splitlines()
-    assert "::error file=flows/main.yaml,line=19::state 'say': transition 'audioComplete' goes to unknown state 'nowhere'" in lines
+    assert (
+        "::error file=flows/main.yaml,line=19::state 'say': transition 'audioComplete' goes to unknown state 'nowhere'"
+        in lines
+    )
     assert "::warning file=flows/lonely.yaml,line=1::flow 'lonely' is not deployed by any environment" in lines
     assert not any(line.startswith("::") for line in run("--project-dir", str(root)).output.splitlines())
 

@@ -7,8 +7,14 @@ from pathlib import Path
 import click
 
 from twideploy import deploy
-from twideploy.cli.common import (auto_approve_option, confirm, console, env_option, lock_timeout_option,
-                                  project_dir_option)
+from twideploy.cli.common import (
+    auto_approve_option,
+    confirm,
+    console,
+    env_option,
+    lock_timeout_option,
+    project_dir_option,
+)
 from twideploy.errors import GitError
 from twideploy.gitinfo import create_deploy_tag, deploy_sha
 from twideploy.render import render_text
@@ -21,7 +27,9 @@ from twideploy.workspace import open_workspace
 @env_option
 @project_dir_option
 @auto_approve_option
-@click.option("--prune/--no-prune", default=None, help="Delete live flows, functions and variables not in the manifests.")
+@click.option(
+    "--prune/--no-prune", default=None, help="Delete live flows, functions and variables not in the manifests."
+)
 @click.option("--include-layout", is_flag=True, help="Also write flows whose only change is canvas layout.")
 @lock_timeout_option
 @click.option("--abandon-unfinished", is_flag=True,

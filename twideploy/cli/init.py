@@ -36,9 +36,10 @@ def scaffold_files() -> dict[str, bytes]:
 
 def init_project(directory: Path) -> list[str]:
     """Write the example project and its JSON Schemas into `directory`; refuses to overwrite."""
+    import json
+
     from twideploy.cli.schema import SCHEMA_DIR, schema_file
     from twideploy.manifest.models import KINDS, json_schema
-    import json
 
     files = scaffold_files()
     for kind in KINDS:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import click
+from rich.console import Console
 
 from twideploy import deploy
 from twideploy import promote as promotion
-from rich.console import Console
-
 from twideploy.cli.common import auto_approve_option, confirm, console, lock_timeout_option, project_dir_option
 from twideploy.errors import GitError
 from twideploy.gitinfo import create_deploy_tag, deploy_sha
@@ -19,7 +18,9 @@ from twideploy.render.promote import render_markdown, render_provenance
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 @click.command()
-@click.option("--from", "from_env", metavar="ENV", help="The environment whose live flows and deployed code to promote.")
+@click.option(
+    "--from", "from_env", metavar="ENV", help="The environment whose live flows and deployed code to promote."
+)
 @click.option("--to", "to_env", metavar="ENV", required=True, help="The environment to deploy to.")
 @click.option("--ref", metavar="TAG_OR_SHA",
               help="Promote the manifests as committed at this git tag or commit instead (read from git, no checkout).")

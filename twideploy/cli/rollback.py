@@ -5,8 +5,14 @@ from __future__ import annotations
 import click
 
 from twideploy import deploy
-from twideploy.cli.common import (auto_approve_option, confirm, console, env_option, lock_timeout_option,
-                                  project_dir_option)
+from twideploy.cli.common import (
+    auto_approve_option,
+    confirm,
+    console,
+    env_option,
+    lock_timeout_option,
+    project_dir_option,
+)
 from twideploy.render.outcome import render_rollback
 from twideploy.workspace import open_workspace
 

@@ -19,7 +19,6 @@ from werkzeug.exceptions import HTTPException
 from twideploy.emulator import admin, api2010, serverless, sids, studio
 from twideploy.emulator.wire import EmulatorState, TwilioError, not_found, state
 
-
 _log = logging.getLogger(__name__)
 
 

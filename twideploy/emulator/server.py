@@ -10,8 +10,8 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from twideploy.emulator import api2010, studio
 from twideploy.emulator.app import create_app
-from twideploy.emulator.sids import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from twideploy.emulator.faults import FaultConfig, FaultInjector
+from twideploy.emulator.sids import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from twideploy.emulator.store import Account, Store
 from twideploy.emulator.wire import EmulatorState
 

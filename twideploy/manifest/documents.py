@@ -302,9 +302,8 @@ class _JsonLines:
                 key_line = self.line_at(pos)
                 key, pos = scanstring(self.text, pos + 1)
                 if key in out:
-                    raise ParseError(
-                        Problem(self.file, key_line, f"JSON error: {format_path(path + (key,), json_style=True)}: duplicate key {key!r}")
-                    )
+                    where = format_path(path + (key,), json_style=True)
+                    raise ParseError(Problem(self.file, key_line, f"JSON error: {where}: duplicate key {key!r}"))
                 pos = self.ws(pos) + 1  # the colon
                 self.lines.set(path + (key,), key_line)
                 out[key], pos = self.value(pos, path + (key,))

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from twideploy.errors import ManifestError, Problem
 from twideploy.manifest.documents import Document, LineMap, format_path
@@ -42,7 +43,7 @@ def build_environment(files: ProjectFiles, name: str, doc: Document, spec: Envir
 class _Value:
     """A partly resolved value: parts to join, and whether it is (or uses) a secret."""
 
-    def __init__(self, parts: list[Part | "_Value"], secret: bool, where: tuple[str, int], label: str, env: str):
+    def __init__(self, parts: list[Part | _Value], secret: bool, where: tuple[str, int], label: str, env: str):
         self.env = env
         self.parts = parts
         self.secret = secret
@@ -52,7 +53,7 @@ class _Value:
     def uses_secret(self) -> bool:
         return self.secret or any(isinstance(p, _Value) and p.uses_secret() for p in self.parts)
 
-    def env_refs(self) -> list[tuple[EnvRef, "_Value"]]:
+    def env_refs(self) -> list[tuple[EnvRef, _Value]]:
         out: list[tuple[EnvRef, _Value]] = []
         for part in self.parts:
             if isinstance(part, EnvRef):
@@ -148,7 +149,11 @@ class _EnvironmentBuilder:
         raw_vars = self.data.get("vars") or {}
         if name not in raw_vars:
             defined = ", ".join(sorted(raw_vars)) or "none"
-            self.fail(used_at, f"{label}: ${{vars.{name}}} is not defined in environment {self.name!r} (vars: {defined})", lines)
+            self.fail(
+                used_at,
+                f"{label}: ${{vars.{name}}} is not defined in environment {self.name!r} (vars: {defined})",
+                lines,
+            )
             return None
         if name in self.resolving:
             cycle = " -> ".join([*self.resolving[self.resolving.index(name):], name])
@@ -171,7 +176,9 @@ class _EnvironmentBuilder:
         """A final value: a str (env read now; a missing one is recorded, not raised), a Secret,
         or an EnvSecret that reads the environment when revealed."""
         if value.uses_secret() and not value.secret:
-            self.fail(key, f"{value.label}: uses a secret var, so it must be a secret too: write {{secret: ...}}", lines)
+            self.fail(
+                key, f"{value.label}: uses a secret var, so it must be a secret too: write {{secret: ...}}", lines
+            )
             return ""
         if value.secret:
             if not value.env_refs():
@@ -214,11 +221,15 @@ class _EnvironmentBuilder:
                 account = self.account(spec)
         else:
             if spec.account is not None:
-                self.fail(("account",), "account: not allowed with target: emulator (the emulator needs no credentials)")
+                self.fail(
+                    ("account",), "account: not allowed with target: emulator (the emulator needs no credentials)"
+                )
             if spec.emulator is not None and spec.emulator.account_sid is not None:
                 emulator_sid = spec.emulator.account_sid
                 if not ACCOUNT_SID.fullmatch(emulator_sid):
-                    self.fail(("emulator", "account_sid"), "emulator.account_sid: expected AC followed by 32 hex digits")
+                    self.fail(
+                        ("emulator", "account_sid"), "emulator.account_sid: expected AC followed by 32 hex digits"
+                    )
 
         services: dict[str, ServiceEnvironment] = {}
         for name, service_spec in spec.services.items():
@@ -239,7 +250,9 @@ class _EnvironmentBuilder:
         seen: set[str] = set()
         for i, flow in enumerate(spec.flows):
             if flow in seen:
-                self.files.problems.append(self.lines.problem(("flows", i), f"flows: {flow!r} is listed twice", "warning"))
+                self.files.problems.append(
+                    self.lines.problem(("flows", i), f"flows: {flow!r} is listed twice", "warning")
+                )
             seen.add(flow)
 
         for key in ("target", "extends", "emulator"):
@@ -291,7 +304,11 @@ class _EnvironmentBuilder:
         if acc.auth_token is not None and (acc.api_key is not None or acc.api_secret is not None):
             self.fail(("account",), "account: give either api_key + api_secret or auth_token, not both")
         elif acc.auth_token is None and (acc.api_key is None or acc.api_secret is None):
-            missing = "api_secret" if acc.api_key is not None else "api_key" if acc.api_secret is not None else "api_key + api_secret (or auth_token)"
+            missing = (
+                "api_secret" if acc.api_key is not None
+                else "api_key" if acc.api_secret is not None
+                else "api_key + api_secret (or auth_token)"
+            )
             self.fail(("account",), f"account: missing {missing}")
         computes: dict[str, Callable[[], str]] = {}
         for key in ("sid", "api_key", "api_secret", "auth_token"):
@@ -302,7 +319,11 @@ class _EnvironmentBuilder:
             if value is None:
                 continue
             if key in ("api_secret", "auth_token") and not value.env_refs():
-                self.fail(("account", key), f"account.{key}: must come from the environment, e.g. ${{env:TWILIO_{key.upper()}}}; never commit it")
+                self.fail(
+                    ("account", key),
+                    f"account.{key}: must come from the environment, e.g. ${{env:TWILIO_{key.upper()}}}; "
+                    "never commit it",
+                )
                 continue
             computes[key] = value.reveal
         return computes
@@ -310,7 +331,10 @@ class _EnvironmentBuilder:
     def service(self, name: str, spec) -> ServiceEnvironment:
         base = ("services", name)
         if not SERVERLESS_ENV_NAME.fullmatch(spec.environment):
-            self.fail(base + ("environment",), f"services.{name}.environment: invalid Serverless environment name {spec.environment!r}")
+            self.fail(
+                base + ("environment",),
+                f"services.{name}.environment: invalid Serverless environment name {spec.environment!r}",
+            )
         if spec.domain_suffix is not None and not DOMAIN_SUFFIX.fullmatch(spec.domain_suffix):
             self.fail(base + ("domain_suffix",), f"services.{name}.domain_suffix: must be 1-16 letters, digits or '-'")
         variables: dict[str, str | Secret] = {}

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import difflib
 import re
+import types
 import typing
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 
@@ -127,21 +128,21 @@ class ProjectSpec(_Spec):
 class AccountSpec(_Spec):
     """The Twilio account of a `target: twilio` environment; values from ${env:NAME}."""
 
-    sid: Optional[str] = Field(None, description="Account SID (AC...), e.g. ${env:TWILIO_ACCOUNT_SID}.")
-    api_key: Optional[str] = Field(None, description="API key SID (SK...); with api_secret.")
-    api_secret: Optional[str] = Field(None, description="API key secret; from ${env:NAME} only.")
-    auth_token: Optional[str] = Field(None, description="Auth token, instead of api_key + api_secret.")
+    sid: str | None = Field(None, description="Account SID (AC...), e.g. ${env:TWILIO_ACCOUNT_SID}.")
+    api_key: str | None = Field(None, description="API key SID (SK...); with api_secret.")
+    api_secret: str | None = Field(None, description="API key secret; from ${env:NAME} only.")
+    auth_token: str | None = Field(None, description="Auth token, instead of api_key + api_secret.")
 
 
 class EmulatorSpec(_Spec):
-    account_sid: Optional[str] = Field(None, description="The account SID the emulator pretends to be.")
+    account_sid: str | None = Field(None, description="The account SID the emulator pretends to be.")
 
 
 class ServiceEnvSpec(_Spec):
     """How one service (a folder under functions/) is deployed to this environment."""
 
     environment: str = Field("production", description="Serverless environment unique_name.")
-    domain_suffix: Optional[str] = Field(None, description="Serverless environment domain suffix.")
+    domain_suffix: str | None = Field(None, description="Serverless environment domain suffix.")
     variables: dict[str, Value] = Field(
         default_factory=dict, description="Environment variables; override service.yaml defaults."
     )
@@ -150,24 +151,24 @@ class ServiceEnvSpec(_Spec):
 class BindingSpec(_Spec):
     """Which flow, function or URL answers a phone number."""
 
-    voice: Optional[TargetText] = None
-    voice_fallback: Optional[TargetText] = None
-    sms: Optional[TargetText] = None
-    sms_fallback: Optional[TargetText] = None
-    status_callback: Optional[TargetText] = None
-    friendly_name: Optional[NumberFriendlyName] = None
+    voice: TargetText | None = None
+    voice_fallback: TargetText | None = None
+    sms: TargetText | None = None
+    sms_fallback: TargetText | None = None
+    status_callback: TargetText | None = None
+    friendly_name: NumberFriendlyName | None = None
 
 
 class EnvironmentSpec(_Spec):
     """environments/<name>.yaml: one deployment target."""
 
-    target: Optional[Literal["twilio", "emulator"]] = Field(
+    target: Literal["twilio", "emulator"] | None = Field(
         None, description="twilio (a real account) or emulator (the local emulator)."
     )
-    extends: Optional[str] = Field(None, description="Another environment file to deep-merge this one onto.")
+    extends: str | None = Field(None, description="Another environment file to deep-merge this one onto.")
     abstract: bool = Field(False, description="Only a base for others; not deployable itself.")
-    emulator: Optional[EmulatorSpec] = None
-    account: Optional[AccountSpec] = None
+    emulator: EmulatorSpec | None = None
+    account: AccountSpec | None = None
     vars: dict[str, Value] = Field(default_factory=dict, description="Values usable as ${vars.NAME}.")
     services: dict[str, ServiceEnvSpec] = Field(default_factory=dict)
     flows: list[str] = Field(default_factory=list, description="The flows this environment deploys.")
@@ -181,8 +182,8 @@ class EnvironmentSpec(_Spec):
 class ServiceSpec(_Spec):
     """functions/<service>/service.yaml: one Serverless service."""
 
-    unique_name: Optional[str] = Field(None, description="Default: the folder name.")
-    friendly_name: Optional[ServiceFriendlyName] = Field(None, description="Default: the unique_name.")
+    unique_name: str | None = Field(None, description="Default: the folder name.")
+    friendly_name: ServiceFriendlyName | None = Field(None, description="Default: the unique_name.")
     runtime: Literal["node18", "node20", "node22"] = "node22"
     dependencies: dict[str, str] = Field(default_factory=dict, description="npm package -> version.")
     ui_editable: bool = False
@@ -203,10 +204,10 @@ class FlagsSpec(BaseModel):
 
 
 class ConditionSpec(_Spec):
-    friendly_name: Optional[str] = None
+    friendly_name: str | None = None
     arguments: list[str]
     type: str
-    value: Optional[str] = None
+    value: str | None = None
 
 
 class TransitionSpec(BaseModel):
@@ -215,9 +216,9 @@ class TransitionSpec(BaseModel):
 
     model_config = ConfigDict(extra="allow", strict=True)
     event: str = Field(min_length=1)
-    next: Optional[str] = Field(None, description="The next state; absent: the execution ends.")
-    conditions: Optional[list[ConditionSpec]] = None
-    name: Optional[str] = Field(None, description="A label Studio keeps with the transition.")
+    next: str | None = Field(None, description="The next state; absent: the execution ends.")
+    conditions: list[ConditionSpec] | None = None
+    name: str | None = Field(None, description="A label Studio keeps with the transition.")
 
 
 class StateSpec(_Spec):
@@ -230,12 +231,16 @@ class StateSpec(_Spec):
 class FlowSpec(_Spec):
     """flows/<name>.yaml|.json: one Studio flow, with symbolic references."""
 
-    friendly_name: Optional[FlowFriendlyName] = Field(None, description="Default: the flow's name (its path under flows/).")
-    schema_: Optional[Literal[STUDIO_SCHEMA_ID]] = Field(None, alias="$schema", description="Twilio's flow-definition schema.")
-    description: Optional[str] = None
-    status: Optional[Literal["published", "draft"]] = Field(None, description="Default: published.")
-    initial_state: Optional[str] = Field(None, description="Default: the trigger state.")
-    flags: Optional[FlagsSpec] = None
+    friendly_name: FlowFriendlyName | None = Field(
+        None, description="Default: the flow's name (its path under flows/)."
+    )
+    schema_: Literal[STUDIO_SCHEMA_ID] | None = Field(
+        None, alias="$schema", description="Twilio's flow-definition schema."
+    )
+    description: str | None = None
+    status: Literal["published", "draft"] | None = Field(None, description="Default: published.")
+    initial_state: str | None = Field(None, description="Default: the trigger state.")
+    flags: FlagsSpec | None = None
     states: list[StateSpec] = Field(min_length=1)
 
 
@@ -286,7 +291,7 @@ def _unwrap(annotation: Any) -> Any:
         origin = typing.get_origin(annotation)
         if origin is Annotated:
             annotation = typing.get_args(annotation)[0]
-        elif origin is Union or str(origin) == "types.UnionType":
+        elif origin in (Union, types.UnionType):
             args = [a for a in typing.get_args(annotation) if a is not type(None)]
             annotation = args[0] if len(args) == 1 else annotation
             if len(args) != 1:
@@ -365,7 +370,9 @@ def schema_problems(
         elif "[key]" in leftover:
             message = f"key {value!r} must be a string"
             if isinstance(value, int) and len(path) >= 2 and path[-2] == "numbers":
-                message = f"phone number {value} must be a quoted string, e.g. \"+{value}\" (YAML reads +{value} as a number)"
+                message = (
+                    f'phone number {value} must be a quoted string, e.g. "+{value}" (YAML reads +{value} as a number)'
+                )
             where = path
         else:
             where = path

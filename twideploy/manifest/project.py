@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from twideploy.errors import ManifestError, Problem
 from twideploy.manifest.documents import LineMap
@@ -264,7 +265,9 @@ class Project:
         if name not in self.environments:
             known = ", ".join(sorted(self.environments)) or "none"
             if name in self.abstract_environments:
-                message = f"environment {name!r} is abstract (abstract: true) and cannot be used directly; known: {known}"
+                message = (
+                    f"environment {name!r} is abstract (abstract: true) and cannot be used directly; known: {known}"
+                )
             else:
                 message = f"unknown environment {name!r}; known environments: {known}"
             raise ManifestError([Problem("environments", 0, message)])

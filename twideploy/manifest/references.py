@@ -29,7 +29,7 @@ import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, TypeAlias
 
 from twideploy.manifest.templates import has_url_password
 from twideploy.secrets import MASK, Secret, reveal
@@ -76,7 +76,7 @@ class UrlTarget:
         return self.url
 
 
-Target = Union[FunctionRef, FlowRef, UrlTarget]
+Target: TypeAlias = FunctionRef | FlowRef | UrlTarget
 
 _FLOW_NAME = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
 

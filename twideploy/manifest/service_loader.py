@@ -82,9 +82,13 @@ def _load_service(files: ProjectFiles, folder: Path) -> ServiceSource | None:
             files.problems.append(doc.lines.problem(("variables", key), f"variables: invalid variable name {key!r}"))
             ok = False
         if isinstance(value, dict):
-            files.problems.append(doc.lines.problem(
-                ("variables", key),
-                f"variables.{key}: secrets belong in environment files (services.{name}.variables), not in service.yaml"))
+            files.problems.append(
+                doc.lines.problem(
+                    ("variables", key),
+                    f"variables.{key}: secrets belong in environment files (services.{name}.variables), "
+                    "not in service.yaml",
+                )
+            )
             ok = False
             continue
         text = scalar_text(value)

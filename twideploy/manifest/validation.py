@@ -10,7 +10,8 @@ from __future__ import annotations
 import difflib
 import re
 from collections import deque
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from twideploy.errors import Problem
 from twideploy.manifest.documents import DataPath, LineMap, format_path
@@ -182,9 +183,12 @@ def check_flow(definition: dict, file: str, lines: LineMap) -> list[Problem]:
                                            "Studio keeps it but does nothing with it", "warning", state=name)
             event = transition.get("event")
             if widget is not None and widget.events is not None and event not in widget.events:
-                report(tpath + ("event",),
-                       f"{kind} has no transition event {event!r}{_close(event, widget.events)} (events: {', '.join(widget.events)})",
-                       state=name)
+                report(
+                    tpath + ("event",),
+                    f"{kind} has no transition event {event!r}{_close(event, widget.events)} "
+                    f"(events: {', '.join(widget.events)})",
+                    state=name,
+                )
             if event != "match" and isinstance(event, str):
                 if event in seen_events:
                     report(tpath + ("event",), f"transition event {event!r} appears twice", state=name)
@@ -280,7 +284,9 @@ def _unset(groups: tuple[tuple[str, ...], ...], props: dict) -> Iterator[str]:
     """Each group of alternatives none of which is set, described for a message."""
     for group in groups:
         if all(props.get(key) in (None, "") for key in group):
-            yield f"property {group[0]!r}" if len(group) == 1 else "one of the properties " + ", ".join(map(repr, group))
+            yield (
+                f"property {group[0]!r}" if len(group) == 1 else "one of the properties " + ", ".join(map(repr, group))
+            )
 
 
 def _check_properties(widget: Widget, props: dict, where: DataPath, name: Any, report) -> None:
@@ -304,7 +310,9 @@ def _check_symbolic(props: dict, kind: Any, path: DataPath, name: Any, report) -
     if kind == "run-function" and "function" in props:
         raw = [k for k in FUNCTION_KEYS if k in props]
         if raw:
-            report(path + (raw[0],), f"give either 'function' or {', '.join(repr(k) for k in raw)}, not both", state=name)
+            report(
+                path + (raw[0],), f"give either 'function' or {', '.join(repr(k) for k in raw)}, not both", state=name
+            )
         value = props["function"]
         if not isinstance(value, str):
             report(path + ("function",), "function: expected SERVICE/PATH, e.g. crm/lookup", state=name)
@@ -384,8 +392,14 @@ class _Validator:
                                                  f"flow {flow.name!r} is not deployed by any environment", "warning"))
             for service in project.services.values():
                 if service.name not in deployed_services and project.environments:
-                    self.problems.append(Problem(f"functions/{service.name}/service.yaml", 1,
-                                                 f"service {service.name!r} is not deployed by any environment", "warning"))
+                    self.problems.append(
+                        Problem(
+                            f"functions/{service.name}/service.yaml",
+                            1,
+                            f"service {service.name!r} is not deployed by any environment",
+                            "warning",
+                        )
+                    )
         return self.problems
 
     # ---------------------------------------------------------------- flows
@@ -430,7 +444,8 @@ class _Validator:
 
     def function_problem(self, ref: FunctionRef) -> str | None:
         if not self.known_service(ref.service):
-            return f"no service {ref.service!r} (functions/{ref.service}/service.yaml){_close(ref.service, self.project.services)}"
+            hint = _close(ref.service, self.project.services)
+            return f"no service {ref.service!r} (functions/{ref.service}/service.yaml){hint}"
         service = self.project.services.get(ref.service)
         if service is None:
             return None
@@ -498,8 +513,12 @@ class _Validator:
         lines = env.lines or LineMap(self.rel(env.file))
         for name in env.services:
             if not self.known_service(name):
-                self.at(lines, ("services", name),
-                        f"services: no service {name!r} (functions/{name}/service.yaml){_close(name, self.project.services)}")
+                self.at(
+                    lines,
+                    ("services", name),
+                    f"services: no service {name!r} (functions/{name}/service.yaml)"
+                    f"{_close(name, self.project.services)}",
+                )
         flows_index = {}
         for i, name in enumerate(env.flows):
             flows_index.setdefault(name, i)
@@ -549,9 +568,12 @@ class _Validator:
                     pass
             for fallback, primary in (("voice_fallback", "voice"), ("sms_fallback", "sms")):
                 if fallback in targets and primary not in targets:
-                    self.at(lines, ("numbers", number, fallback),
-                            f"{format_path(('numbers', number, fallback))} without {primary}: the fallback is never used",
-                            "warning")
+                    self.at(
+                        lines,
+                        ("numbers", number, fallback),
+                        f"{format_path(('numbers', number, fallback))} without {primary}: the fallback is never used",
+                        "warning",
+                    )
         if self.env_names is not None:
             for problem in env.missing_env():
                 if problem not in self.problems:

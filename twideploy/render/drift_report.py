@@ -36,7 +36,9 @@ def render_text(report: DriftReport) -> str:
             lines += [title]
         for item in items:
             mark = {True: " [outside twideploy]", False: " [twideploy]", None: ""}[item.outside_twideploy]
-            lines.append(f"{'!' if item in report.drifted else '-'} {item.address} ({item.action}){mark}: {item.summary}")
+            lines.append(
+                f"{'!' if item in report.drifted else '-'} {item.address} ({item.action}){mark}: {item.summary}"
+            )
             lines += [f"    {line}" for line in _details(item)]
         lines.append("")
     lines.append(report.summary_line())
@@ -47,8 +49,12 @@ def render_markdown(report: DriftReport) -> str:
     lines = [MARKER, f"### twideploy drift: `{report.environment}`", "", f"**{report.summary_line()}**", ""]
     last = report.last_deploy
     if last:
-        lines += [f"Last deploy `{last['deploy_id']}`" + (f" from commit `{last['git_sha']}`" if last.get("git_sha") else "")
-                  + f", {last['started_at']}. Account `{report.account_sid}`, checked {report.checked_at}.", ""]
+        lines += [
+            f"Last deploy `{last['deploy_id']}`"
+            + (f" from commit `{last['git_sha']}`" if last.get("git_sha") else "")
+            + f", {last['started_at']}. Account `{report.account_sid}`, checked {report.checked_at}.",
+            "",
+        ]
     else:
         lines += [f"No deploy journal for `{report.environment}` on this runner; flows are attributed by their "
                   f"revisions, builds, variables and numbers cannot be. Account `{report.account_sid}`, checked "
@@ -57,7 +63,9 @@ def render_markdown(report: DriftReport) -> str:
         lines += ["| resource | change | outside twideploy | when | what |", "|---|---|---|---|---|"]
         for item in report.drifted:
             outside = {True: "**yes**", False: "no", None: "unknown"}[item.outside_twideploy]
-            lines.append(f"| `{item.address}` | {item.action} | {outside} | {item.when or ''} | {_cell(item.summary)} |")
+            lines.append(
+                f"| `{item.address}` | {item.action} | {outside} | {item.when or ''} | {_cell(item.summary)} |"
+            )
         lines += ["", "<details><summary>Details (live -> manifests)</summary>", "", "```diff"]
         for item in report.drifted:
             lines.append(f"! {item.address}")

@@ -30,7 +30,9 @@ def render_text(plan: Plan, console: Console, *, verbose: bool = False) -> None:
             console.print(f"    {escape(line)}", style="dim" if "(cosmetic)" in line else None)
     if unmanaged:
         console.print()
-        console.print(f"[dim]{len(unmanaged)} live resource(s) not in the manifests (kept; removed only with --prune):[/]")
+        console.print(
+            f"[dim]{len(unmanaged)} live resource(s) not in the manifests (kept; removed only with --prune):[/]"
+        )
         for change in unmanaged[:20]:
             console.print(f"[dim]  ? {escape(str(change.address))}[/]")
         if len(unmanaged) > 20:

@@ -32,7 +32,7 @@ class History:
     records: list[DeployRecord]
 
     @classmethod
-    def of(cls, paths: StatePaths, environment: str, account_sid: str) -> "History":
+    def of(cls, paths: StatePaths, environment: str, account_sid: str) -> History:
         """The journals of `environment` in this account (see `journal.deploys`)."""
         return cls(deploys(paths.journal_folder(environment), account_sid))
 

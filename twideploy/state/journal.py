@@ -23,13 +23,13 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Union
+from typing import TypeAlias
 
 from twideploy.state.paths import JOURNAL_SUFFIX, journal_file
 
-JsonValue = Union[None, bool, int, float, str, list["JsonValue"], dict[str, "JsonValue"]]
+JsonValue: TypeAlias = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
 JsonObject = dict[str, JsonValue]
 """Undo data and write results: JSON, read and written by the providers that made them."""
 
@@ -42,12 +42,12 @@ UNFINISHED = ("interrupted", "rollback_failed")
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def new_deploy_id() -> str:
     """Sortable by time (to the millisecond) and unique: `20261127-173821123-1d81`."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S%f")[:-3]
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S%f")[:-3]
     return f"{stamp}-{os.urandom(2).hex()}"
 
 
@@ -67,11 +67,11 @@ class JournalHeader:
 
     @classmethod
     def for_deploy(cls, environment: str, account_sid: str, *, git_sha: str | None, summary: dict[str, int],
-                   changes: list[str]) -> "JournalHeader":
+                   changes: list[str]) -> JournalHeader:
         return cls(new_deploy_id(), environment, now(), DEPLOY, account_sid, git_sha, summary, tuple(changes))
 
     @classmethod
-    def for_rollback(cls, environment: str, account_sid: str, reverts: list[str]) -> "JournalHeader":
+    def for_rollback(cls, environment: str, account_sid: str, reverts: list[str]) -> JournalHeader:
         return cls(new_deploy_id(), environment, now(), ROLLBACK, account_sid, reverts=tuple(reverts))
 
     def to_dict(self) -> JsonObject:
@@ -83,7 +83,7 @@ class JournalHeader:
         return {**data, "git_sha": self.git_sha, "summary": dict(self.summary), "changes": list(self.changes)}
 
     @classmethod
-    def from_dict(cls, data: JsonObject) -> "JournalHeader":
+    def from_dict(cls, data: JsonObject) -> JournalHeader:
         summary = data.get("summary")
         counts = {str(k): int(v) for k, v in summary.items() if isinstance(v, int)} if isinstance(summary, dict) else {}
         return cls(str(data["deploy_id"]), str(data.get("environment") or ""), str(data.get("started_at") or ""),

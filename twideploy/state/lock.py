@@ -17,8 +17,8 @@ import json
 import os
 import socket
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from twideploy.errors import LockError
 from twideploy.state.journal import now

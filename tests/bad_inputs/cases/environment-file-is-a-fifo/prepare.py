@@ -1,2 +1,3 @@
 import os
+
 os.mkfifo("environments/qa.yaml")

