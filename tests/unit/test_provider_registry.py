@@ -59,6 +59,9 @@ class BannerProvider:
     def prune(self, ctx: ApplyContext, changes: list[Change]) -> None:
         pass
 
+    def attribute(self, ctx, changes):
+        return []
+
 
 def _restore(undo: dict) -> str:
     if undo["text"] is None:

@@ -19,6 +19,7 @@ from twideploy.errors import ApplyError
 from twideploy.manifest.references import UNKNOWN, AddressBook
 from twideploy.plan.desired import Desired, Live
 from twideploy.plan.model import Change
+from twideploy.providers.audit import AuditContext, DriftItem
 from twideploy.state.cache import ContentCache
 from twideploy.state.journal import DeployRecord, JsonObject
 from twideploy.twilio_api.gateway import Gateway
@@ -132,6 +133,9 @@ class Provider(Protocol):
 
     def prune(self, ctx: ApplyContext, changes: list[Change]) -> None:
         """Delete what the plan deletes; runs after every kind applied, in reverse order."""
+
+    def attribute(self, ctx: AuditContext, changes: list[Change]) -> list[DriftItem]:
+        """Drift: what of `changes` (the plan of live vs manifests) differs, and who made it."""
 
 
 def verify(address: Address, planned: object, written: object) -> None:

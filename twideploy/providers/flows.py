@@ -22,8 +22,10 @@ from twideploy.addresses import Address
 from twideploy.errors import ApplyError, NotUndoable, TwilioApiError
 from twideploy.manifest.references import UNKNOWN, AddressBook, FlowAddress, compile_flow, mask_secret_strings
 from twideploy.plan.desired import Desired, Live
-from twideploy.plan.flowdiff import diff_shown
+from twideploy.plan.flowdiff import describe, diff_shown
 from twideploy.plan.model import Action, Change, WidgetChange
+from twideploy.providers.audit import (DRIFT, INFO, LAYOUT, AuditContext, DriftItem, deploy_ref, iso,
+                                       revision_ref, written_by)
 from twideploy.providers.base import ApplyContext, PlanContext, UndoFunction, Writer, delete_created, verify
 from twideploy.state import commits
 from twideploy.state.cache import ContentCache
@@ -229,6 +231,75 @@ UNDO: dict[str, UndoFunction] = {
 }
 
 
+# --------------------------------------------------------------------------- drift
+
+def _attribute(ctx: AuditContext, change: Change) -> DriftItem | None:
+    name = change.address.owner
+    source = ctx.project.flows.get(name)
+    friendly = source.friendly_name if source else (change.before or {}).get("friendly_name", name)
+    live = ctx.live.flows.get(friendly)
+    actionable = change in ctx.plan.actionable
+    category = (LAYOUT if change.cosmetic_only else DRIFT) if change.action in (
+        Action.CREATE, Action.UPDATE, Action.DELETE) else INFO
+    if change.action is Action.CREATE:
+        wrote = ctx.history.last_write(change.address)
+        if wrote:
+            return DriftItem(change.address, "flow", DRIFT, "create",
+                             f"deleted outside twideploy: twideploy last wrote it in {written_by(wrote[0])}",
+                             outside_twideploy=True, details={"last_twideploy": deploy_ref(wrote[0])})
+        return DriftItem(change.address, "flow", DRIFT, "create",
+                         "in the manifests but not in the account (never applied, or deleted)")
+    if live is None:
+        return None
+    written = sorted(revisions(ctx.gw, live.sid), key=lambda r: r.revision)
+    ours = [r for r in written if commits.is_ours(r.commit_message)]
+    last_ours = ours[-1] if ours else None
+    outside = [r for r in written if r.revision > (last_ours.revision if last_ours else 0)
+               and not commits.is_ours(r.commit_message)]
+    details: dict[str, Any] = {
+        "live": {"sid": live.sid, "revision": live.revision, "status": live.status,
+                 "date_updated": iso(live.date_updated)},
+        "outside_revisions": [{"revision": r.revision, "commit_message": r.commit_message or "",
+                               "date_updated": iso(r.date_updated), "status": r.status,
+                               "author_sid": r.author_sid} for r in outside],
+        "last_twideploy": revision_ref(last_ours),
+    }
+    changes = [describe(w) for w in change.widgets] if category != INFO or change.action is Action.DELETE else []
+    if change.action is Action.NOOP:
+        if not outside:
+            return None
+        return DriftItem(change.address, "flow", INFO, "no-op",
+                         f"{_revisions_text(outside)} made outside twideploy; the definition matches the "
+                         f"manifests again", [], True, iso(outside[-1].date_updated), details)
+    if change.action in (Action.UNMANAGED, Action.DELETE):
+        made_by_hand = last_ours is None
+        what = "not in the manifests" + ("; apply --prune deletes it" if change.action is Action.DELETE
+                                         else "; kept (deleted only with --prune)")
+        return DriftItem(change.address, "flow", category if actionable else INFO, change.action.value,
+                         f"{what}; " + ("created outside twideploy" if made_by_hand else
+                                        f"last written by twideploy as revision {last_ours.revision}"),
+                         [], made_by_hand, iso(live.date_updated), details)
+    if outside:
+        summary = f"changed outside twideploy: {_revisions_text(outside)}"
+        if last_ours is not None:
+            summary += f", after twideploy's revision {last_ours.revision}"
+        return DriftItem(change.address, "flow", category, change.action.value, summary, changes, True,
+                         iso(outside[-1].date_updated), details)
+    if last_ours is None:
+        return DriftItem(change.address, "flow", category, change.action.value,
+                         f"revision {live.revision} was not written by twideploy (made by hand?)",
+                         changes, True, iso(live.date_updated), details)
+    return DriftItem(change.address, "flow", category, change.action.value,
+                     f"live is twideploy's revision {last_ours.revision} ({last_ours.commit_message}); "
+                     f"the manifests changed since (not applied yet)", changes, False,
+                     iso(live.date_updated), details)
+
+
+def _revisions_text(revisions: list[studio.Revision]) -> str:
+    numbers = [str(r.revision) for r in revisions]
+    return ("revision " if len(numbers) == 1 else "revisions ") + ", ".join(numbers)
+
+
 class FlowsProvider:
     family = "flow"
     name = "flows"
@@ -248,12 +319,12 @@ class FlowsProvider:
         for flow in desired.flows:
             ctx.compiled[flow.name] = compile_flow(flow.definition, vars=env.vars, book=ctx.book)
         fetch_definitions(ctx.gw, [found for flow in desired.flows
-                                         if (found := live.flows.get(flow.friendly_name)) and found.definition is None
-                                         and (found.known_hash != definition_hash(ctx.compiled[flow.name])
-                                              or found.status != flow.status)], ctx.cache)
+                                   if (found := live.flows.get(flow.friendly_name)) and found.definition is None
+                                   and (found.known_hash != definition_hash(ctx.compiled[flow.name])
+                                        or found.status != flow.status)], ctx.cache)
         changes = [plan(flow.name, flow.friendly_name, flow.status, ctx.compiled[flow.name],
-                              live.flows.get(flow.friendly_name),
-                              lambda d, symbolic=flow.definition: mask_secret_strings(d, symbolic, env.vars))
+                        live.flows.get(flow.friendly_name),
+                        lambda d, symbolic=flow.definition: mask_secret_strings(d, symbolic, env.vars))
                    for flow in desired.flows]
         managed = {flow.friendly_name for flow in desired.flows}
         project_names = {f.friendly_name: f.name for f in desired.project.flows.values()}
@@ -283,7 +354,7 @@ class FlowsProvider:
                 verify(change.address, definition, resolved)
                 definition = resolved
             current = apply(ctx.gw, change, source.friendly_name, source.status, definition,
-                                  ctx.live.flows.get(source.friendly_name), ctx.commit_message, ctx.write)
+                            ctx.live.flows.get(source.friendly_name), ctx.commit_message, ctx.write)
             ctx.live.flows[source.friendly_name] = current
             remember(ctx.cache, current)
             ctx.book.flows[source.name] = FlowAddress(current.sid, current.webhook_url)
@@ -293,7 +364,10 @@ class FlowsProvider:
             if change.action is Action.DELETE:
                 found = ctx.live.flows[change.before["friendly_name"]]
                 apply(ctx.gw, change, found.friendly_name, found.status, None, found, "", ctx.write,
-                            lambda definition, f=found: ctx.desired.holds_secret(f.friendly_name, definition))
+                      lambda definition, f=found: ctx.desired.holds_secret(f.friendly_name, definition))
+
+    def attribute(self, ctx: AuditContext, changes: list[Change]) -> list[DriftItem]:
+        return [item for change in changes if (item := _attribute(ctx, change)) is not None]
 
 
 def _unknown_in(value: object) -> bool:

@@ -19,6 +19,7 @@ from twideploy.errors import TwideployError
 from twideploy.manifest.references import AddressBook
 from twideploy.plan.desired import Desired, Live
 from twideploy.plan.model import Action, Change
+from twideploy.providers.audit import DRIFT, INFO, AuditContext, DriftItem, iso
 from twideploy.providers.base import ApplyContext, PlanContext, UndoFunction, Writer, digest, verify
 from twideploy.state.cache import ContentCache
 from twideploy.twilio_api import numbers as numbers_api
@@ -123,6 +124,26 @@ def _undo_update(gw: Gateway, undo: dict, result: dict) -> str:
 UNDO: dict[str, UndoFunction] = {"number.update": _undo_update}
 
 
+# --------------------------------------------------------------------------- drift
+
+def _attribute(ctx: AuditContext, change: Change) -> DriftItem | None:
+    if change.action is Action.NOOP:
+        return None
+    number = change.address.owner
+    live = ctx.live.numbers.get(number)
+    before, after = change.before or {}, change.after or {}
+    if change.action is Action.UNMANAGED:
+        return DriftItem(change.address, "number", INFO, "unmanaged",
+                         "not in the manifests but points at a managed flow or function "
+                         "(unbound only with --prune)", [f"{k}: {v}" for k, v in before.items()])
+    lines = [f"{k}: live {before.get(k) or '(empty)'}, manifests {after.get(k) or '(empty)'}"
+             for k in after if before.get(k) != after.get(k)]
+    record = numbers_api.fetch_number(ctx.gw, live.sid) if live else None
+    updated = record.date_updated if record else None
+    outside, summary = ctx.dated(change.address, updated, "number URLs differ from the manifests")
+    return DriftItem(change.address, "number", DRIFT, change.action.value, summary, lines, outside, iso(updated))
+
+
 class NumbersProvider:
     family = "number"
     name = "numbers"
@@ -167,3 +188,6 @@ class NumbersProvider:
 
     def prune(self, ctx: ApplyContext, changes: list[Change]) -> None:
         """A number is never deleted: an unbind is an update (see `apply`)."""
+
+    def attribute(self, ctx: AuditContext, changes: list[Change]) -> list[DriftItem]:
+        return [item for change in changes if (item := _attribute(ctx, change)) is not None]

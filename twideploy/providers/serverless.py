@@ -23,6 +23,7 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from twideploy.addresses import Address
@@ -30,6 +31,7 @@ from twideploy.errors import ApplyError, NotUndoable, TwideployError
 from twideploy.manifest.references import AddressBook, FunctionAddress, FunctionRef
 from twideploy.plan.desired import Desired, Live
 from twideploy.plan.model import Action, Change
+from twideploy.providers.audit import DRIFT, INFO, AuditContext, DriftItem, deploy_ref, iso, when_of, written_by
 from twideploy.providers.base import (SENSITIVE, ApplyContext, PlanContext, UndoFunction, Writer, delete_created,
                                       keyed_digest, verify)
 from twideploy.secrets import Secret, reveal
@@ -576,6 +578,158 @@ UNDO: dict[str, UndoFunction] = {
 }
 
 
+# --------------------------------------------------------------------------- drift
+
+class _ServiceAudit:
+    """Drift of the services: each item is attributed by the service's deployed build (asked once
+    per service), variables by date."""
+
+    def __init__(self, ctx: AuditContext):
+        self.ctx = ctx
+        self._builds: dict[str, dict[str, Any]] = {}
+
+    def service(self, name: str, changes: list[Change]) -> list[DriftItem]:
+        items = []
+        build = None
+        unverified = [c for c in changes if _unverified_asset(c)]
+        if unverified and self.build_attribution(name)["outside"] is not True:
+            # Asset content has no API: without this machine's cache it cannot be compared. Only
+            # when twideploy may have deployed the live build is that a note, not drift.
+            only_assets = not any(c.kind in ("function", "asset") and c not in unverified
+                                  and c.action not in (Action.NOOP, Action.UNMANAGED) for c in changes)
+            for change in unverified:
+                items.append(DriftItem(change.address, "asset", INFO, "no-op", UNVERIFIED_ASSET))
+            changes = [c for c in changes if c not in unverified
+                       and not (only_assets and c.kind == "build" and _only_code_changed(c))]
+        for change in changes:
+            if change.action is Action.NOOP:
+                continue
+            if change.action is Action.UNMANAGED:
+                items.append(DriftItem(change.address, change.kind, INFO, "unmanaged",
+                                       "live but not in the manifests; kept (deleted only with --prune)"))
+                continue
+            if change.kind in ("service", "environment") and change.action is Action.CREATE:
+                items.append(DriftItem(change.address, change.kind, DRIFT, "create",
+                                       "in the manifests but not in the account (never applied, or deleted)"))
+                continue
+            if change.kind == "variable":
+                items.append(self.variable(name, change))
+                continue
+            build = build or self.build_attribution(name)
+            lines = []
+            if change.kind in ("function", "asset"):
+                before, after = change.before or {}, change.after or {}
+                if change.action is Action.DELETE:
+                    lines.append(f"{before.get('path')}: live but not in the manifests (apply --prune deletes it)")
+                elif change.action is Action.CREATE:
+                    lines.append(f"{after.get('path')}: not deployed")
+                else:
+                    if before.get("sha256") != after.get("sha256"):
+                        lines.append(f"{after.get('path')}: content differs (sha256 live "
+                                     f"{_short_hash(before.get('sha256'))}, manifests {_short_hash(after.get('sha256'))})")
+                    if before.get("visibility") != after.get("visibility"):
+                        lines.append(f"{after.get('path')}: visibility {before.get('visibility')} -> {after.get('visibility')}")
+            elif change.kind == "build":
+                before, after = change.before or {}, change.after or {}
+                for key in ("runtime", "dependencies"):
+                    if before.get(key) != after.get(key):
+                        lines.append(f"{key}: live {before.get(key)!r}, manifests {after.get(key)!r}")
+                if change.reason:
+                    lines.append(change.reason)
+            else:
+                lines += [f"{k}: live {(change.before or {}).get(k)!r}, manifests {v!r}"
+                          for k, v in (change.after or {}).items() if (change.before or {}).get(k) != v]
+            items.append(DriftItem(change.address, change.kind, DRIFT, change.action.value, build["summary"], lines,
+                                   build["outside"], build.get("when"), {"build": build["details"]}))
+        if build is None:
+            # Nothing differs from the manifests; still say so if the build was swapped by hand.
+            attribution = self.build_attribution(name)
+            if attribution["outside"]:
+                items.append(DriftItem(Address.service(name, "build"), "build", INFO, "no-op",
+                                       attribution["summary"] + "; its code matches the manifests",
+                                       [], True, attribution.get("when"), {"build": attribution["details"]}))
+        return items
+
+    def build_attribution(self, name: str) -> dict[str, Any]:
+        if name in self._builds:
+            return self._builds[name]
+        live = self.ctx.live.services.get(name)
+        env = live.environment if live else None
+        result: dict[str, Any] = {"outside": None, "summary": "", "details": {}}
+        if env is None or not env.build_sid:
+            result["summary"] = "no build is deployed"
+            self._builds[name] = result
+            return result
+        deployments = sorted(api.list_deployments(self.ctx.gw, live.sid, env.sid),
+                             key=lambda d: when_of(d.date_created) or datetime.min.replace(tzinfo=timezone.utc))
+        build_of = {d.sid: d.build_sid for d in deployments}
+        ours = self.ctx.history.our_deployments(name)
+        expected, by = self.ctx.history.expected_build(name, build_of)
+        current = [d for d in deployments if d.build_sid == env.build_sid]
+        made_by = current[-1] if current else None
+        details = {"live_build_sid": env.build_sid, "deployment_sid": made_by.sid if made_by else None,
+                   "deployed_at": iso(made_by.date_created) if made_by else None,
+                   "twideploy_build_sid": expected, "twideploy_deploy": deploy_ref(by)}
+        result.update(details=details, when=details["deployed_at"])
+        if not self.ctx.history.records:
+            result["summary"] = (f"deployed build {env.build_sid}; no deploy journal of {self.ctx.environment} here, "
+                                 f"so who deployed it is unknown")
+        elif made_by is not None and made_by.sid in ours and env.build_sid == expected:
+            result.update(outside=False, summary=f"live build {env.build_sid} is the one twideploy deployed "
+                                                 f"({written_by(ours[made_by.sid])}); the manifests changed since")
+        elif env.build_sid == expected:
+            result.update(outside=False, summary=f"live build {env.build_sid} is the one twideploy left deployed "
+                                                 f"({written_by(by)}); the manifests changed since")
+        elif made_by is not None and made_by.sid in ours:
+            result.update(outside=True, summary=f"build {env.build_sid} (from twideploy {written_by(ours[made_by.sid])}) was "
+                                                f"redeployed outside twideploy; twideploy last deployed {expected}")
+        else:
+            result.update(outside=True, summary=f"build {env.build_sid} was deployed outside twideploy"
+                                                + (f" at {details['deployed_at']}" if details["deployed_at"] else "")
+                                                + (f"; twideploy last deployed {expected} ({written_by(by)})" if expected else
+                                                   "; no twideploy deploy made it"))
+        self._builds[name] = result
+        return result
+
+    def variable(self, name: str, change: Change) -> DriftItem:
+        key = change.address.name
+        if change.action is Action.CREATE:
+            return DriftItem(change.address, "variable", DRIFT, "create", f"{key} is not set live",
+                             [f"{key}: missing live (value masked)"])
+        if change.action is Action.DELETE:
+            return DriftItem(change.address, "variable", DRIFT, "delete",
+                             f"{key} is set live but not in the manifests (apply --prune deletes it)",
+                             [f"{key}: set live (value masked)"])
+        live = self.ctx.live.services[name]
+        record = next((v for v in api.list_variables(self.ctx.gw, live.sid, live.environment.sid)
+                       if v.key == key), None)
+        updated = record.date_updated if record else None
+        outside, summary = self.ctx.dated(change.address, updated, f"value of {key} differs from the manifests")
+        return DriftItem(change.address, "variable", DRIFT, change.action.value, summary,
+                         [f"{key}: value differs (values masked)"], outside, iso(updated))
+
+
+UNVERIFIED_ASSET = ("content not verified: Twilio has no API to read asset content and this machine's "
+                    "`.twideploy/cache` does not know the live version (apply would upload it again)")
+
+
+def _unverified_asset(change: Change) -> bool:
+    """An asset that differs only in that its live content hash is unknown."""
+    before, after = change.before or {}, change.after or {}
+    return (change.kind == "asset" and change.action is Action.UPDATE and before.get("sha256") is None
+            and before.get("path") == after.get("path") and before.get("visibility") == after.get("visibility"))
+
+
+def _only_code_changed(change: Change) -> bool:
+    """A build change caused by code alone (same runtime and dependencies)."""
+    before, after = change.before or {}, change.after or {}
+    return all(before.get(k) == after.get(k) for k in ("runtime", "dependencies"))
+
+
+def _short_hash(value: Any) -> str:
+    return f"{value[:8]}..." if isinstance(value, str) else "unknown"
+
+
 class ServerlessProvider:
     family = "service"
     name = "services"
@@ -614,7 +768,7 @@ class ServerlessProvider:
             if all(c.action in (Action.NOOP, Action.UNMANAGED) for c in mine):
                 continue
             deployer = ServiceDeployer(ctx.gw, name, source, settings, ctx.live.services.get(name),
-                                                  ctx.write, ctx.cache, ctx.progress, history)
+                                       ctx.write, ctx.cache, ctx.progress, history)
             ctx.live.services[name] = deployer.apply(mine)
             _enter(ctx.book, name, ctx.live.services[name])
 
@@ -622,8 +776,14 @@ class ServerlessProvider:
         for name in ctx.desired.services:
             if name in ctx.live.services:
                 delete_unmanaged_code(ctx.gw, ctx.live.services[name],
-                                                 [c for c in changes if c.address.resource == Address.service(name)],
-                                                 ctx.write)
+                                      [c for c in changes if c.address.resource == Address.service(name)], ctx.write)
+
+    def attribute(self, ctx: AuditContext, changes: list[Change]) -> list[DriftItem]:
+        audit = _ServiceAudit(ctx)
+        by_service: dict[str, list[Change]] = {}
+        for change in changes:
+            by_service.setdefault(change.address.owner, []).append(change)
+        return [item for name, mine in by_service.items() for item in audit.service(name, mine)]
 
 
 def _enter(book: AddressBook, name: str, service: LiveService | None) -> None:
