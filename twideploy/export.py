@@ -23,22 +23,17 @@ a secret anywhere in the project nor looks like one; a key they have keeps their
 live value may be a secret's earlier one).
 
 Files are created, or updated in place with ruamel.yaml round-trip (comments, key order,
-quoting and folded strings survive); a file whose content already means the same is not
+quoting and folded strings survive; see `yaml_writer`); a file whose content already means the same is not
 touched. After `export`, `plan` against the same account shows no changes.
 """
 
 from __future__ import annotations
 
 import copy
-import io
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from twideploy.errors import TwideployError
 from twideploy.manifest import (AddressBook, Environment, FlowAddress, FunctionAddress, FunctionRef, Project,
@@ -55,6 +50,7 @@ from twideploy.twilio_api import serverless as serverless_api
 from twideploy.twilio_api import studio
 from twideploy.twilio_api.gateway import Gateway
 from twideploy.workspace import open_account
+from twideploy.yaml_writer import document_text, plain, read_document
 
 SECRET_LOOKING = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|AUTH|PRIVATE|CREDENTIAL", re.IGNORECASE)
 RUNTIMES = ("node18", "node20", "node22")
@@ -78,101 +74,6 @@ class ExportReport:
         return dict(self.__dict__)
 
 
-# --------------------------------------------------------------------------- YAML round trip
-
-
-def _yaml() -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    return yaml
-
-
-def _plain(node: Any) -> Any:
-    """ruamel nodes -> plain Python data (str subclasses stay equal to their text)."""
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    if isinstance(node, str):
-        return str(node)
-    if isinstance(node, bool):
-        return bool(node)
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    return node
-
-
-def _same_scalar(old: Any, new: Any) -> bool:
-    return isinstance(old, bool) == isinstance(new, bool) and isinstance(old, str) == isinstance(new, str) \
-        and _plain(old) == new
-
-
-def _node(value: Any, *, flow_style_small: bool = True) -> Any:
-    """Plain data -> ruamel nodes; small flat mappings (offsets, transitions) in flow style."""
-    if isinstance(value, dict):
-        node = CommentedMap()
-        for k, v in value.items():
-            node[k] = _node(v, flow_style_small=flow_style_small)
-        if flow_style_small and value and len(value) <= 3 and all(
-                not isinstance(v, (dict, list)) and not (isinstance(v, str) and (len(v) > 40 or "\n" in v))
-                for v in value.values()):
-            node.fa.set_flow_style()
-        return node
-    if isinstance(value, list):
-        node = CommentedSeq()
-        for v in value:
-            node.append(_node(v, flow_style_small=flow_style_small))
-        if value and all(isinstance(v, str) and len(v) < 40 and "\n" not in v for v in value):
-            node.fa.set_flow_style()
-        return node
-    if isinstance(value, str) and "\n" in value:
-        from ruamel.yaml.scalarstring import LiteralScalarString
-        return LiteralScalarString(value)
-    return value
-
-
-def update_node(node: Any, new: Any) -> Any:
-    """`node` (ruamel round-trip data) changed in place to mean `new`; unchanged parts keep
-    their comments and style. Returns the node to store (a new one when the type changed)."""
-    if isinstance(node, dict) and isinstance(new, dict):
-        for key in [k for k in node if k not in new]:
-            del node[key]
-        for position, (key, value) in enumerate(new.items()):
-            if key in node:
-                updated = update_node(node[key], value)
-                if updated is not node[key]:
-                    node[key] = updated
-            elif isinstance(node, CommentedMap):
-                node.insert(min(position, len(node)), key, _node(value))
-            else:
-                node[key] = _node(value)
-        return node
-    if isinstance(node, list) and isinstance(new, list):
-        named = lambda items: all(isinstance(i, dict) and "name" in i for i in items)  # noqa: E731
-        if node and named(node) and named(new):
-            old = {str(item["name"]): item for item in node}
-            items = [update_node(old[v["name"]], v) if v["name"] in old else _node(v) for v in new]
-            if [id(i) for i in items] != [id(i) for i in node]:
-                node[:] = items
-            return node
-        for index, value in enumerate(new):
-            if index < len(node):
-                updated = update_node(node[index], value)
-                if updated is not node[index]:
-                    node[index] = updated
-            else:
-                node.append(_node(value))
-        del node[len(new):]
-        return node
-    if _same_scalar(node, new):
-        return node
-    return _node(new)
-
-
 # --------------------------------------------------------------------------- the account
 
 
@@ -194,7 +95,6 @@ class Exporter:
         self.project, self.env, self.gw = project, env, gw
         self.root = project.root
         self.report = ExportReport(env.name)
-        self.yaml = _yaml()
 
     # ---------------------------------------------------------------- read
 
@@ -330,7 +230,7 @@ class Exporter:
     def write_flow(self, name: str, live: flow_resources.LiveFlow, definition: dict[str, Any]) -> None:
         source = self.project.flows.get(name)
         path = source.file if source else self.root / "flows" / f"{name}.yaml"
-        existing = _read(path) if path.exists() else None
+        existing = read_document(path) if path.exists() else None
         keep = set(existing or {})
         doc: dict[str, Any] = {"friendly_name": live.friendly_name}
         if definition.get("description") or "description" in keep:
@@ -346,7 +246,7 @@ class Exporter:
             if key not in ("description", "initial_state", "flags", "states"):
                 doc[key] = value
         doc["states"] = [_state_doc(s) for s in definition.get("states") or []]
-        if existing is not None and _flow_meaning(_plain(existing)) == _flow_meaning(doc):
+        if existing is not None and _flow_meaning(plain(existing)) == _flow_meaning(doc):
             self.report.unchanged.append(self._rel(path))
             return
         self._write(path, existing, doc, json_file=path.suffix == ".json")
@@ -376,9 +276,9 @@ class Exporter:
             spec["dependencies"] = dict(build.dependencies)
         spec["ui_editable"] = live.ui_editable
         path = base / "service.yaml"
-        existing = _read(path) if path.exists() else None
+        existing = read_document(path) if path.exists() else None
         if existing is not None:
-            current = _plain(existing)
+            current = plain(existing)
             meaning = {"unique_name": current.get("unique_name") or folder,
                        "friendly_name": current.get("friendly_name") or current.get("unique_name") or folder,
                        "runtime": current.get("runtime", "node22"), "dependencies": current.get("dependencies") or {},
@@ -473,8 +373,8 @@ class Exporter:
     def write_environment(self, flow_names: list[str], services: list[_Service],
                           bindings: dict[str, dict[str, str]]) -> None:
         path = Path(self.env.file)
-        existing = _read(path)
-        data = _plain(existing) if existing is not None else {}
+        existing = read_document(path)
+        data = plain(existing) if existing is not None else {}
         changed = False
 
         secret_values = set(Desired(self.project, self.env).secret_values())
@@ -536,14 +436,7 @@ class Exporter:
 
     def _write(self, path: Path, existing: Any, doc: dict[str, Any], *, json_file: bool = False) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        if json_file:
-            data = update_node(existing, doc) if existing is not None else doc
-            text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-        else:
-            node = update_node(existing, doc) if existing is not None else _node_document(doc)
-            buffer = io.StringIO()
-            self.yaml.dump(node, buffer)
-            text = buffer.getvalue()
+        text = document_text(existing, doc, json_file=json_file)
         (self.report.updated if path.exists() else self.report.created).append(self._rel(path))
         path.write_text(text, encoding="utf-8")
 
@@ -552,42 +445,6 @@ class Exporter:
             return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
         except ValueError:
             return str(path)
-
-
-def _read(path: Path) -> Any:
-    if not path.exists():
-        return None
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".json":
-        return json.loads(text)
-    return _yaml().load(text)
-
-
-def _node_document(doc: dict[str, Any]) -> CommentedMap:
-    """A new file: the top level and lists of states in block style, small leaves inline."""
-    node = CommentedMap()
-    for key, value in doc.items():
-        if key == "states":
-            seq = CommentedSeq()
-            for state in value:
-                item = CommentedMap()
-                for k, v in state.items():
-                    if k == "transitions":
-                        item[k] = CommentedSeq([_node(t) for t in v])
-                    elif k == "properties":
-                        item[k] = CommentedMap((pk, _node(pv)) for pk, pv in v.items())
-                    else:
-                        item[k] = _node(v)
-                seq.append(item)
-            node[key] = seq
-        elif isinstance(value, dict):
-            inner = CommentedMap()
-            for k, v in value.items():
-                inner[k] = _node(v)
-            node[key] = inner
-        else:
-            node[key] = _node(value)
-    return node
 
 
 def _state_doc(state: dict[str, Any]) -> dict[str, Any]:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from twideploy.export import _node_document, _plain, _yaml, update_node
 from twideploy.manifest.documents import parse_yaml
+from twideploy.yaml_writer import new_document, plain, round_trip_yaml, update_node
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,13 +30,13 @@ TRICKY = ["yes", "no", "on", "Off", "y", "~", "null", "NULL", "true", "False", "
 def write(doc: dict) -> str:
     """A new file, as export writes one."""
     buffer = io.StringIO()
-    _yaml().dump(_node_document(doc), buffer)
+    round_trip_yaml().dump(new_document(doc), buffer)
     return buffer.getvalue()
 
 
 def update(text: str, new: dict) -> str:
     """An existing file updated in place to mean `new`, as export updates one."""
-    yaml = _yaml()
+    yaml = round_trip_yaml()
     buffer = io.StringIO()
     yaml.dump(update_node(yaml.load(text), new), buffer)
     return buffer.getvalue()
@@ -110,7 +110,7 @@ states:
 
 
 def test_an_update_changes_only_what_changed():
-    new = _plain(_yaml().load(ORIGINAL))
+    new = plain(round_trip_yaml().load(ORIGINAL))
     greet = new["states"][1]["properties"]
     greet["voice"] = "Polly.Matthew"
     greet["loop"] = "1"  # a number that became a string is written as a string
@@ -165,4 +165,4 @@ states:
                                  "functions/crm/service.yaml", "twideploy.yaml"])
 def test_updating_an_example_manifest_to_what_it_says_leaves_every_byte(rel: str):
     text = (REPO / rel).read_text()
-    assert update(text, copy.deepcopy(_plain(_yaml().load(text)))) == text
+    assert update(text, copy.deepcopy(plain(round_trip_yaml().load(text)))) == text
