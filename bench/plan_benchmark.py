@@ -186,9 +186,8 @@ def make_few_changes(root: Path, *, flows: int) -> list[str]:
 
 
 def _gateway(spec: dict[str, Any]):
-    from twideploy.gateway import Credentials, Gateway
-
     from twideploy.secrets import Secret
+    from twideploy.twilio_api.gateway import Credentials, Gateway
 
     return Gateway(Credentials(spec["account_sid"], spec["account_sid"], Secret(spec["auth_token"])),
                    base_url=spec["base_url"], concurrency=spec["concurrency"])
@@ -390,7 +389,7 @@ def lower_bound(*, flows: int, numbers: int, functions_per_service: list[int], a
 
 
 def main() -> None:
-    from twideploy.gateway import DEFAULT_CONCURRENCY
+    from twideploy.twilio_api.gateway import DEFAULT_CONCURRENCY
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency-ms", type=float, default=100)
@@ -408,12 +407,11 @@ def main() -> None:
     if min(args.flows, args.services, args.functions) < 1 or args.numbers < 0:
         parser.error("--flows, --services and --functions must be at least 1")
 
-    from twideploy.resources import serverless
-    from twideploy.resources.base import ContentCache
-
     from twideploy.deploy import ApplyOptions, apply
     from twideploy.emulator import Emulator, FaultConfig
     from twideploy.manifest import load_project
+    from twideploy.providers import serverless
+    from twideploy.state.cache import ContentCache
     from twideploy.workspace import Workspace
 
     print(f"$ python {shlex.join(sys.argv)}")

@@ -272,9 +272,9 @@ class Campaign:
                 first_write_s = time.monotonic() - started
             time.sleep(0.002)
         seconds = time.monotonic() - started
+        _, err = process.communicate()
         if process.returncode != 0:
-            raise CampaignError(f"the change set does not apply without faults: {process.stderr.read().strip()}")
-        process.stderr.close()
+            raise CampaignError(f"the change set does not apply without faults: {err.strip()}")
         writes = self.emulator.stats()["writes"] - writes_before
         after = self.read(account_sid)
         again = self.twideploy(root, account_sid, "plan", "--env", ENV, "--detailed-exitcode")
@@ -340,6 +340,7 @@ class Campaign:
             return
         self.change(root)
         self.emulator.set_faults(run.faults)
+        result: Result | None
         if run.kill is None:
             result = self.twideploy(root, run.account_sid, "apply", "--env", ENV, "--auto-approve")
         else:
@@ -350,6 +351,7 @@ class Campaign:
             result = self.twideploy(root, run.account_sid, "apply", "--env", ENV, "--auto-approve")
         elif result.code != 0:
             run.apply_error = ANY_SID.sub("…", LOCAL_URL.sub("EMULATOR", result.message()))
+        expect: str | None
         if result.code == 0:
             expect = "after"
             run.outcome = "re-run apply completed" if run.commands else "applied"
@@ -464,7 +466,7 @@ def child_env() -> dict[str, str]:
 
 def touched_kinds(before: dict[str, Any], after: dict[str, Any]) -> set[str]:
     """The resource kinds whose state differs between two snapshots."""
-    kinds = set()
+    kinds: set[str] = set()
     for key in (k for k in set(before) | set(after) if before.get(k) != after.get(k)):
         words = key.split()
         kinds |= {kind for kind in ("flow", "function", "asset", "build", "variable", "number") if kind in words}

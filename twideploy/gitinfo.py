@@ -26,6 +26,20 @@ def _repo(root: Path) -> git.Repo | None:
         return None
 
 
+def _require_repo(root: Path, option: str) -> git.Repo:
+    repo = _repo(root)
+    if repo is None:
+        raise GitError(f"{option} needs a git repository; {root} is not in one")
+    return repo
+
+
+def _work_tree(repo: git.Repo) -> Path:
+    """The repository's top folder (a bare repository has none, so holds no project)."""
+    if repo.working_tree_dir is None:
+        raise GitError(f"{repo.git_dir} is a bare git repository: it has no working tree")
+    return Path(repo.working_tree_dir).resolve()
+
+
 def head_sha(root: Path) -> str | None:
     """HEAD's SHA, with `-dirty` when tracked manifests have uncommitted changes; None outside git."""
     repo = _repo(root)
@@ -39,7 +53,7 @@ def head_sha(root: Path) -> str | None:
 
 
 def _manifest_paths(repo: git.Repo, root: Path) -> list[str]:
-    top = Path(repo.working_tree_dir).resolve()
+    top = _work_tree(repo)
     return [(Path(root).resolve() / p).relative_to(top).as_posix()
             for p in MANIFEST_PATHS if (Path(root) / p).exists()]
 
@@ -58,11 +72,12 @@ def dirty_paths(repo: git.Repo, root: Path) -> list[str]:
     def under(f: str) -> bool:
         return any(f == p or f.startswith(p + "/") for p in paths)
 
-    changed = {d.a_path for d in repo.index.diff(None)} | {d.b_path or d.a_path for d in repo.index.diff(None)}
+    changed: set[str | None] = {d.a_path for d in repo.index.diff(None)}
+    changed |= {d.b_path or d.a_path for d in repo.index.diff(None)}
     try:
         changed |= {d.a_path for d in repo.index.diff("HEAD")}
     except git.BadName:  # no commit yet: everything staged is new
-        changed |= {path for path, _ in repo.index.entries}
+        changed |= {os.fspath(path) for path, _ in repo.index.entries}
     changed |= set(repo.untracked_files)
     return sorted(f for f in changed if f and under(f))
 
@@ -97,9 +112,7 @@ def deploy_tag_name(environment: str, deploy_id: str) -> str:
 
 def create_deploy_tag(root: Path, environment: str, deploy_id: str, sha: str | None = None) -> str:
     """Tag the commit a deploy came from (HEAD, or `sha`) as `twideploy/<env>/<deploy-id>`."""
-    repo = _repo(root)
-    if repo is None:
-        raise GitError(f"--tag needs a git repository; {root} is not in one")
+    repo = _require_repo(root, "--tag")
     name = deploy_tag_name(environment, deploy_id)
     commit = (sha or "HEAD").removesuffix("-dirty")
     try:
@@ -123,9 +136,7 @@ def deploy_tags(root: Path, environment: str) -> dict[str, str]:
 
 def resolve_ref(root: Path, ref: str) -> str:
     """The commit SHA a tag, branch or (abbreviated) SHA names."""
-    repo = _repo(root)
-    if repo is None:
-        raise GitError(f"--ref needs a git repository; {root} is not in one")
+    repo = _require_repo(root, "--ref")
     try:
         return repo.commit(ref).hexsha
     except (git.BadName, git.BadObject, ValueError, git.GitCommandError) as error:
@@ -138,17 +149,19 @@ def extract_manifests(root: Path, ref: str, dest: Path) -> str:
     The project may live in a sub-folder of the repository; its path inside the repository
     is the same at `ref`. Returns the commit SHA.
     """
-    repo = _repo(root)
     sha = resolve_ref(root, ref)
+    repo = _require_repo(root, "--ref")
     commit = repo.commit(sha)
-    top = Path(repo.working_tree_dir).resolve()
-    prefix = Path(root).resolve().relative_to(top).as_posix()
+    prefix = Path(root).resolve().relative_to(_work_tree(repo)).as_posix()
     base = commit.tree
     if prefix not in ("", "."):
         try:
-            base = commit.tree / prefix
+            folder = commit.tree / prefix
         except KeyError as error:
             raise GitError(f"{prefix}/ does not exist at {ref} ({sha[:12]})") from error
+        if not isinstance(folder, git.Tree):
+            raise GitError(f"{prefix} is not a folder at {ref} ({sha[:12]})")
+        base = folder
     found = False
     for name in MANIFEST_PATHS:
         try:
@@ -156,7 +169,12 @@ def extract_manifests(root: Path, ref: str, dest: Path) -> str:
         except KeyError:
             continue
         found = True
-        items = [item] if item.type == "blob" else [b for b in item.traverse() if b.type == "blob"]
+        if isinstance(item, git.Blob):
+            items = [item]
+        elif isinstance(item, git.Tree):
+            items = [b for b in item.traverse() if isinstance(b, git.Blob)]
+        else:  # a submodule: not part of the project's files
+            continue
         for blob in items:
             if blob.mode == 0o120000:  # a symlink: not a manifest
                 continue

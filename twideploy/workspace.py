@@ -98,6 +98,7 @@ def _seed(base_url: str, account_sid: str, numbers: list[str]) -> None:
             body = response.json()
         except ValueError:
             body = None
-        message = body.get("message") if isinstance(body, dict) and body.get("message") else response.text
+        detail = body.get("message") if isinstance(body, dict) else None
+        message = str(detail) if detail else response.text
         raise TwideployError(f"the emulator at TWIDEPLOY_EMULATOR_URL={base_url} refused to seed the numbers "
                              f"of {account_sid}: HTTP {response.status_code}: {message.strip()}")

@@ -19,16 +19,18 @@ from __future__ import annotations
 import json
 import os
 import sys
+from typing import Any
 
 DEFAULT_SECRET_VARS = ("TWILIO_ACCOUNT_SID", "TWILIO_API_KEY", "TWILIO_API_SECRET", "TWILIO_AUTH_TOKEN")
 MIN_SECRET_LENGTH = 4  # shorter values would turn ordinary words into *** everywhere
 MASK = "***"
 
 
-def json_values(text: str) -> list:
+def json_values(text: str) -> list[Any]:
     """Every JSON value in `text`, for concatenated documents such as paginated arrays."""
     decoder = json.JSONDecoder()
-    values, index = [], 0
+    values: list[Any] = []
+    index = 0
     while True:
         while index < len(text) and text[index].isspace():
             index += 1

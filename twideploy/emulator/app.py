@@ -14,6 +14,7 @@ import socket
 import time
 
 from flask import Flask, Response, g, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from twideploy.emulator import admin, api2010, serverless, sids, studio
@@ -23,7 +24,7 @@ _log = logging.getLogger(__name__)
 
 
 class _TransactionalFlask(Flask):
-    def dispatch_request(self):  # type: ignore[override]
+    def dispatch_request(self) -> ResponseReturnValue:
         """Run each handler in one transaction: its checks and writes are atomic."""
         with state().store.transaction():
             return super().dispatch_request()
@@ -83,6 +84,7 @@ def _authenticate(s: EmulatorState) -> None:
     """
     auth = request.authorization
     if auth is not None and auth.type == "basic" and auth.username and auth.password is not None:
+        expected: str | None
         if sids.ACCOUNT_SID.match(auth.username):
             expected, account_sid = s.auth_token, auth.username
         else:

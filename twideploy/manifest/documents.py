@@ -22,7 +22,7 @@ import re
 import stat
 import warnings
 from dataclasses import dataclass, field
-from json.decoder import scanstring
+from json.decoder import scanstring  # type: ignore[attr-defined]  # the json module's own string reader; not in typeshed
 from pathlib import Path
 from typing import Any
 
@@ -283,7 +283,9 @@ class _JsonLines:
         return bisect.bisect_left(self.newlines, pos) + 1
 
     def ws(self, pos: int) -> int:
-        return _WS.match(self.text, pos).end()
+        match = _WS.match(self.text, pos)
+        assert match is not None  # `[ \t\n\r]*` matches everywhere, if only the empty string
+        return match.end()
 
     def value(self, pos: int, path: DataPath) -> tuple[Any, int]:
         pos = self.ws(pos)
@@ -332,9 +334,9 @@ class _JsonLines:
                 return val, pos + len(word)
         m = _NUMBER.match(self.text, pos)
         if m is None:  # NaN, Infinity, -Infinity: Python reads them, JSON (and Twilio) does not
-            word = re.match(r"-?[A-Za-z]+", self.text[pos:pos + 20])
+            bad = re.match(r"-?[A-Za-z]+", self.text[pos:pos + 20])
             raise ParseError(Problem(self.file, self.line_at(pos),
-                                     f"JSON syntax error: {word.group(0) if word else c!r} is not a JSON value"))
+                                     f"JSON syntax error: {bad.group(0) if bad else c!r} is not a JSON value"))
         if m.group(2) or m.group(3):
             number = float(m.group(0))
             if not math.isfinite(number):

@@ -23,7 +23,7 @@ from twideploy.manifest.files import ProjectFiles
 from twideploy.manifest.models import EnvironmentSpec
 from twideploy.manifest.project import Binding, Environment, EnvSecret, ServiceEnvironment, ServiceSource
 from twideploy.manifest.references import parse_target
-from twideploy.manifest.templates import NAME, EnvRef, Part, VarRef, has_url_password, parse_template, scalar_text
+from twideploy.manifest.templates import NAME, EnvRef, VarRef, has_url_password, parse_template, scalar_text
 from twideploy.secrets import Secret
 
 E164 = re.compile(r"\+[1-9][0-9]{1,14}")
@@ -41,9 +41,10 @@ def build_environment(files: ProjectFiles, name: str, doc: Document, spec: Envir
 
 
 class _Value:
-    """A partly resolved value: parts to join, and whether it is (or uses) a secret."""
+    """A partly resolved value: parts to join (its vars already resolved into _Values), and
+    whether it is (or uses) a secret."""
 
-    def __init__(self, parts: list[Part | _Value], secret: bool, where: tuple[str, int], label: str, env: str):
+    def __init__(self, parts: list[str | EnvRef | _Value], secret: bool, where: tuple[str, int], label: str, env: str):
         self.env = env
         self.parts = parts
         self.secret = secret
@@ -129,7 +130,7 @@ class _EnvironmentBuilder:
             self.fail(path, f"{label}: {exc}", lines)
             return None
         where = (lines or self.lines).locate(path)
-        resolved: list[Part | _Value] = []
+        resolved: list[str | EnvRef | _Value] = []
         for part in parts:
             if isinstance(part, EnvRef) and not allow_env:
                 self.fail(path, f"{label}: ${{env:{part.name}}} is only allowed in environment files", lines)

@@ -97,7 +97,7 @@ def load_environments(files: ProjectFiles,
             abstract.add(name)
             continue
         spec, problems = schema_problems(EnvironmentSpec, data, lines)
-        if problems:  # pragma: no cover - merging valid files gives a valid file
+        if spec is None:  # pragma: no cover - merging valid files gives a valid file
             files.problems.extend(problems)
             files.broken.add(f"env:{name}")
             continue

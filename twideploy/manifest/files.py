@@ -12,11 +12,10 @@ flow" to a flow whose file has a syntax error.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from twideploy.errors import Problem
 from twideploy.manifest.documents import Document, LineMap, ParseError, read_document
-from twideploy.manifest.models import schema_problems
+from twideploy.manifest.models import Spec, schema_problems
 
 
 def visible(path: Path) -> bool:
@@ -72,7 +71,7 @@ class ProjectFiles:
         self.sources[file] = doc.lines
         return doc
 
-    def check(self, model, doc: Document) -> Any:
+    def check(self, model: type[Spec], doc: Document) -> Spec | None:
         """`doc` as a `model` spec, or None with its schema problems recorded."""
         spec, problems = schema_problems(model, doc.data, doc.lines, json_paths=doc.file.endswith(".json"))
         self.problems.extend(problems)

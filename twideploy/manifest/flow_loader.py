@@ -42,7 +42,7 @@ def load_flows(files: ProjectFiles) -> dict[str, FlowSource]:
         seen_files[name] = file
         doc = files.read(path)
         spec = files.check(FlowSpec, doc) if doc else None
-        if spec is None:
+        if doc is None or spec is None:
             files.broken.add(f"flow:{name}")
             continue
         flows[name] = FlowSource(
@@ -69,6 +69,7 @@ def normalize_flow(data: dict[str, Any]) -> dict[str, Any]:
         triggers = [s["name"] for s in states if s.get("type") == "trigger"]
         if len(triggers) == 1:
             definition["initial_state"] = triggers[0]
-    ordered = {k: definition[k] for k in ("description", "initial_state", "flags", "states") if k in definition}
+    first = ("description", "initial_state", "flags", "states")
+    ordered: dict[str, Any] = {k: definition[k] for k in first if k in definition}
     ordered.update({k: v for k, v in definition.items() if k not in ordered})
     return ordered

@@ -13,9 +13,11 @@ import difflib
 import re
 import types
 import typing
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, TypeVar, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
+from pydantic.config import JsonValue
+from pydantic_core import ErrorDetails
 
 from twideploy.errors import Problem
 from twideploy.manifest.documents import DataPath, LineMap, format_path
@@ -221,9 +223,13 @@ class TransitionSpec(BaseModel):
     name: str | None = Field(None, description="A label Studio keeps with the transition.")
 
 
+#: The widget types, as a JSON list for the schema (spelt as a comprehension: `sorted()`'s list[str] is not one).
+_WIDGET_TYPES: list[JsonValue] = [kind for kind in sorted(WIDGETS)]
+
+
 class StateSpec(_Spec):
     name: StateName
-    type: str = Field(min_length=1, json_schema_extra={"enum": sorted(WIDGETS)})
+    type: str = Field(min_length=1, json_schema_extra={"enum": _WIDGET_TYPES})
     properties: dict[str, Any] = Field(default_factory=dict)
     transitions: list[TransitionSpec] = Field(default_factory=list)
 
@@ -234,7 +240,8 @@ class FlowSpec(_Spec):
     friendly_name: FlowFriendlyName | None = Field(
         None, description="Default: the flow's name (its path under flows/)."
     )
-    schema_: Literal[STUDIO_SCHEMA_ID] | None = Field(
+    # The literal is Twilio's schema id, read from its file at import: mypy cannot see its value.
+    schema_: Literal[STUDIO_SCHEMA_ID] | None = Field(  # type: ignore[valid-type]
         None, alias="$schema", description="Twilio's flow-definition schema."
     )
     description: str | None = None
@@ -336,9 +343,12 @@ def _resolve(data: Any, loc: tuple) -> tuple[DataPath, list[Any]]:
     return tuple(path), leftover
 
 
+Spec = TypeVar("Spec", bound=BaseModel)
+
+
 def schema_problems(
-    model: type[BaseModel], data: Any, lines: LineMap, *, json_paths: bool = False
-) -> tuple[BaseModel | None, list[Problem]]:
+    model: type[Spec], data: Any, lines: LineMap, *, json_paths: bool = False
+) -> tuple[Spec | None, list[Problem]]:
     """Validate `data` against `model`; problems located by file:line, with readable messages."""
     if data is None:
         return None, [lines.problem((), "the file is empty")]
@@ -387,7 +397,7 @@ def schema_problems(
     return None, problems
 
 
-def _message(kind: str, error: dict[str, Any], value: Any) -> str:
+def _message(kind: str, error: ErrorDetails, value: Any) -> str:
     got = f", got {_type_name(value)}"
     if kind == "string_type":
         return "expected a string" + got + (" (quote it)" if isinstance(value, (int, float, bool)) else "")

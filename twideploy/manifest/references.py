@@ -172,11 +172,11 @@ class AddressBook:
 
     def target_for_url(self, url: str) -> Target:
         if url != UNKNOWN:
-            for name, address in self.flows.items():
-                if address.webhook_url == url:
+            for name, flow in self.flows.items():
+                if flow.webhook_url == url:
                     return FlowRef(name)
-            for ref, address in self.functions.items():
-                if address.url == url:
+            for ref, function in self.functions.items():
+                if function.url == url:
                     return ref
         return UrlTarget(url)
 
@@ -366,8 +366,8 @@ def decompile_flow(definition: dict, *, vars: Mapping[str, str | Secret], book: 
                 state["properties"] = _replace_key(props, "flow_sid", {"flow": name})
                 rewritten[index] = ("flow", name)
     result = _map_content(symbolic, lambda s: infer_vars(s, vars))
-    for index, (key, ref) in rewritten.items():
-        result["states"][index]["properties"][key] = ref  # names, not content: never a var
+    for index, (key, reference) in rewritten.items():
+        result["states"][index]["properties"][key] = reference  # names, not content: never a var
     return result
 
 

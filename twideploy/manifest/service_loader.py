@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 from twideploy.manifest.documents import ParseError, read_limited
 from twideploy.manifest.files import ProjectFiles, visible
@@ -65,7 +66,9 @@ def _load_service(files: ProjectFiles, folder: Path) -> ServiceSource | None:
         files.error(files.rel(folder), 0, "service folder has no service.yaml")
         return None
     doc = files.read(spec_path)
-    spec: ServiceSpec | None = files.check(ServiceSpec, doc) if doc else None
+    if doc is None:
+        return None
+    spec = files.check(ServiceSpec, doc)
     if spec is None:
         return None
     ok = True
@@ -148,7 +151,9 @@ def _load_service(files: ProjectFiles, folder: Path) -> ServiceSource | None:
     )
 
 
-def _load_code(files: ProjectFiles, folder: Path, sub: str, kind: str) -> list[CodeFile] | None:
+def _load_code(
+    files: ProjectFiles, folder: Path, sub: str, kind: Literal["function", "asset"]
+) -> list[CodeFile] | None:
     """The functions or assets under `folder/sub`, by path; None when any of them is wrong."""
     base = folder / sub
     out: list[CodeFile] = []

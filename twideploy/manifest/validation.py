@@ -35,7 +35,7 @@ SYMBOLIC_SID_HINT = {
 }
 
 
-def _close(word: str, options: Any) -> str:
+def _close(word: object, options: Any) -> str:
     match = difflib.get_close_matches(str(word), [str(o) for o in options], n=1)
     return f" (did you mean {match[0]!r}?)" if match else ""
 
@@ -519,11 +519,11 @@ class _Validator:
                     f"services: no service {name!r} (functions/{name}/service.yaml)"
                     f"{_close(name, self.project.services)}",
                 )
-        flows_index = {}
+        flows_index: dict[str, int] = {}
         for i, name in enumerate(env.flows):
             flows_index.setdefault(name, i)
         for name, i in flows_index.items():
-            path = ("flows", i)
+            path: DataPath = ("flows", i)
             if not self.known_flow(name):
                 self.at(lines, path, f"flows: no flow {name!r} (flows/{name}.yaml){_close(name, self.project.flows)}")
                 continue
