@@ -268,8 +268,8 @@ def run_engine(spec: dict[str, Any]) -> dict[str, Any]:
     project = load_project(Path(spec["root"]))
     ws = Workspace(project, project.environment(ENV), _gateway(spec))
     cache_file = ws.content_cache().path
-    if spec["cold_cache"] and cache_file.exists():
-        cache_file.unlink()
+    if spec["cold_cache"] and cache_file is not None:
+        cache_file.unlink(missing_ok=True)
     inflight = _InFlight(ws.gateway)
     # Warm up the SDK's lazy imports (a one-off cost of any twilio program, not of the plan):
     # constructing the resource objects of the three products imports their modules.
@@ -441,7 +441,8 @@ def main() -> None:
             gw = _gateway(spec)
             started = time.perf_counter()
             planned, outcome = apply(Workspace(project, env, gw), ApplyOptions())
-            print(f"setup: applied {outcome.writes} writes at latency 0 in {time.perf_counter() - started:.1f} s")
+            writes = outcome.writes if outcome else 0  # no outcome: nothing to apply
+            print(f"setup: applied {writes} writes at latency 0 in {time.perf_counter() - started:.1f} s")
             expected = make_few_changes(root, flows=args.flows)
             print(f"then edited on disk, so a correct plan changes: {', '.join(expected)}")
 
