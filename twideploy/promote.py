@@ -22,7 +22,6 @@ With `ref`, the whole project is read from git at that commit (no checkout) inst
 from __future__ import annotations
 
 import dataclasses
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,24 +31,20 @@ from twideploy import deploy
 from twideploy.addresses import Address
 from twideploy.errors import ManifestError, TwideployError
 from twideploy.gitinfo import extract_manifests
-from twideploy.manifest import CodeFile, Environment, FlowSource, Project, ServiceSource, decompile_flow, load_project
-from twideploy.manifest.references import restore_secret_strings
+from twideploy.manifest import Environment, Project, load_project
 from twideploy.manifest.validation import validate_project
 from twideploy.plan.desired import Desired
 from twideploy.plan.executor import Outcome
 from twideploy.plan.model import Plan
 from twideploy.plan.planner import Planned, address_book, read_live
-from twideploy.providers import flows as flow_resources
-from twideploy.providers import serverless
-from twideploy.state import commits
+from twideploy.providers.base import DecompileContext
+from twideploy.providers.registry import PROVIDERS
 from twideploy.state.cache import ContentCache
 from twideploy.state.history import History
 from twideploy.state.paths import StatePaths
-from twideploy.twilio_api import serverless as serverless_api
 from twideploy.twilio_api.gateway import Gateway
 from twideploy.workspace import Workspace, open_account
 
-VAR = re.compile(r"\$\{vars\.([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass
@@ -77,135 +72,17 @@ class PromoteResult:
 # --------------------------------------------------------------------------- from live state
 
 
-def _flow_origin(env_name: str, live: flow_resources.LiveFlow, history: History) -> tuple[str, dict]:
-    message = live.commit_message or ""
-    commit = commits.parse_deploy(message)
-    detail: dict[str, Any] = {"environment": env_name, "flow_sid": live.sid, "revision": live.revision,
-                              "commit_message": message}
-    if commit:
-        deploy_id, sha = commit.deploy_id, commit.git_sha
-        record = history.find(deploy_id)
-        sha = sha or (record.header.git_sha if record else None)
-        detail.update(deploy_id=deploy_id, git_sha=sha)
-        text = f"{env_name} revision {live.revision} (deploy {deploy_id}" + (f", git {sha}" if sha else "") + ")"
-    elif commits.is_ours(message):
-        text = f"{env_name} revision {live.revision} ({message})"
-    else:
-        text = f"{env_name} revision {live.revision}, edited outside twideploy" + (f": {message!r}" if message else "")
-        detail["outside_twideploy"] = True
-    return text, detail
-
-
-def _build_origin(env_name: str, name: str, service: serverless.LiveService, gw: Gateway,
-                  history: History) -> tuple[str, dict]:
-    build = service.build
-    detail: dict[str, Any] = {"environment": env_name, "build_sid": build.sid}
-    ours = history.our_deployments(name)
-    env = service.environment
-    deployments = serverless_api.list_deployments(gw, service.sid, env.sid)
-    made = [d for d in deployments if d.build_sid == build.sid and d.sid in ours]
-    if made:
-        record = ours[made[-1].sid]
-        sha = record.header.git_sha
-        detail.update(deploy_id=record.deploy_id, git_sha=sha)
-        return f"{env_name} build {build.sid} (deploy {record.deploy_id}" + (f", git {sha}" if sha else "") + ")", detail
-    return f"{env_name} build {build.sid} (no deploy journal of {env_name} here says which commit)", detail
-
-
-def _check_references(name: str, definition: dict[str, Any], from_env: Environment, to_env: Environment) -> None:
-    """Nothing environment-specific of the from-account may reach the to-account."""
-    for state in definition.get("states") or []:
-        props = state.get("properties") or {}
-        widget = f"flow {name}, widget {state.get('name')}"
-        if state.get("type") == "run-function" and "function" not in props:
-            raise TwideployError(f"{widget}: runs function {props.get('function_sid')}, which is not a function of a "
-                                 f"service {from_env.name} deploys; cannot recompile it for {to_env.name}")
-        if state.get("type") == "run-subflow" and "flow" not in props:
-            raise TwideployError(f"{widget}: runs subflow {props.get('flow_sid')}, which is not a flow "
-                                 f"{from_env.name} deploys; cannot recompile it for {to_env.name}")
-        if state.get("type") == "run-subflow" and props.get("flow") not in to_env.flows:
-            raise TwideployError(f"{widget}: runs subflow {props.get('flow')}, which {to_env.name} does not deploy "
-                                 f"(add it to flows: of environments/{to_env.name}.yaml)")
-        if state.get("type") == "run-function":
-            service = str(props["function"]).split("/", 1)[0]
-            if service not in to_env.services:
-                raise TwideployError(f"{widget}: runs {props['function']}, but {to_env.name} does not deploy "
-                                     f"service {service}")
-    missing = sorted({m for m in VAR.findall(repr(definition)) if m not in to_env.vars})
-    if missing:
-        raise TwideployError(f"flow {name} uses ${{vars.{missing[0]}}} (a value of {from_env.name}'s var appears in it) "
-                             f"but {to_env.name} defines no var {missing[0]}")
-
-
 def project_from_live(project: Project, from_env: Environment, to_env: Environment, gw: Gateway,
                       cache: ContentCache) -> tuple[Project, Source]:
     """The project as `from_env` runs it: its live flows and deployed code, this project's environments."""
-    source = Source(f"what {from_env.name} runs (account {gw.account_sid})")
     desired = Desired(project, from_env)
     live = read_live(gw, desired, cache)
-    book = address_book(desired, live)
-    history = History.of(StatePaths(project.root), from_env.name, gw.account_sid)
-
-    flows: dict[str, FlowSource] = {}
-    for name in to_env.flows:
-        manifest = project.flows[name]
-        if name not in from_env.flows:
-            raise TwideployError(f"{to_env.name} deploys flow {name}, which {from_env.name} does not; "
-                                 f"nothing to promote it from")
-        found = live.flows.get(manifest.friendly_name)
-        if found is None or found.definition is None:
-            raise TwideployError(f"flow {name} ({manifest.friendly_name!r}) is not in {from_env.name}'s account; "
-                                 f"apply {from_env.name} first")
-        symbolic = decompile_flow(found.definition, vars=from_env.vars, book=book)
-        differing = restore_secret_strings(symbolic, found.definition, manifest.definition, from_env.vars)
-        if differing:
-            raise TwideployError(f"flow {name}, {differing[0]}: holds a secret var in the manifests, and what "
-                                 f"{from_env.name} runs there differs in more than the secret, so which part is "
-                                 f"{from_env.name}'s secret cannot be told; apply {from_env.name} first")
-        _check_references(name, symbolic, from_env, to_env)
-        flows[name] = FlowSource(name, manifest.friendly_name, manifest.file, found.status, symbolic)
-        text, detail = _flow_origin(from_env.name, found, history)
-        source.origin[Address.flow(name)], source.details[Address.flow(name)] = text, detail
-
-    services: dict[str, ServiceSource] = {}
-    for name in to_env.services:
-        manifest = project.services[name]
-        found = live.services.get(name)
-        if name not in from_env.services or found is None or found.build is None:
-            raise TwideployError(f"{to_env.name} deploys service {name}, but {from_env.name} has no build of it "
-                                 f"deployed; apply {from_env.name} first")
-        deployed = [c for c in found.functions.values() if c.version_sid]
-
-        def content(code: serverless.LiveCode, service_sid: str = found.sid) -> bytes:
-            return serverless_api.function_content(gw, service_sid, code.sid, code.version_sid).encode("utf-8")
-
-        functions = []
-        for code, body in zip(deployed, gw.map(content, deployed)):
-            local = manifest.function(code.path)
-            functions.append(CodeFile(code.path, code.visibility or "protected", body,
-                                      local.file if local else project.root / "functions" / name / code.path.lstrip("/"),
-                                      "function"))
-        assets = []
-        for code in found.assets.values():
-            if not code.version_sid:
-                continue
-            local = manifest.file(code.path)
-            if local is None or local.kind != "asset":
-                source.warnings.append(f"service {name}: asset {code.path} is deployed in {from_env.name} but not in "
-                                       f"the manifests; asset content cannot be read from Twilio, so it is not promoted")
-                continue
-            if code.content_hash and code.content_hash != local.content_hash:
-                source.warnings.append(f"service {name}: asset {code.path} differs between {from_env.name} and the "
-                                       f"manifests; the manifests' version is promoted (Twilio cannot serve asset content)")
-            assets.append(local)
-        services[name] = ServiceSource(name, manifest.unique_name, manifest.friendly_name,
-                                       found.build.runtime or manifest.runtime, dict(found.build.dependencies),
-                                       manifest.ui_editable, functions, assets, manifest.variables)
-        text, detail = _build_origin(from_env.name, name, found, gw, history)
-        source.origin[Address.service(name)], source.details[Address.service(name)] = text, detail
-
-    promoted = dataclasses.replace(project, flows={**project.flows, **flows}, services={**project.services, **services})
-    return promoted, source
+    context = DecompileContext(gw, project, from_env, to_env, live, address_book(desired, live),
+                               History.of(StatePaths(project.root), from_env.name, gw.account_sid))
+    for provider in PROVIDERS:
+        provider.decompile(context)
+    return context.project, Source(f"what {from_env.name} runs (account {gw.account_sid})", context.origin,
+                                   context.details, context.warnings)
 
 
 def _refuse_invalid(project: Project, env_name: str) -> None:

@@ -62,6 +62,9 @@ class BannerProvider:
     def attribute(self, ctx, changes):
         return []
 
+    def decompile(self, ctx):
+        pass
+
 
 def _restore(undo: dict) -> str:
     if undo["text"] is None:

@@ -16,11 +16,13 @@ from typing import Any, Callable, Protocol
 
 from twideploy.addresses import Address
 from twideploy.errors import ApplyError
+from twideploy.manifest import Environment, Project
 from twideploy.manifest.references import UNKNOWN, AddressBook
 from twideploy.plan.desired import Desired, Live
 from twideploy.plan.model import Change
 from twideploy.providers.audit import AuditContext, DriftItem
 from twideploy.state.cache import ContentCache
+from twideploy.state.history import History
 from twideploy.state.journal import DeployRecord, JsonObject
 from twideploy.twilio_api.gateway import Gateway
 
@@ -104,6 +106,24 @@ class ApplyContext:
     commit_message: str = ""
 
 
+@dataclass
+class DecompileContext:
+    """Promotion from live state: the project as `source_env` runs it, built kind by kind. Each
+    provider puts in `project` what the account runs of its kind (what `target_env` deploys)
+    and says where each came from (`origin`, `details`); `warnings` name what it cannot carry."""
+
+    gw: Gateway
+    project: Project
+    source_env: Environment
+    target_env: Environment
+    live: Live
+    book: AddressBook
+    history: History
+    origin: dict[Address, str] = field(default_factory=dict)
+    details: dict[Address, JsonObject] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
 class Provider(Protocol):
     """One resource kind. `family` is the first part of its addresses (`flow` in
     `flow.ivr-main`), `name` the key of its live state and of its fingerprint."""
@@ -136,6 +156,9 @@ class Provider(Protocol):
 
     def attribute(self, ctx: AuditContext, changes: list[Change]) -> list[DriftItem]:
         """Drift: what of `changes` (the plan of live vs manifests) differs, and who made it."""
+
+    def decompile(self, ctx: DecompileContext) -> None:
+        """Promotion: the manifests of this kind as the source account runs them, into `ctx.project`."""
 
 
 def verify(address: Address, planned: object, written: object) -> None:

@@ -13,22 +13,28 @@ those unknowns resolved.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from twideploy.addresses import Address
-from twideploy.errors import ApplyError, NotUndoable, TwilioApiError
-from twideploy.manifest.references import UNKNOWN, AddressBook, FlowAddress, compile_flow, mask_secret_strings
+from twideploy.errors import ApplyError, NotUndoable, TwideployError, TwilioApiError
+from twideploy.manifest import Environment, FlowSource, decompile_flow
+from twideploy.manifest.references import (UNKNOWN, AddressBook, FlowAddress, FunctionRef, compile_flow,
+                                           mask_secret_strings, restore_secret_strings)
 from twideploy.plan.desired import Desired, Live
 from twideploy.plan.flowdiff import describe, diff_shown
 from twideploy.plan.model import Action, Change, WidgetChange
 from twideploy.providers.audit import (DRIFT, INFO, LAYOUT, AuditContext, DriftItem, deploy_ref, iso,
                                        revision_ref, written_by)
-from twideploy.providers.base import ApplyContext, PlanContext, UndoFunction, Writer, delete_created, verify
+from twideploy.providers.base import (ApplyContext, DecompileContext, PlanContext, UndoFunction, Writer, delete_created,
+                                      verify)
 from twideploy.state import commits
 from twideploy.state.cache import ContentCache
+from twideploy.state.history import History
 from twideploy.twilio_api import studio
 from twideploy.twilio_api.gateway import Gateway
 
@@ -300,6 +306,56 @@ def _revisions_text(revisions: list[studio.Revision]) -> str:
     return ("revision " if len(numbers) == 1 else "revisions ") + ", ".join(numbers)
 
 
+# --------------------------------------------------------------------------- promotion
+
+VAR = re.compile(r"\$\{vars\.([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _origin(env_name: str, live: LiveFlow, history: History) -> tuple[str, dict]:
+    """Where a promoted flow comes from: its revision, and the deploy (and commit) that wrote it."""
+    message = live.commit_message or ""
+    commit = commits.parse_deploy(message)
+    detail: dict[str, Any] = {"environment": env_name, "flow_sid": live.sid, "revision": live.revision,
+                              "commit_message": message}
+    if commit:
+        deploy_id, sha = commit.deploy_id, commit.git_sha
+        record = history.find(deploy_id)
+        sha = sha or (record.header.git_sha if record else None)
+        detail.update(deploy_id=deploy_id, git_sha=sha)
+        text = f"{env_name} revision {live.revision} (deploy {deploy_id}" + (f", git {sha}" if sha else "") + ")"
+    elif commits.is_ours(message):
+        text = f"{env_name} revision {live.revision} ({message})"
+    else:
+        text = f"{env_name} revision {live.revision}, edited outside twideploy" + (f": {message!r}" if message else "")
+        detail["outside_twideploy"] = True
+    return text, detail
+
+
+def _check_references(name: str, definition: dict[str, Any], from_env: Environment, to_env: Environment) -> None:
+    """Nothing environment-specific of the from-account may reach the to-account."""
+    for state in definition.get("states") or []:
+        props = state.get("properties") or {}
+        widget = f"flow {name}, widget {state.get('name')}"
+        if state.get("type") == "run-function" and "function" not in props:
+            raise TwideployError(f"{widget}: runs function {props.get('function_sid')}, which is not a function of a "
+                                 f"service {from_env.name} deploys; cannot recompile it for {to_env.name}")
+        if state.get("type") == "run-subflow" and "flow" not in props:
+            raise TwideployError(f"{widget}: runs subflow {props.get('flow_sid')}, which is not a flow "
+                                 f"{from_env.name} deploys; cannot recompile it for {to_env.name}")
+        if state.get("type") == "run-subflow" and props.get("flow") not in to_env.flows:
+            raise TwideployError(f"{widget}: runs subflow {props.get('flow')}, which {to_env.name} does not deploy "
+                                 f"(add it to flows: of environments/{to_env.name}.yaml)")
+        if state.get("type") == "run-function":
+            service = FunctionRef.parse(str(props["function"])).service
+            if service not in to_env.services:
+                raise TwideployError(f"{widget}: runs {props['function']}, but {to_env.name} does not deploy "
+                                     f"service {service}")
+    missing = sorted({m for m in VAR.findall(repr(definition)) if m not in to_env.vars})
+    if missing:
+        raise TwideployError(f"flow {name} uses ${{vars.{missing[0]}}} (a value of {from_env.name}'s var appears in it) "
+                             f"but {to_env.name} defines no var {missing[0]}")
+
+
 class FlowsProvider:
     family = "flow"
     name = "flows"
@@ -368,6 +424,31 @@ class FlowsProvider:
 
     def attribute(self, ctx: AuditContext, changes: list[Change]) -> list[DriftItem]:
         return [item for change in changes if (item := _attribute(ctx, change)) is not None]
+
+    def decompile(self, ctx: DecompileContext) -> None:
+        """The flows `target_env` deploys, decompiled from what the source account runs."""
+        source, target = ctx.source_env, ctx.target_env
+        flows: dict[str, FlowSource] = {}
+        for name in target.flows:
+            manifest = ctx.project.flows[name]
+            if name not in source.flows:
+                raise TwideployError(f"{target.name} deploys flow {name}, which {source.name} does not; "
+                                     f"nothing to promote it from")
+            found = ctx.live.flows.get(manifest.friendly_name)
+            if found is None or found.definition is None:
+                raise TwideployError(f"flow {name} ({manifest.friendly_name!r}) is not in {source.name}'s account; "
+                                     f"apply {source.name} first")
+            symbolic = decompile_flow(found.definition, vars=source.vars, book=ctx.book)
+            differing = restore_secret_strings(symbolic, found.definition, manifest.definition, source.vars)
+            if differing:
+                raise TwideployError(f"flow {name}, {differing[0]}: holds a secret var in the manifests, and what "
+                                     f"{source.name} runs there differs in more than the secret, so which part is "
+                                     f"{source.name}'s secret cannot be told; apply {source.name} first")
+            _check_references(name, symbolic, source, target)
+            flows[name] = FlowSource(name, manifest.friendly_name, manifest.file, found.status, symbolic)
+            text, detail = _origin(source.name, found, ctx.history)
+            ctx.origin[Address.flow(name)], ctx.details[Address.flow(name)] = text, detail
+        ctx.project = dataclasses.replace(ctx.project, flows={**ctx.project.flows, **flows})
 
 
 def _unknown_in(value: object) -> bool:

@@ -20,7 +20,7 @@ from twideploy.manifest.references import AddressBook
 from twideploy.plan.desired import Desired, Live
 from twideploy.plan.model import Action, Change
 from twideploy.providers.audit import DRIFT, INFO, AuditContext, DriftItem, iso
-from twideploy.providers.base import ApplyContext, PlanContext, UndoFunction, Writer, digest, verify
+from twideploy.providers.base import ApplyContext, DecompileContext, PlanContext, UndoFunction, Writer, digest, verify
 from twideploy.state.cache import ContentCache
 from twideploy.twilio_api import numbers as numbers_api
 from twideploy.twilio_api import studio
@@ -191,3 +191,6 @@ class NumbersProvider:
 
     def attribute(self, ctx: AuditContext, changes: list[Change]) -> list[DriftItem]:
         return [item for change in changes if (item := _attribute(ctx, change)) is not None]
+
+    def decompile(self, ctx: DecompileContext) -> None:
+        """Bindings live in the environment files, which promotion keeps as they are."""

@@ -16,6 +16,7 @@ own rollback has it in memory; a later rollback takes it from the process enviro
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import mimetypes
@@ -28,14 +29,16 @@ from typing import Any
 
 from twideploy.addresses import Address
 from twideploy.errors import ApplyError, NotUndoable, TwideployError
+from twideploy.manifest import CodeFile, ServiceSource
 from twideploy.manifest.references import AddressBook, FunctionAddress, FunctionRef
 from twideploy.plan.desired import Desired, Live
 from twideploy.plan.model import Action, Change
 from twideploy.providers.audit import DRIFT, INFO, AuditContext, DriftItem, deploy_ref, iso, when_of, written_by
-from twideploy.providers.base import (SENSITIVE, ApplyContext, PlanContext, UndoFunction, Writer, delete_created,
+from twideploy.providers.base import (SENSITIVE, ApplyContext, DecompileContext, PlanContext, UndoFunction, Writer, delete_created,
                                       keyed_digest, verify)
 from twideploy.secrets import Secret, reveal
 from twideploy.state.cache import ContentCache
+from twideploy.state.history import History
 from twideploy.twilio_api import serverless as api
 from twideploy.twilio_api.gateway import Gateway
 
@@ -730,6 +733,24 @@ def _short_hash(value: Any) -> str:
     return f"{value[:8]}..." if isinstance(value, str) else "unknown"
 
 
+# --------------------------------------------------------------------------- promotion
+
+def _origin(env_name: str, name: str, service: LiveService, gw: Gateway, history: History) -> tuple[str, dict]:
+    """Where a promoted service comes from: its deployed build, and the deploy (and commit) that made it."""
+    build = service.build
+    detail: dict[str, Any] = {"environment": env_name, "build_sid": build.sid}
+    ours = history.our_deployments(name)
+    env = service.environment
+    deployments = api.list_deployments(gw, service.sid, env.sid)
+    made = [d for d in deployments if d.build_sid == build.sid and d.sid in ours]
+    if made:
+        record = ours[made[-1].sid]
+        sha = record.header.git_sha
+        detail.update(deploy_id=record.deploy_id, git_sha=sha)
+        return f"{env_name} build {build.sid} (deploy {record.deploy_id}" + (f", git {sha}" if sha else "") + ")", detail
+    return f"{env_name} build {build.sid} (no deploy journal of {env_name} here says which commit)", detail
+
+
 class ServerlessProvider:
     family = "service"
     name = "services"
@@ -784,6 +805,48 @@ class ServerlessProvider:
         for change in changes:
             by_service.setdefault(change.address.owner, []).append(change)
         return [item for name, mine in by_service.items() for item in audit.service(name, mine)]
+
+    def decompile(self, ctx: DecompileContext) -> None:
+        """The services `target_env` deploys, with the code the source account's build runs (its
+        runtime and dependencies too); assets stay the manifests' (Twilio cannot serve them)."""
+        source, target = ctx.source_env, ctx.target_env
+        services: dict[str, ServiceSource] = {}
+        for name in target.services:
+            manifest = ctx.project.services[name]
+            found = ctx.live.services.get(name)
+            if name not in source.services or found is None or found.build is None:
+                raise TwideployError(f"{target.name} deploys service {name}, but {source.name} has no build of it "
+                                     f"deployed; apply {source.name} first")
+            deployed = [c for c in found.functions.values() if c.version_sid]
+
+            def content(code: LiveCode, service_sid: str = found.sid) -> bytes:
+                return api.function_content(ctx.gw, service_sid, code.sid, code.version_sid).encode("utf-8")
+
+            functions = []
+            for code, body in zip(deployed, ctx.gw.map(content, deployed)):
+                local = manifest.function(code.path)
+                functions.append(CodeFile(code.path, code.visibility or "protected", body,
+                                          local.file if local else ctx.project.root / "functions" / name / code.path.lstrip("/"),
+                                          "function"))
+            assets = []
+            for code in found.assets.values():
+                if not code.version_sid:
+                    continue
+                local = manifest.file(code.path)
+                if local is None or local.kind != "asset":
+                    ctx.warnings.append(f"service {name}: asset {code.path} is deployed in {source.name} but not in "
+                                           f"the manifests; asset content cannot be read from Twilio, so it is not promoted")
+                    continue
+                if code.content_hash and code.content_hash != local.content_hash:
+                    ctx.warnings.append(f"service {name}: asset {code.path} differs between {source.name} and the "
+                                           f"manifests; the manifests' version is promoted (Twilio cannot serve asset content)")
+                assets.append(local)
+            services[name] = ServiceSource(name, manifest.unique_name, manifest.friendly_name,
+                                           found.build.runtime or manifest.runtime, dict(found.build.dependencies),
+                                           manifest.ui_editable, functions, assets, manifest.variables)
+            text, detail = _origin(source.name, name, found, ctx.gw, ctx.history)
+            ctx.origin[Address.service(name)], ctx.details[Address.service(name)] = text, detail
+        ctx.project = dataclasses.replace(ctx.project, services={**ctx.project.services, **services})
 
 
 def _enter(book: AddressBook, name: str, service: LiveService | None) -> None:
