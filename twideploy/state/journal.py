@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,8 @@ from twideploy.state.paths import JOURNAL_SUFFIX, journal_file
 JsonValue: TypeAlias = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
 JsonObject = dict[str, JsonValue]
 """Undo data and write results: JSON, read and written by the providers that made them."""
+JsonOut: TypeAlias = None | bool | int | float | str | Sequence["JsonOut"] | Mapping[str, "JsonOut"]
+"""What is only written as JSON: read-only containers, so a list[str] is one (list[JsonValue] is invariant)."""
 
 JOURNAL_FORMAT_VERSION = 1
 DEPLOY, ROLLBACK = "deploy", "rollback"
@@ -170,13 +173,13 @@ class Journal:
     def undone(self, seq: int) -> None:
         self._append({"type": "undone", "seq": seq, "at": now()})
 
-    def finish(self, outcome: str, **details: JsonValue) -> None:
+    def finish(self, outcome: str, **details: JsonOut) -> None:
         """`details` (the error, the rollback report, the number of writes) are for people reading the file."""
         assert outcome in OUTCOMES, outcome
         self._append({"type": "outcome", "outcome": outcome, "at": now(), **details})
         self._file.close()
 
-    def _append(self, entry: JsonObject) -> None:
+    def _append(self, entry: Mapping[str, JsonOut]) -> None:
         self._file.write(json.dumps(entry, sort_keys=True) + "\n")
         self._file.flush()
         os.fsync(self._file.fileno())
