@@ -6,8 +6,9 @@ project, Live holds each provider's own live state under the provider's name.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from twideploy.manifest import Environment, Project
 from twideploy.manifest.references import contains_any, var_names

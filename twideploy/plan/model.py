@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import asdict, dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -72,7 +72,7 @@ class Change:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Change":
+    def from_dict(cls, data: dict[str, Any]) -> Change:
         return cls(kind=data["kind"], address=Address.parse(data["address"], data["kind"]), action=Action(data["action"]),
                    before=data.get("before"), after=data.get("after"),
                    widgets=[WidgetChange(**w) for w in data.get("widgets", [])],
@@ -129,7 +129,7 @@ class Plan:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Plan":
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
         return cls(environment=data["environment"], account_sid=data["account_sid"],
                    changes=[Change.from_dict(c) for c in data["changes"]],
                    fingerprint=data["fingerprint"], git_sha=data.get("git_sha"),
@@ -154,13 +154,13 @@ class _ChangeSpec(BaseModel):
     kind: str
     address: str
     action: Action
-    before: Optional[dict[str, Any]] = None
-    after: Optional[dict[str, Any]] = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
     widgets: list[_WidgetChangeSpec] = Field(default_factory=list)
     reason: str = ""
 
     @model_validator(mode="after")
-    def _address_of_kind(self) -> "_ChangeSpec":
+    def _address_of_kind(self) -> _ChangeSpec:
         Address.parse(self.address, self.kind)  # its ValueError is reported as the field's error
         return self
 
@@ -175,7 +175,7 @@ class PlanFileSpec(BaseModel):
     format_version: int
     environment: str = Field(min_length=1)
     account_sid: str
-    git_sha: Optional[str] = None
+    git_sha: str | None = None
     created_at: str = ""
     include_layout: bool = False
     prune: bool = False

@@ -46,7 +46,7 @@ def read_live(gw: Gateway, desired: Desired, cache: ContentCache, *, lazy: bool 
     """The live state of what `desired` names, every provider's read at once. With `lazy`, content
     whose hash the cache knows may be left unread (see `flows.read`)."""
     parts = gw.map(lambda provider: provider.read(gw, desired, cache, lazy=lazy), PROVIDERS)
-    return Live({provider.name: part for provider, part in zip(PROVIDERS, parts)})
+    return Live({provider.name: part for provider, part in zip(PROVIDERS, parts, strict=True)})
 
 
 def address_book(desired: Desired, live: Live) -> AddressBook:

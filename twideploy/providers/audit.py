@@ -7,7 +7,7 @@ drift (fails the audit), layout (canvas moves only; fails with --include-layout)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from twideploy.addresses import Address
@@ -73,19 +73,20 @@ class AuditContext:
             return True, f"{what}; changed outside twideploy at {iso(updated)}, after {written_by(record)}"
         if after is False:
             return False, f"{what}; unchanged live since {written_by(record)}: the manifests changed since"
-        return None, f"{what}; changed at {iso(updated)}, in the same second as {written_by(record)}: cannot tell by whom"
+        return None, (f"{what}; changed at {iso(updated)}, in the same second as {written_by(record)}: "
+                      f"cannot tell by whom")
 
 
 def when_of(value: Any) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     try:
         moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def iso(value: Any) -> str | None:

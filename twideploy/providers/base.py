@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from twideploy.addresses import Address
 from twideploy.errors import ApplyError
@@ -186,6 +187,6 @@ def _difference(planned: object, written: object, where: str) -> str | None:
                 return found
         return None
     if isinstance(planned, list) and isinstance(written, list) and len(planned) == len(written):
-        return next((found for i, (p, w) in enumerate(zip(planned, written))
+        return next((found for i, (p, w) in enumerate(zip(planned, written, strict=True))
                      if (found := _difference(p, w, f"{where}[{i}]")) is not None), None)
     return None if planned == written else where

@@ -17,21 +17,45 @@ import dataclasses
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from twideploy.addresses import Address
 from twideploy.errors import ApplyError, NotUndoable, TwideployError, TwilioApiError
 from twideploy.manifest import Environment, FlowSource, decompile_flow
-from twideploy.manifest.references import (UNKNOWN, AddressBook, FlowAddress, FunctionRef, compile_flow,
-                                           mask_secret_strings, restore_secret_strings)
+from twideploy.manifest.references import (
+    UNKNOWN,
+    AddressBook,
+    FlowAddress,
+    FunctionRef,
+    compile_flow,
+    mask_secret_strings,
+    restore_secret_strings,
+)
 from twideploy.plan.desired import Desired, Live
 from twideploy.plan.flowdiff import describe, diff_shown
 from twideploy.plan.model import Action, Change, WidgetChange
-from twideploy.providers.audit import (DRIFT, INFO, LAYOUT, AuditContext, DriftItem, deploy_ref, iso,
-                                       revision_ref, written_by)
-from twideploy.providers.base import (ApplyContext, DecompileContext, PlanContext, UndoFunction, Writer, delete_created,
-                                      verify)
+from twideploy.providers.audit import (
+    DRIFT,
+    INFO,
+    LAYOUT,
+    AuditContext,
+    DriftItem,
+    deploy_ref,
+    iso,
+    revision_ref,
+    written_by,
+)
+from twideploy.providers.base import (
+    ApplyContext,
+    DecompileContext,
+    PlanContext,
+    UndoFunction,
+    Writer,
+    delete_created,
+    verify,
+)
 from twideploy.state import commits
 from twideploy.state.cache import ContentCache
 from twideploy.state.history import History
@@ -76,7 +100,7 @@ def read(gw: Gateway, managed_names: set[str], cache: ContentCache | None = None
 def fetch_definitions(gw: Gateway, missing: list[LiveFlow], cache: ContentCache | None) -> None:
     """Fill in the definitions of `missing` (concurrently), remembering their hashes."""
     fetched = gw.map(lambda f: studio.fetch_flow(gw, f.sid), missing)
-    for flow, full in zip(missing, fetched):
+    for flow, full in zip(missing, fetched, strict=True):
         flow.definition, flow.revision, flow.status = full.definition, full.revision, full.status
         remember(cache, flow)
 
@@ -352,8 +376,8 @@ def _check_references(name: str, definition: dict[str, Any], from_env: Environme
                                      f"service {service}")
     missing = sorted({m for m in VAR.findall(repr(definition)) if m not in to_env.vars})
     if missing:
-        raise TwideployError(f"flow {name} uses ${{vars.{missing[0]}}} (a value of {from_env.name}'s var appears in it) "
-                             f"but {to_env.name} defines no var {missing[0]}")
+        raise TwideployError(f"flow {name} uses ${{vars.{missing[0]}}} (a value of {from_env.name}'s var appears in "
+                             f"it) but {to_env.name} defines no var {missing[0]}")
 
 
 class FlowsProvider:

@@ -4,11 +4,10 @@ deletions in the reverse one. Adding a kind is a module and a line here."""
 
 from __future__ import annotations
 
-from twideploy.providers.base import Provider
+from twideploy.providers.base import Provider, UndoFunction
 from twideploy.providers.flows import FlowsProvider
 from twideploy.providers.numbers import NumbersProvider
 from twideploy.providers.serverless import ServerlessProvider
-from twideploy.providers.base import UndoFunction
 
 PROVIDERS: list[Provider] = [ServerlessProvider(), FlowsProvider(), NumbersProvider()]
 

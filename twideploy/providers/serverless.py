@@ -24,7 +24,7 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from twideploy.addresses import Address
@@ -34,8 +34,17 @@ from twideploy.manifest.references import AddressBook, FunctionAddress, Function
 from twideploy.plan.desired import Desired, Live
 from twideploy.plan.model import Action, Change
 from twideploy.providers.audit import DRIFT, INFO, AuditContext, DriftItem, deploy_ref, iso, when_of, written_by
-from twideploy.providers.base import (SENSITIVE, ApplyContext, DecompileContext, PlanContext, UndoFunction, Writer, delete_created,
-                                      keyed_digest, verify)
+from twideploy.providers.base import (
+    SENSITIVE,
+    ApplyContext,
+    DecompileContext,
+    PlanContext,
+    UndoFunction,
+    Writer,
+    delete_created,
+    keyed_digest,
+    verify,
+)
 from twideploy.secrets import Secret, reveal
 from twideploy.state.cache import ContentCache
 from twideploy.state.history import History
@@ -95,7 +104,7 @@ def read(gw: Gateway, wanted: dict[str, str], env_names: dict[str, str], cache: 
     by_unique = {s.unique_name: s for s in api.list_services(gw)}
     present = [(name, by_unique[u]) for name, u in wanted.items() if u in by_unique]
     services = gw.map(lambda item: _read_service(gw, item[1], env_names[item[0]], cache), present)
-    return {name: service for (name, _), service in zip(present, services)}
+    return {name: service for (name, _), service in zip(present, services, strict=True)}
 
 
 def _read_service(gw: Gateway, record: api.Service, env_name: str, cache: ContentCache) -> LiveService:
@@ -163,7 +172,8 @@ def plan(name: str, source: Any, settings: Any, live: LiveService | None, prune:
     if live is None:
         changes.append(Change("service", base, Action.CREATE, None, wanted))
     else:
-        current = {"unique_name": live.unique_name, "friendly_name": live.friendly_name, "ui_editable": live.ui_editable}
+        current = {"unique_name": live.unique_name, "friendly_name": live.friendly_name,
+                   "ui_editable": live.ui_editable}
         changes.append(Change("service", base, Action.UPDATE if current != wanted else Action.NOOP, current, wanted))
     env = live.environment if live else None
     env_after = {"unique_name": settings.environment, "domain_suffix": settings.domain_suffix}
@@ -191,7 +201,8 @@ def plan(name: str, source: Any, settings: Any, live: LiveService | None, prune:
         for path, code in sorted(live_codes.items()):
             if path not in declared:
                 code_changed |= prune
-                changes.append(Change(kind, Address.service(name, kind, path), Action.DELETE if prune else Action.UNMANAGED,
+                changes.append(Change(kind, Address.service(name, kind, path),
+                                      Action.DELETE if prune else Action.UNMANAGED,
                                       {"path": path, "visibility": code.visibility, "sha256": code.content_hash}))
 
     build_after = {"runtime": source.runtime, "dependencies": dict(source.dependencies)}
@@ -209,14 +220,16 @@ def plan(name: str, source: Any, settings: Any, live: LiveService | None, prune:
     for key, value in sorted(settings.variables.items()):
         masked = SENSITIVE if isinstance(value, Secret) else value
         if key not in live_vars:
-            changes.append(Change("variable", Address.service(name, "variable", key), Action.CREATE, None, {"value": masked}))
+            changes.append(Change("variable", Address.service(name, "variable", key), Action.CREATE, None,
+                                  {"value": masked}))
             continue
         same = live_vars[key][1] == reveal(value)
-        changes.append(Change("variable", Address.service(name, "variable", key), Action.NOOP if same else Action.UPDATE,
+        changes.append(Change("variable", Address.service(name, "variable", key),
+                              Action.NOOP if same else Action.UPDATE,
                               {"value": masked if same else SENSITIVE}, {"value": masked}))
     for key in sorted(live_vars.keys() - settings.variables.keys()):
-        changes.append(Change("variable", Address.service(name, "variable", key), Action.DELETE if prune else Action.UNMANAGED,
-                              {"value": SENSITIVE}))
+        changes.append(Change("variable", Address.service(name, "variable", key),
+                              Action.DELETE if prune else Action.UNMANAGED, {"value": SENSITIVE}))
     return changes
 
 
@@ -266,7 +279,8 @@ class ServiceDeployer:
                                    ui_editable=s.ui_editable)))
             self.live = LiveService(result["sid"], s.unique_name, s.friendly_name, s.ui_editable)
         elif change.action is Action.UPDATE:
-            before = {"sid": self.live.sid, "friendly_name": self.live.friendly_name, "ui_editable": self.live.ui_editable}
+            before = {"sid": self.live.sid, "friendly_name": self.live.friendly_name,
+                      "ui_editable": self.live.ui_editable}
             self.write("service.update", change.address, before, lambda: _sid_of(
                 api.update_service(self.gw, self.live.sid, friendly_name=s.friendly_name, ui_editable=s.ui_editable)))
 
@@ -290,7 +304,8 @@ class ServiceDeployer:
             if change.action is Action.CREATE:
                 result = self.write(f"{change.kind}.create", change.address,
                                     {"service_sid": self.live.sid, "path": path},
-                                    lambda k=change.kind, p=path: _sid_of(api.create_code(self.gw, self.live.sid, k, p)))
+                                    lambda k=change.kind, p=path: _sid_of(
+                                        api.create_code(self.gw, self.live.sid, k, p)))
                 codes[path] = LiveCode(result["sid"], path)
             if change.action in (Action.CREATE, Action.UPDATE):
                 uploads.append((change.kind, files[(change.kind, path)], codes[path]))
@@ -436,8 +451,9 @@ def _undo_service_update(gw: Gateway, undo: dict, result: dict) -> str:
 
 def _undo_environment_create(gw: Gateway, undo: dict, result: dict) -> str:
     service, name = undo["service_sid"], undo.get("unique_name")
-    delete_created(result, lambda: next((e.sid for e in api.list_environments(gw, service) if name and e.unique_name == name),
-                                        None), lambda sid: api.delete_environment(gw, service, sid))
+    delete_created(result, lambda: next((e.sid for e in api.list_environments(gw, service)
+                                         if name and e.unique_name == name), None),
+                   lambda sid: api.delete_environment(gw, service, sid))
     return "deleted the new Serverless environment"
 
 
@@ -629,9 +645,11 @@ class _ServiceAudit:
                 else:
                     if before.get("sha256") != after.get("sha256"):
                         lines.append(f"{after.get('path')}: content differs (sha256 live "
-                                     f"{_short_hash(before.get('sha256'))}, manifests {_short_hash(after.get('sha256'))})")
+                                     f"{_short_hash(before.get('sha256'))}, "
+                                     f"manifests {_short_hash(after.get('sha256'))})")
                     if before.get("visibility") != after.get("visibility"):
-                        lines.append(f"{after.get('path')}: visibility {before.get('visibility')} -> {after.get('visibility')}")
+                        lines.append(f"{after.get('path')}: visibility {before.get('visibility')} -> "
+                                     f"{after.get('visibility')}")
             elif change.kind == "build":
                 before, after = change.before or {}, change.after or {}
                 for key in ("runtime", "dependencies"):
@@ -664,7 +682,7 @@ class _ServiceAudit:
             self._builds[name] = result
             return result
         deployments = sorted(api.list_deployments(self.ctx.gw, live.sid, env.sid),
-                             key=lambda d: when_of(d.date_created) or datetime.min.replace(tzinfo=timezone.utc))
+                             key=lambda d: when_of(d.date_created) or datetime.min.replace(tzinfo=UTC))
         build_of = {d.sid: d.build_sid for d in deployments}
         ours = self.ctx.history.our_deployments(name)
         expected, by = self.ctx.history.expected_build(name, build_of)
@@ -684,13 +702,14 @@ class _ServiceAudit:
             result.update(outside=False, summary=f"live build {env.build_sid} is the one twideploy left deployed "
                                                  f"({written_by(by)}); the manifests changed since")
         elif made_by is not None and made_by.sid in ours:
-            result.update(outside=True, summary=f"build {env.build_sid} (from twideploy {written_by(ours[made_by.sid])}) was "
-                                                f"redeployed outside twideploy; twideploy last deployed {expected}")
+            result.update(outside=True, summary=f"build {env.build_sid} (from twideploy "
+                                                f"{written_by(ours[made_by.sid])}) was redeployed outside "
+                                                f"twideploy; twideploy last deployed {expected}")
         else:
             result.update(outside=True, summary=f"build {env.build_sid} was deployed outside twideploy"
                                                 + (f" at {details['deployed_at']}" if details["deployed_at"] else "")
-                                                + (f"; twideploy last deployed {expected} ({written_by(by)})" if expected else
-                                                   "; no twideploy deploy made it"))
+                                                + (f"; twideploy last deployed {expected} ({written_by(by)})"
+                                                   if expected else "; no twideploy deploy made it"))
         self._builds[name] = result
         return result
 
@@ -747,7 +766,8 @@ def _origin(env_name: str, name: str, service: LiveService, gw: Gateway, history
         record = ours[made[-1].sid]
         sha = record.header.git_sha
         detail.update(deploy_id=record.deploy_id, git_sha=sha)
-        return f"{env_name} build {build.sid} (deploy {record.deploy_id}" + (f", git {sha}" if sha else "") + ")", detail
+        text = f"{env_name} build {build.sid} (deploy {record.deploy_id}" + (f", git {sha}" if sha else "") + ")"
+        return text, detail
     return f"{env_name} build {build.sid} (no deploy journal of {env_name} here says which commit)", detail
 
 
@@ -823,23 +843,25 @@ class ServerlessProvider:
                 return api.function_content(ctx.gw, service_sid, code.sid, code.version_sid).encode("utf-8")
 
             functions = []
-            for code, body in zip(deployed, ctx.gw.map(content, deployed)):
+            for code, body in zip(deployed, ctx.gw.map(content, deployed), strict=True):
                 local = manifest.function(code.path)
                 functions.append(CodeFile(code.path, code.visibility or "protected", body,
-                                          local.file if local else ctx.project.root / "functions" / name / code.path.lstrip("/"),
-                                          "function"))
+                                          local.file if local else
+                                          ctx.project.root / "functions" / name / code.path.lstrip("/"), "function"))
             assets = []
             for code in found.assets.values():
                 if not code.version_sid:
                     continue
                 local = manifest.file(code.path)
                 if local is None or local.kind != "asset":
-                    ctx.warnings.append(f"service {name}: asset {code.path} is deployed in {source.name} but not in "
-                                           f"the manifests; asset content cannot be read from Twilio, so it is not promoted")
+                    ctx.warnings.append(f"service {name}: asset {code.path} is deployed in {source.name} but not "
+                                        f"in the manifests; asset content cannot be read from Twilio, so it is not "
+                                        f"promoted")
                     continue
                 if code.content_hash and code.content_hash != local.content_hash:
-                    ctx.warnings.append(f"service {name}: asset {code.path} differs between {source.name} and the "
-                                           f"manifests; the manifests' version is promoted (Twilio cannot serve asset content)")
+                    ctx.warnings.append(f"service {name}: asset {code.path} differs between {source.name} and "
+                                        f"the manifests; the manifests' version is promoted (Twilio cannot serve "
+                                        f"asset content)")
                 assets.append(local)
             services[name] = ServiceSource(name, manifest.unique_name, manifest.friendly_name,
                                            found.build.runtime or manifest.runtime, dict(found.build.dependencies),

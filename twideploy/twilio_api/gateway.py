@@ -12,16 +12,17 @@ import json
 import re
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
 from tenacity import (
     RetryCallState,
-    retry_if_exception_type,
     Retrying,
+    retry_if_exception_type,
     stop_after_attempt,
     wait_exponential_jitter,
 )
@@ -74,7 +75,7 @@ class _RetryableStatus(Exception):
 class _RedirectingHttpClient(TwilioHttpClient):
     """TwilioHttpClient that rewrites Twilio hosts to `base_url`, counts and retries."""
 
-    def __init__(self, gateway: "Gateway", base_url: str | None, timeout: float):
+    def __init__(self, gateway: Gateway, base_url: str | None, timeout: float):
         super().__init__(timeout=timeout)
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=gateway.concurrency)
         self.session.mount("https://", adapter)
