@@ -61,12 +61,12 @@ def to_node(value: Any, *, flow_style_small: bool = True) -> Any:
             node.fa.set_flow_style()
         return node
     if isinstance(value, list):
-        node = CommentedSeq()
+        seq = CommentedSeq()
         for v in value:
-            node.append(to_node(v, flow_style_small=flow_style_small))
+            seq.append(to_node(v, flow_style_small=flow_style_small))
         if value and all(isinstance(v, str) and len(v) < 40 and "\n" not in v for v in value):
-            node.fa.set_flow_style()
-        return node
+            seq.fa.set_flow_style()
+        return seq
     if isinstance(value, str) and "\n" in value:
         return LiteralScalarString(value)
     return value

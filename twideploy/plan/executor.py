@@ -89,17 +89,24 @@ class Executor:
         return Outcome(self.journal.deploy_id, self.gw.writes_made - writes_before,
                        [f"{c.action.value} {c.address}" for c in plan.actionable])
 
+    @property
+    def _journal(self) -> journals.Journal:
+        """This deploy's journal: `run` starts it before the first write."""
+        if self.journal is None:
+            raise RuntimeError("a write before the deploy journal was started")
+        return self.journal
+
     # -- the writer every resource module calls -------------------------------------------
 
     def write(self, op: str, address: Address, undo: dict[str, Any], run: Callable[[], Any],
               *, secret_undo: dict[str, Any] | None = None) -> dict[str, Any]:
-        seq = self.journal.intent(op, str(address), undo)
+        seq = self._journal.intent(op, str(address), undo)
         made = journals.Step(seq, op, str(address), {**undo, **(secret_undo or {})})
         self.made.append(made)
         self.progress(f"{op} {address}")
         result = run()
         made.result = result if isinstance(result, dict) else {}  # deletes return no record
-        self.journal.done(seq, made.result)
+        self._journal.done(seq, made.result)
         return made.result
 
     # -- what every provider is given ------------------------------------------------------
@@ -117,7 +124,8 @@ class Executor:
 
     def _roll_back(self) -> list[str]:
         self.progress("rolling back")
-        return undo_steps(self.gw, self.made, lambda step: self.journal.undone(step.seq))
+        journal = self._journal
+        return undo_steps(self.gw, self.made, lambda step: journal.undone(step.seq))
 
 
 def undo_steps(gw: Gateway, steps: list[journals.Step], on_undone: Callable[[journals.Step], None]) -> list[str]:

@@ -73,7 +73,8 @@ class Change:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Change:
-        return cls(kind=data["kind"], address=Address.parse(data["address"], data["kind"]), action=Action(data["action"]),
+        return cls(kind=data["kind"], address=Address.parse(data["address"], data["kind"]),
+                   action=Action(data["action"]),
                    before=data.get("before"), after=data.get("after"),
                    widgets=[WidgetChange(**w) for w in data.get("widgets", [])],
                    reason=data.get("reason", ""))

@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from twideploy.addresses import Address
@@ -59,6 +60,7 @@ from twideploy.providers.base import (
 from twideploy.state import commits
 from twideploy.state.cache import ContentCache
 from twideploy.state.history import History
+from twideploy.state.journal import JsonObject
 from twideploy.twilio_api import studio
 from twideploy.twilio_api.gateway import Gateway
 
@@ -69,7 +71,7 @@ class LiveFlow:
     friendly_name: str
     status: str
     revision: int
-    definition: dict[str, Any] | None
+    definition: JsonObject | None
     commit_message: str | None
     webhook_url: str
     date_updated: str = ""
@@ -166,36 +168,36 @@ def studio_validate(gw: Gateway, name: str, friendly_name: str, status: str, def
                              code=error.code) from error
 
 
-def apply(gw: Gateway, change: Change, friendly_name: str, status: str, definition: dict[str, Any] | None,
-          live: LiveFlow | None, commit_message: str, write: Writer,
-          holds_secret: Callable[[dict[str, Any]], bool] = lambda definition: True) -> LiveFlow | None:
-    """Make one flow change. A deleted flow loses its revisions, so undoing the delete needs its
-    definition: it is journalled unless `holds_secret(definition)` says it may hold a secret
-    value; then it is kept in memory only, for this run's own rollback."""
-    if change.action is Action.CREATE:
+def write_flow(gw: Gateway, change: Change, friendly_name: str, status: str, definition: JsonObject,
+               live: LiveFlow | None, commit_message: str, write: Writer) -> LiveFlow:
+    """Create a flow (`live` None) or write a new revision of it; the flow as it is then."""
+    if live is None:
         result = write("flow.create", change.address, {"friendly_name": friendly_name}, lambda: _result(
             studio.create_flow(gw, friendly_name=friendly_name, status=status, definition=definition,
                                commit_message=commit_message)))
         return LiveFlow(result["sid"], friendly_name, status, result["revision"], definition, commit_message,
                         result["webhook_url"])
-    if change.action is Action.UPDATE:
-        undo = {"sid": live.sid, "friendly_name": live.friendly_name, "revision": live.revision,
-                "status": live.status}
-        result = write("flow.update", change.address, undo, lambda: _result(studio.update_flow(
-            gw, live.sid, status=status, friendly_name=friendly_name, definition=definition,
-            commit_message=commit_message)))
-        return LiveFlow(live.sid, friendly_name, status, result["revision"], definition, commit_message,
-                        live.webhook_url)
-    if change.action is Action.DELETE:
-        if live.definition is None:  # an unmanaged flow is listed, never fetched: undo must recreate it
-            live.definition = studio.fetch_flow(gw, live.sid).definition
-        secret = holds_secret(live.definition)
-        undo = {"sid": live.sid, "friendly_name": live.friendly_name, "status": live.status,
-                "definition": None if secret else live.definition, "commit_message": live.commit_message}
-        write("flow.delete", change.address, undo, lambda: studio.delete_flow(gw, live.sid),
-              secret_undo={"definition": live.definition} if secret else None)
-        return None
-    return live
+    undo = {"sid": live.sid, "friendly_name": live.friendly_name, "revision": live.revision, "status": live.status}
+    result = write("flow.update", change.address, undo, lambda: _result(studio.update_flow(
+        gw, live.sid, status=status, friendly_name=friendly_name, definition=definition,
+        commit_message=commit_message)))
+    return LiveFlow(live.sid, friendly_name, status, result["revision"], definition, commit_message,
+                    live.webhook_url)
+
+
+def delete_flow(gw: Gateway, change: Change, live: LiveFlow, write: Writer,
+                holds_secret: Callable[[JsonObject], bool]) -> None:
+    """Delete a flow. It loses its revisions, so undoing the delete needs its definition: it is
+    journalled unless `holds_secret(definition)` says it may hold a secret value; then it is
+    kept in memory only, for this run's own rollback."""
+    definition = live.definition
+    if definition is None:  # an unmanaged flow is listed, never fetched: undo must recreate it
+        definition = live.definition = studio.fetch_flow(gw, live.sid).definition or {}
+    secret = holds_secret(definition)
+    undo = {"sid": live.sid, "friendly_name": live.friendly_name, "status": live.status,
+            "definition": None if secret else definition, "commit_message": live.commit_message}
+    write("flow.delete", change.address, undo, lambda: studio.delete_flow(gw, live.sid),
+          secret_undo={"definition": definition} if secret else None)
 
 
 def _result(record: studio.Flow) -> dict[str, Any]:
@@ -306,7 +308,7 @@ def _attribute(ctx: AuditContext, change: Change) -> DriftItem | None:
         what = "not in the manifests" + ("; apply --prune deletes it" if change.action is Action.DELETE
                                          else "; kept (deleted only with --prune)")
         return DriftItem(change.address, "flow", category if actionable else INFO, change.action.value,
-                         f"{what}; " + ("created outside twideploy" if made_by_hand else
+                         f"{what}; " + ("created outside twideploy" if last_ours is None else
                                         f"last written by twideploy as revision {last_ours.revision}"),
                          [], made_by_hand, iso(live.date_updated), details)
     if outside:
@@ -404,7 +406,7 @@ class FlowsProvider:
                                         or found.status != flow.status)], ctx.cache)
         changes = [plan(flow.name, flow.friendly_name, flow.status, ctx.compiled[flow.name],
                         live.flows.get(flow.friendly_name),
-                        lambda d, symbolic=flow.definition: mask_secret_strings(d, symbolic, env.vars))
+                        partial(mask_secret_strings, symbolic=flow.definition, vars=env.vars))
                    for flow in desired.flows]
         managed = {flow.friendly_name for flow in desired.flows}
         project_names = {f.friendly_name: f.name for f in desired.project.flows.values()}
@@ -433,8 +435,8 @@ class FlowsProvider:
                 resolved = compile_flow(source.definition, vars=ctx.desired.env.vars, book=ctx.book)
                 verify(change.address, definition, resolved)
                 definition = resolved
-            current = apply(ctx.gw, change, source.friendly_name, source.status, definition,
-                            ctx.live.flows.get(source.friendly_name), ctx.commit_message, ctx.write)
+            current = write_flow(ctx.gw, change, source.friendly_name, source.status, definition,
+                                 ctx.live.flows.get(source.friendly_name), ctx.commit_message, ctx.write)
             ctx.live.flows[source.friendly_name] = current
             remember(ctx.cache, current)
             ctx.book.flows[source.name] = FlowAddress(current.sid, current.webhook_url)
@@ -442,9 +444,8 @@ class FlowsProvider:
     def prune(self, ctx: ApplyContext, changes: list[Change]) -> None:
         for change in changes:
             if change.action is Action.DELETE:
-                found = ctx.live.flows[change.before["friendly_name"]]
-                apply(ctx.gw, change, found.friendly_name, found.status, None, found, "", ctx.write,
-                      lambda definition, f=found: ctx.desired.holds_secret(f.friendly_name, definition))
+                found = ctx.live.flows[(change.before or {})["friendly_name"]]
+                delete_flow(ctx.gw, change, found, ctx.write, partial(ctx.desired.holds_secret, found.friendly_name))
 
     def attribute(self, ctx: AuditContext, changes: list[Change]) -> list[DriftItem]:
         return [item for change in changes if (item := _attribute(ctx, change)) is not None]

@@ -23,13 +23,15 @@ import mimetypes
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from twideploy.addresses import Address
 from twideploy.errors import ApplyError, NotUndoable, TwideployError
-from twideploy.manifest import CodeFile, ServiceSource
+from twideploy.manifest import CodeFile, ServiceEnvironment, ServiceSource
 from twideploy.manifest.references import AddressBook, FunctionAddress, FunctionRef
 from twideploy.plan.desired import Desired, Live
 from twideploy.plan.model import Action, Change
@@ -109,9 +111,7 @@ def read(gw: Gateway, wanted: dict[str, str], env_names: dict[str, str], cache: 
 
 def _read_service(gw: Gateway, record: api.Service, env_name: str, cache: ContentCache) -> LiveService:
     service = LiveService(record.sid, record.unique_name, record.friendly_name, record.ui_editable)
-    environments, functions, assets = gw.map(lambda read: read(), [
-        lambda: api.list_environments(gw, record.sid), lambda: api.list_code(gw, record.sid, "function"),
-        lambda: api.list_code(gw, record.sid, "asset")])
+    environments, functions, assets = api.list_parts(gw, record.sid)
     service.functions = {f.friendly_name: LiveCode(f.sid, f.friendly_name) for f in functions}
     service.assets = {a.friendly_name: LiveCode(a.sid, a.friendly_name) for a in assets}
     env = next((e for e in environments if e.unique_name == env_name), None)
@@ -151,12 +151,13 @@ def _hash_function_contents(gw: Gateway, service: LiveService, cache: ContentCac
     for code in [*service.functions.values(), *service.assets.values()]:
         if code.version_sid:
             code.content_hash = cache.hashes.get(code.version_sid)
-    unknown = [c for c in service.functions.values() if c.version_sid and c.content_hash is None]
+    unknown = [(c, c.version_sid) for c in service.functions.values() if c.version_sid and c.content_hash is None]
 
-    def fetch(code: LiveCode) -> None:
-        content = api.function_content(gw, service.sid, code.sid, code.version_sid)
+    def fetch(item: tuple[LiveCode, str]) -> None:
+        code, version_sid = item
+        content = api.function_content(gw, service.sid, code.sid, version_sid)
         code.content_hash = hashlib.sha256(content.encode()).hexdigest()  # as CodeFile.content_hash
-        cache.hashes[code.version_sid] = code.content_hash
+        cache.hashes[version_sid] = code.content_hash
 
     gw.map(fetch, unknown)
 
@@ -185,13 +186,13 @@ def plan(name: str, source: Any, settings: Any, live: LiveService | None, prune:
     for kind, files, live_codes in (("function", source.functions, live.functions if live else {}),
                                     ("asset", source.assets, live.assets if live else {})):
         for file in files:
-            current = live_codes.get(file.path)
+            found = live_codes.get(file.path)
             after = {"path": file.path, "visibility": file.visibility, "sha256": file.content_hash}
-            if current is None or current.version_sid is None:
-                action = Action.CREATE if current is None else Action.UPDATE
+            if found is None or found.version_sid is None:
+                action = Action.CREATE if found is None else Action.UPDATE
                 before = None
             else:
-                before = {"path": current.path, "visibility": current.visibility, "sha256": current.content_hash}
+                before = {"path": found.path, "visibility": found.visibility, "sha256": found.content_hash}
                 action = Action.NOOP if before == after else Action.UPDATE
             code_changed |= action is not Action.NOOP
             reason = "content unknown (not uploaded by twideploy from this machine)" \
@@ -211,7 +212,8 @@ def plan(name: str, source: Any, settings: Any, live: LiveService | None, prune:
     needs_build = code_changed or build_before != build_after
     changes.append(Change("build", Address.service(name, "build"), Action.UPDATE if needs_build and build else
                           Action.CREATE if needs_build else Action.NOOP,
-                          {**build_before, "build_sid": build.sid} if build else None, build_after,
+                          {"runtime": build.runtime, "dependencies": build.dependencies, "build_sid": build.sid}
+                          if build else None, build_after,
                           reason="code changed" if code_changed else ""))
 
     # A live value is never shown unless it is the manifests' own: whether it is a secret cannot be
@@ -249,8 +251,9 @@ def fingerprint(live: LiveService, key: bytes) -> dict[str, Any]:
 class ServiceDeployer:
     """Applies the changes of one service, in order, journalling every write."""
 
-    def __init__(self, gw: Gateway, name: str, source: Any, settings: Any, live: LiveService | None,
-                 write: Writer, cache: ContentCache, progress: Any, secret_history: dict[str, bool]):
+    def __init__(self, gw: Gateway, name: str, source: ServiceSource, settings: ServiceEnvironment,
+                 live: LiveService | None, write: Writer, cache: ContentCache, progress: Callable[[str], None],
+                 secret_history: dict[Address, bool]):
         self.gw, self.name, self.source, self.settings = gw, name, source, settings
         self.live = live
         self.write, self.cache, self.progress = write, cache, progress
@@ -269,7 +272,21 @@ class ServiceDeployer:
         if build.action is not Action.NOOP or versions_changed:
             self._build_and_deploy()
         self._variables(by_kind.get("variable", []))
+        return self.service
+
+    @property
+    def service(self) -> LiveService:
+        """The live service: read by the plan, or made by `_service` before anything else."""
+        if self.live is None:
+            raise RuntimeError(f"service {self.name} used before it was made")
         return self.live
+
+    @property
+    def environment(self) -> LiveEnvironment:
+        """The service's Serverless environment: read by the plan, or made by `_environment`."""
+        if self.service.environment is None:
+            raise RuntimeError(f"the environment of service {self.name} used before it was made")
+        return self.service.environment
 
     def _service(self, change: Change) -> None:
         s = self.source
@@ -279,47 +296,46 @@ class ServiceDeployer:
                                    ui_editable=s.ui_editable)))
             self.live = LiveService(result["sid"], s.unique_name, s.friendly_name, s.ui_editable)
         elif change.action is Action.UPDATE:
-            before = {"sid": self.live.sid, "friendly_name": self.live.friendly_name,
-                      "ui_editable": self.live.ui_editable}
-            self.write("service.update", change.address, before, lambda: _sid_of(
-                api.update_service(self.gw, self.live.sid, friendly_name=s.friendly_name, ui_editable=s.ui_editable)))
+            before = {"sid": self.service.sid, "friendly_name": self.service.friendly_name,
+                      "ui_editable": self.service.ui_editable}
+            self.write("service.update", change.address, before, lambda: _sid_of(api.update_service(
+                self.gw, self.service.sid, friendly_name=s.friendly_name, ui_editable=s.ui_editable)))
 
     def _environment(self, change: Change) -> None:
         if change.action is not Action.CREATE:
             return
         self.new_environment = True
-        result = self.write("environment.create", change.address,
-                            {"service_sid": self.live.sid, "unique_name": self.settings.environment}, lambda: _record(
-            api.create_environment(self.gw, self.live.sid, unique_name=self.settings.environment,
-                                   domain_suffix=self.settings.domain_suffix), "sid", "domain_name"))
-        self.live.environment = LiveEnvironment(result["sid"], self.settings.environment, result["domain_name"], None)
+        service_sid, name = self.service.sid, self.settings.environment
+        result = self.write("environment.create", change.address, {"service_sid": service_sid, "unique_name": name},
+                            lambda: _record(api.create_environment(self.gw, service_sid, unique_name=name,
+                                                                   domain_suffix=self.settings.domain_suffix),
+                                            "sid", "domain_name"))
+        self.service.environment = LiveEnvironment(result["sid"], name, result["domain_name"], None)
 
     def _code(self, changes: list[Change]) -> bool:
         files = {(f.kind, f.path): f for f in [*self.source.functions, *self.source.assets]}
         changed = False
         uploads = []
         for change in changes:
-            path = change.address.name
-            codes = self.live.functions if change.kind == "function" else self.live.assets
+            path, kind = _member(change.address), _code_kind(change.kind)
+            codes = self.service.functions if kind == "function" else self.service.assets
             if change.action is Action.CREATE:
-                result = self.write(f"{change.kind}.create", change.address,
-                                    {"service_sid": self.live.sid, "path": path},
-                                    lambda k=change.kind, p=path: _sid_of(
-                                        api.create_code(self.gw, self.live.sid, k, p)))
+                result = self.write(f"{kind}.create", change.address, {"service_sid": self.service.sid, "path": path},
+                                    partial(_sid_after, api.create_code, self.gw, self.service.sid, kind, path))
                 codes[path] = LiveCode(result["sid"], path)
             if change.action in (Action.CREATE, Action.UPDATE):
-                uploads.append((change.kind, files[(change.kind, path)], codes[path]))
+                uploads.append((kind, files[(kind, path)], codes[path]))
             elif change.action is Action.DELETE:
-                self.pruned.add((change.kind, path))
+                self.pruned.add((kind, path))
             changed |= change.action is not Action.NOOP
 
-        def upload(item: tuple[str, Any, LiveCode]) -> None:
+        def upload(item: tuple[api.CodeKind, CodeFile, LiveCode]) -> None:
             kind, file, code = item
             content_type = "application/javascript" if kind == "function" else \
                 (mimetypes.guess_type(file.path)[0] or "application/octet-stream")
             self.progress(f"uploading {self.name}{file.path}")
             # Versions are immutable and unreferenced until a build: nothing to undo.
-            version = api.upload_version(self.gw, self.live.sid, kind, code.sid, path=file.path,
+            version = api.upload_version(self.gw, self.service.sid, kind, code.sid, path=file.path,
                                          visibility=file.visibility, content=file.content, content_type=content_type)
             code.version_sid, code.visibility, code.content_hash = version, file.visibility, file.content_hash
             self.cache.hashes[version] = file.content_hash
@@ -330,43 +346,43 @@ class ServiceDeployer:
     def _build_and_deploy(self) -> None:
         s = self.source
         deps = json.dumps([{"name": k, "version": v} for k, v in sorted(s.dependencies.items())])
-        function_versions = [c.version_sid for c in self.live.functions.values()
+        function_versions = [c.version_sid for c in self.service.functions.values()
                              if c.version_sid and ("function", c.path) not in self.pruned]
-        asset_versions = [c.version_sid for c in self.live.assets.values()
+        asset_versions = [c.version_sid for c in self.service.assets.values()
                           if c.version_sid and ("asset", c.path) not in self.pruned]
         self.progress(f"building {self.name} ({len(function_versions)} functions, {len(asset_versions)} assets)")
-        build = api.create_build(self.gw, self.live.sid, function_versions=function_versions,
+        build = api.create_build(self.gw, self.service.sid, function_versions=function_versions,
                                  asset_versions=asset_versions, dependencies=deps, runtime=s.runtime)
-        if _wait_for_build(self.gw, self.live.sid, build, f"service {self.name}",
+        if _wait_for_build(self.gw, self.service.sid, build, f"service {self.name}",
                            lambda status: self.progress(f"building {self.name}: {status}")) == "failed":
             raise ApplyError(f"build {build.sid} of service {self.name} failed; the previous build stays deployed")
-        env = self.live.environment
+        env = self.environment
         self.write("deployment.create", Address.service(self.name, "build"),
-                   {"service_sid": self.live.sid, "environment_sid": env.sid, "previous_build_sid": env.build_sid,
+                   {"service_sid": self.service.sid, "environment_sid": env.sid, "previous_build_sid": env.build_sid,
                     "new_environment": self.new_environment},
-                   lambda: _sid_of(api.create_deployment(self.gw, self.live.sid, env.sid, build.sid)))
+                   lambda: _sid_of(api.create_deployment(self.gw, self.service.sid, env.sid, build.sid)))
         env.build_sid = build.sid
 
     def _variables(self, changes: list[Change]) -> None:
-        env, service_sid = self.live.environment, self.live.sid
+        env, service_sid = self.environment, self.service.sid
         for change in changes:
-            key = change.address.name
-            where = {"service_sid": self.live.sid, "environment_sid": env.sid, "service": self.live.unique_name,
+            key = _member(change.address)
+            where = {"service_sid": self.service.sid, "environment_sid": env.sid, "service": self.service.unique_name,
                      "key": key}
             if change.action is Action.CREATE:
                 secret, value = isinstance(self.settings.variables[key], Secret), reveal(self.settings.variables[key])
                 self.write("variable.create", change.address, {**where, "secret": secret},
-                           lambda v=value, k=key: _sid_of(api.create_variable(self.gw, service_sid, env.sid, k, v)))
+                           partial(_sid_after, api.create_variable, self.gw, service_sid, env.sid, key, value))
             elif change.action is Action.UPDATE:
-                sid, old = self.live.variables[key]
+                sid, old = self.service.variables[key]
                 value = reveal(self.settings.variables[key])
                 self._journal_variable("variable.update", change, {**where, "sid": sid}, old, key,
-                                       lambda v=value, s=sid: _sid_of(api.update_variable(self.gw, service_sid,
-                                                                                          env.sid, s, v)))
+                                       partial(_sid_after, api.update_variable, self.gw, service_sid, env.sid, sid,
+                                               value))
             elif change.action is Action.DELETE:
-                sid, old = self.live.variables[key]
+                sid, old = self.service.variables[key]
                 self._journal_variable("variable.delete", change, {**where, "sid": sid}, old, key,
-                                       lambda s=sid: api.delete_variable(self.gw, service_sid, env.sid, s))
+                                       partial(api.delete_variable, self.gw, service_sid, env.sid, sid))
 
     def _journal_variable(self, op: str, change: Change, where: dict, old: str, key: str, run: Any) -> None:
         """Previous values go to disk only when not secret; secrets are kept for this run only."""
@@ -414,6 +430,22 @@ def _sid_of(record: Any) -> dict[str, Any]:
     return {"sid": record.sid}
 
 
+def _sid_after(call: Callable[..., Any], *args: Any) -> dict[str, Any]:
+    """Run a facade call; the SID of what it answered, as a journalled write's result."""
+    return {"sid": call(*args).sid}
+
+
+def _member(address: Address) -> str:
+    """The path or key a function, asset or variable address names."""
+    if address.name is None:
+        raise ValueError(f"{address} names no function, asset or variable")
+    return address.name
+
+
+def _code_kind(kind: str) -> api.CodeKind:
+    return "function" if kind == "function" else "asset"
+
+
 def _record(record: Any, *fields: str) -> dict[str, Any]:
     return {name: getattr(record, name) for name in fields}
 
@@ -426,13 +458,13 @@ def delete_unmanaged_code(gw: Gateway, service: LiveService, changes: list[Chang
     for change in changes:
         if change.kind not in ("function", "asset") or change.action is not Action.DELETE:
             continue
-        codes = service.functions if change.kind == "function" else service.assets
-        code = codes[change.before["path"]]
+        kind = _code_kind(change.kind)
+        codes = service.functions if kind == "function" else service.assets
+        code = codes[(change.before or {})["path"]]
         undo = {"service_sid": service.sid, "path": code.path, "visibility": code.visibility}
         if change.kind == "function" and code.version_sid:
             undo["content"] = api.function_content(gw, service.sid, code.sid, code.version_sid)
-        write(f"{change.kind}.delete", change.address, undo,
-              lambda k=change.kind, s=code.sid: api.delete_code(gw, service.sid, k, s))
+        write(f"{kind}.delete", change.address, undo, partial(api.delete_code, gw, service.sid, kind, code.sid))
         del codes[code.path]
 
 
@@ -515,7 +547,8 @@ def _previous_code(gw: Gateway, service_sid: str, build_sid: str) -> tuple[str, 
     `_undo_function_delete`) in place of the deleted one, and a pruned asset left out, since
     its content cannot be had back."""
     build = api.fetch_build(gw, service_sid, build_sid)
-    functions, assets = gw.map(lambda kind: api.list_code(gw, service_sid, kind), ["function", "asset"])
+    kinds: list[api.CodeKind] = ["function", "asset"]
+    functions, assets = gw.map(lambda kind: api.list_code(gw, service_sid, kind), kinds)
     live_functions, live_assets = {f.sid for f in functions}, {a.sid for a in assets}
     gone = [v for v in build.function_versions if v.code_sid not in live_functions]
     lost_assets = [v.path for v in build.asset_versions if v.code_sid not in live_assets]
@@ -754,13 +787,12 @@ def _short_hash(value: Any) -> str:
 
 # --------------------------------------------------------------------------- promotion
 
-def _origin(env_name: str, name: str, service: LiveService, gw: Gateway, history: History) -> tuple[str, dict]:
+def _origin(env_name: str, name: str, service_sid: str, env: LiveEnvironment, build: LiveBuild, gw: Gateway,
+            history: History) -> tuple[str, dict[str, Any]]:
     """Where a promoted service comes from: its deployed build, and the deploy (and commit) that made it."""
-    build = service.build
     detail: dict[str, Any] = {"environment": env_name, "build_sid": build.sid}
     ours = history.our_deployments(name)
-    env = service.environment
-    deployments = api.list_deployments(gw, service.sid, env.sid)
+    deployments = api.list_deployments(gw, service_sid, env.sid)
     made = [d for d in deployments if d.build_sid == build.sid and d.sid in ours]
     if made:
         record = ours[made[-1].sid]
@@ -834,16 +866,16 @@ class ServerlessProvider:
         for name in target.services:
             manifest = ctx.project.services[name]
             found = ctx.live.services.get(name)
-            if name not in source.services or found is None or found.build is None:
+            if name not in source.services or found is None or found.build is None or found.environment is None:
                 raise TwideployError(f"{target.name} deploys service {name}, but {source.name} has no build of it "
                                      f"deployed; apply {source.name} first")
-            deployed = [c for c in found.functions.values() if c.version_sid]
+            deployed = [(c, c.version_sid) for c in found.functions.values() if c.version_sid]
 
-            def content(code: LiveCode, service_sid: str = found.sid) -> bytes:
-                return api.function_content(ctx.gw, service_sid, code.sid, code.version_sid).encode("utf-8")
+            def content(item: tuple[LiveCode, str], service_sid: str = found.sid) -> bytes:
+                return api.function_content(ctx.gw, service_sid, item[0].sid, item[1]).encode("utf-8")
 
             functions = []
-            for code, body in zip(deployed, ctx.gw.map(content, deployed), strict=True):
+            for (code, _), body in zip(deployed, ctx.gw.map(content, deployed), strict=True):
                 local = manifest.function(code.path)
                 functions.append(CodeFile(code.path, code.visibility or "protected", body,
                                           local.file if local else
@@ -866,7 +898,7 @@ class ServerlessProvider:
             services[name] = ServiceSource(name, manifest.unique_name, manifest.friendly_name,
                                            found.build.runtime or manifest.runtime, dict(found.build.dependencies),
                                            manifest.ui_editable, functions, assets, manifest.variables)
-            text, detail = _origin(source.name, name, found, ctx.gw, ctx.history)
+            text, detail = _origin(source.name, name, found.sid, found.environment, found.build, ctx.gw, ctx.history)
             ctx.origin[Address.service(name)], ctx.details[Address.service(name)] = text, detail
         ctx.project = dataclasses.replace(ctx.project, services={**ctx.project.services, **services})
 

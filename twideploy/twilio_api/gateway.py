@@ -86,8 +86,10 @@ class _RedirectingHttpClient(TwilioHttpClient):
     def rewrite(self, url: str) -> str:
         return TWILIO_HOST.sub(self._base_url, url) if self._base_url else url
 
-    def request(self, method, url, params=None, data=None, headers=None, auth=None,
-                timeout=None, allow_redirects=False) -> Response:
+    def request(self, method: str, url: str, params: dict[str, object] | None = None,
+                data: dict[str, object] | None = None, headers: dict[str, str] | None = None,
+                auth: tuple[str, str] | None = None, timeout: float | None = None,
+                allow_redirects: bool = False) -> Response:
         response = self.send(method, self.rewrite(url), params=params, data=data,
                              headers=headers, auth=auth, timeout=timeout or self.timeout)
         return Response(int(response.status_code), response.text, response.headers)
@@ -241,6 +243,6 @@ def _json_or_empty(response: requests.Response | Response) -> dict:
         return {}
 
 
-def _api_error(what: str, status: int, body: dict) -> TwilioApiError:
+def _api_error(what: str, status: int | None, body: dict[str, Any]) -> TwilioApiError:
     return TwilioApiError(f"{what}: HTTP {status}: {body.get('message', 'no message')}",
                           status=status, code=body.get("code"))

@@ -84,5 +84,5 @@ def _flow(record: Any) -> Flow:
 
 
 def _revision(record: Any) -> Revision:
-    return Revision(record.revision, record.status, _definition(record.definition), record.commit_message,
+    return Revision(record.revision, record.status, _definition(record.definition) or {}, record.commit_message,
                     str(record.date_updated or ""), getattr(record, "author_sid", None))
