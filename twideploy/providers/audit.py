@@ -62,7 +62,7 @@ class AuditContext:
     live: Live
     history: History
 
-    def dated(self, address: Address, updated: Any, what: str) -> tuple[bool | None, str]:
+    def dated(self, address: Address, updated: str | None, what: str) -> tuple[bool | None, str]:
         """Attribution by date: changed after twideploy's last write of it (or last deploy)?"""
         record = self.history.last_change(address) or self.history.last_deploy()
         if record is None:
@@ -77,7 +77,7 @@ class AuditContext:
                       f"cannot tell by whom")
 
 
-def when_of(value: Any) -> datetime | None:
+def when_of(value: datetime | str | None) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
@@ -89,12 +89,12 @@ def when_of(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def iso(value: Any) -> str | None:
+def iso(value: datetime | str | None) -> str | None:
     moment = when_of(value)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
-def later_than(live: Any, ours: Any) -> bool | None:
+def later_than(live: datetime | str | None, ours: datetime | str | None) -> bool | None:
     """Was the live change made after twideploy's write? None when it cannot be told."""
     a, b = when_of(live), when_of(ours)
     if a is None or b is None:

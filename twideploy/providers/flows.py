@@ -116,7 +116,7 @@ def revision_key(sid: str, revision: int) -> str:
     return f"{sid}@{revision}"
 
 
-def definition_hash(definition: dict[str, Any]) -> str:
+def definition_hash(definition: JsonObject) -> str:
     return hashlib.sha256(json.dumps(definition, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -150,11 +150,11 @@ def plan_unmanaged(name: str, live: LiveFlow, prune: bool) -> Change:
     return Change("flow", Address.flow(name), Action.DELETE if prune else Action.UNMANAGED, before)
 
 
-def fingerprint(live: LiveFlow) -> dict[str, Any]:
+def fingerprint(live: LiveFlow) -> JsonObject:
     return {"sid": live.sid, "revision": live.revision}
 
 
-def studio_validate(gw: Gateway, name: str, friendly_name: str, status: str, definition: dict[str, Any]) -> None:
+def studio_validate(gw: Gateway, name: str, friendly_name: str, status: str, definition: JsonObject) -> None:
     """Ask Studio to validate before writing anything, so a bad flow fails before the deploy starts.
 
     Validation changes nothing, so it is retried like a read. Only a 400 is Studio's verdict
@@ -204,7 +204,7 @@ def _result(record: studio.Flow) -> dict[str, Any]:
     return {"sid": record.sid, "revision": record.revision, "webhook_url": record.webhook_url}
 
 
-def revert_to(gw: Gateway, sid: str, definition: dict[str, Any], status: str, commit_message: str) -> int:
+def revert_to(gw: Gateway, sid: str, definition: JsonObject, status: str, commit_message: str) -> int:
     """Write an earlier definition back as a new revision; returns the new revision number."""
     return studio.update_flow(gw, sid, status=status, definition=definition, commit_message=commit_message).revision
 

@@ -11,12 +11,13 @@ is known only then; the result must be the planned one with those unknowns resol
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from twideploy.addresses import Address
 from twideploy.errors import TwideployError
-from twideploy.manifest.references import AddressBook
+from twideploy.manifest import Binding
+from twideploy.manifest.references import AddressBook, Target
 from twideploy.plan.desired import Desired, Live
 from twideploy.plan.model import Action, Change
 from twideploy.providers.audit import DRIFT, INFO, AuditContext, DriftItem, iso
@@ -49,7 +50,7 @@ def read(gw: Gateway) -> dict[str, LiveNumber]:
             for r in numbers_api.list_numbers(gw)}
 
 
-def desired_fields(binding: Any, url_for: Any) -> dict[str, str]:
+def desired_fields(binding: Binding, url_for: Callable[[Target], str]) -> dict[str, str]:
     """The IncomingPhoneNumber fields a binding sets, with targets turned into URLs.
 
     A number in the manifests is owned: every webhook URL it does not name is empty, so
@@ -62,7 +63,7 @@ def desired_fields(binding: Any, url_for: Any) -> dict[str, str]:
         wanted[url_field] = "" if target is None else url_for(target)
         if target is not None and method_field:
             wanted[method_field] = "POST"
-    if getattr(binding, "friendly_name", None):
+    if binding.friendly_name:
         wanted["friendly_name"] = binding.friendly_name
     return wanted
 

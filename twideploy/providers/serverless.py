@@ -50,6 +50,7 @@ from twideploy.providers.base import (
 from twideploy.secrets import Secret, reveal
 from twideploy.state.cache import ContentCache
 from twideploy.state.history import History
+from twideploy.state.journal import DeployRecord
 from twideploy.twilio_api import serverless as api
 from twideploy.twilio_api.gateway import Gateway
 
@@ -164,7 +165,8 @@ def _hash_function_contents(gw: Gateway, service: LiveService, cache: ContentCac
 
 # --------------------------------------------------------------------------- plan
 
-def plan(name: str, source: Any, settings: Any, live: LiveService | None, prune: bool) -> list[Change]:
+def plan(name: str, source: ServiceSource, settings: ServiceEnvironment, live: LiveService | None,
+         prune: bool) -> list[Change]:
     """Changes for one service: the service, its environment, code, build, variables."""
     base = Address.service(name)
     changes: list[Change] = []
@@ -400,7 +402,7 @@ class ServiceDeployer:
         return ever_secret is not False
 
 
-def secret_history(records: list[Any]) -> dict[Address, bool]:
+def secret_history(records: list[DeployRecord]) -> dict[Address, bool]:
     """Variable address -> whether any journalled write of it held a secret (or may have:
     a journal that does not say counts as secret), from an environment's deploy journals."""
     history: dict[Address, bool] = {}
@@ -408,7 +410,7 @@ def secret_history(records: list[Any]) -> dict[Address, bool]:
         for step in record.steps:
             if step.op.startswith("variable."):
                 address = Address.parse(step.address, "variable")
-                history[address] = history.get(address, False) or step.undo.get("secret", True)
+                history[address] = history.get(address, False) or bool(step.undo.get("secret", True))
     return history
 
 
