@@ -35,7 +35,8 @@ def test_the_planned_value_with_unknowns_resolved_passes(planned, written):
 def test_anything_else_is_refused_naming_where(planned, written, where):
     with pytest.raises(ApplyError) as error:
         verify(FLOW, planned, written)
-    assert str(error.value).startswith(f"flow.ivr-main: what apply was about to write differs from the plan at {where};")
+    assert str(error.value).startswith(
+        f"flow.ivr-main: what apply was about to write differs from the plan at {where};")
 
 
 def test_the_error_names_no_value():
