@@ -173,7 +173,7 @@ class Exporter:
     def _definition(self, friendly: str) -> dict[str, Any]:
         live = self.flows[friendly]
         if live.definition is None:
-            live.definition = studio.fetch_flow(self.gw, live.sid).definition
+            live.definition = studio.fetch_flow(self.gw, live.sid).definition or {}
         return live.definition
 
     # ---------------------------------------------------------------- run
@@ -299,16 +299,16 @@ class Exporter:
         else:
             self._write(path, None, spec)
 
-        deployed = [c for c in live.functions.values() if c.version_sid]
+        deployed = [(c, c.version_sid) for c in live.functions.values() if c.version_sid]
         for code in live.functions.values():
             if not code.version_sid:
                 self.report.warnings.append(f"service {folder}: function {code.path} is not in the deployed build; "
                                             f"not exported")
 
-        def fetch(code: serverless.LiveCode) -> str:
-            return serverless_api.function_content(self.gw, live.sid, code.sid, code.version_sid)
+        def fetch(item: tuple[serverless.LiveCode, str]) -> str:
+            return serverless_api.function_content(self.gw, live.sid, item[0].sid, item[1])
 
-        for code, content in zip(deployed, self.gw.map(fetch, deployed)):
+        for (code, _), content in zip(deployed, self.gw.map(fetch, deployed), strict=True):
             self._write_code(base, source, code, content.encode("utf-8"))
         for code in live.assets.values():
             if not code.version_sid:
