@@ -281,7 +281,7 @@ def run_engine(spec: dict[str, Any]) -> dict[str, Any]:
         planned = plan(ws)
         changes = [c for c in planned.plan.changes if c.action.value in ("create", "update", "delete")]
         return {"requests": ws.gateway.requests_made - before, "summary": planned.plan.summary(),
-                "changed": [c.address for c in changes], "resources": len(planned.plan.changes)}
+                "changed": [str(c.address) for c in changes], "resources": len(planned.plan.changes)}
 
     result = _measure(spec, work)
     result["inflight_peak"] = inflight.peak
