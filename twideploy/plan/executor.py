@@ -96,7 +96,7 @@ class Executor:
             raise RuntimeError("a write before the deploy journal was started")
         return self.journal
 
-    # -- the writer every resource module calls -------------------------------------------
+    # -- the writer every provider calls -------------------------------------------------
 
     def write(self, op: str, address: Address, undo: dict[str, Any], run: Callable[[], Any],
               *, secret_undo: dict[str, Any] | None = None) -> dict[str, Any]:
