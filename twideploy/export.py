@@ -36,8 +36,16 @@ from pathlib import Path
 from typing import Any
 
 from twideploy.errors import TwideployError
-from twideploy.manifest import (AddressBook, Environment, FlowAddress, FunctionAddress, FunctionRef, Project,
-                                decompile_flow, load_project)
+from twideploy.manifest import (
+    AddressBook,
+    Environment,
+    FlowAddress,
+    FunctionAddress,
+    FunctionRef,
+    Project,
+    decompile_flow,
+    load_project,
+)
 from twideploy.manifest.flow_loader import normalize_flow
 from twideploy.manifest.references import FlowRef, UrlTarget, format_target, restore_secret_strings
 from twideploy.plan.desired import Desired
@@ -237,8 +245,8 @@ class Exporter:
             doc["description"] = definition.get("description", "")
         doc["status"] = live.status
         triggers = [s["name"] for s in definition.get("states") or [] if s.get("type") == "trigger"]
-        if "initial_state" in definition and (definition["initial_state"] != (triggers[0] if len(triggers) == 1 else None)
-                                              or "initial_state" in keep):
+        implied = triggers[0] if len(triggers) == 1 else None
+        if "initial_state" in definition and (definition["initial_state"] != implied or "initial_state" in keep):
             doc["initial_state"] = definition["initial_state"]
         if "flags" in definition and (definition["flags"] != DEFAULT_FLAGS or "flags" in keep):
             doc["flags"] = definition["flags"]
@@ -320,7 +328,7 @@ class Exporter:
             where = f"; it is public at https://{domain}{code.path}" if domain and code.visibility == "public" else ""
             self.report.assets_not_fetched.append(
                 f"{folder}{code.path} ({code.visibility}): Twilio has no API for asset content; put it in "
-                f"functions/{folder}/assets{_asset_file(code.path, code.visibility)}{where}")
+                f"functions/{folder}/assets{_asset_file(code.path, code.visibility or 'public')}{where}")
 
     def _write_code(self, base: Path, source: Any, code: serverless.LiveCode, content: bytes) -> None:
         suffix = "" if code.visibility == "protected" else f".{code.visibility}"
@@ -421,8 +429,8 @@ class Exporter:
             changed = True
 
         for number, binding in bindings.items():
-            current = self.env.numbers.get(number)
-            if current is not None and current.to_dict() == binding:
+            bound = self.env.numbers.get(number)
+            if bound is not None and bound.to_dict() == binding:
                 continue
             data.setdefault("numbers", {})[number] = binding
             changed = True
@@ -448,7 +456,7 @@ class Exporter:
 
 
 def _state_doc(state: dict[str, Any]) -> dict[str, Any]:
-    ordered = {k: state[k] for k in ("name", "type", "properties", "transitions") if k in state}
+    ordered: dict[str, Any] = {k: state[k] for k in ("name", "type", "properties", "transitions") if k in state}
     ordered.update({k: v for k, v in state.items() if k not in ordered})
     return copy.deepcopy(ordered)
 

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from twideploy import deploy
 from twideploy.addresses import Address
@@ -44,7 +45,6 @@ from twideploy.state.history import History
 from twideploy.state.paths import StatePaths
 from twideploy.twilio_api.gateway import Gateway
 from twideploy.workspace import Workspace, open_account
-
 
 
 @dataclass
