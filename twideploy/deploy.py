@@ -8,17 +8,24 @@ drift (`drift.audit` -> DriftReport), promote (`promote.promote` -> PromoteResul
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 from twideploy.errors import StalePlanError, TwideployError
 from twideploy.manifest.documents import ParseError, parse_json, read_limited
 from twideploy.manifest.models import schema_problems
 from twideploy.plan import rollback as rollbacks
 from twideploy.plan.executor import Executor, Outcome
-from twideploy.plan.model import (MAX_PLAN_BYTES, MAX_PLAN_DEPTH, MAX_PLAN_VALUES, PLAN_FORMAT_VERSION, Plan,
-                                  PlanFileSpec)
+from twideploy.plan.model import (
+    MAX_PLAN_BYTES,
+    MAX_PLAN_DEPTH,
+    MAX_PLAN_VALUES,
+    PLAN_FORMAT_VERSION,
+    Plan,
+    PlanFileSpec,
+)
 from twideploy.plan.planner import Planned, comparable, comparable_fingerprints, make_plan
 from twideploy.providers import flows
 from twideploy.state.history import History
@@ -210,5 +217,5 @@ def history(ws: Workspace, *, limit: int = 20) -> HistoryReport:
     listed = ws.gateway.map(lambda name: flows.revisions(ws.gateway, live[name].sid), managed)
     revisions = {name: [RevisionEntry(r.revision, r.status, r.commit_message, str(r.date_updated))
                         for r in sorted(records, key=lambda r: r.revision, reverse=True)]
-                 for name, records in zip(managed, listed)}
+                 for name, records in zip(managed, listed, strict=True)}
     return HistoryReport(ws.env.name, deploys, revisions)

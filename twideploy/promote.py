@@ -126,6 +126,8 @@ def promote(project: Project, *, to: str, from_env: str | None = None, ref: str 
         raise TwideployError("--from and --to are the same environment")
     if ref is None:
         _refuse_invalid(project, to)
+    # Promoting live state (no --ref): the environment to read it from.
+    source_env = project.environment(from_env) if ref is None and from_env is not None else None
 
     def account(env: Environment) -> Any:
         if gateways and env.name in gateways:
@@ -134,8 +136,7 @@ def promote(project: Project, *, to: str, from_env: str | None = None, ref: str 
         return open_account(project, env)
 
     with account(to_env) as to_gw:
-        if ref is None:
-            source_env = project.environment(from_env)
+        if source_env is not None:
             with account(source_env) as from_gw:
                 if from_gw.account_sid == to_gw.account_sid:
                     raise TwideployError(f"{from_env} and {to} are the same account ({to_gw.account_sid}); "

@@ -1,6 +1,9 @@
-"""A value that must never be printed, logged or written to a plan file."""
+"""A value that must never be printed, logged or written to a plan file, and the credentials
+that carry one (made by the manifests, used by the gateway: one type for both)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 MASK = "***"
 
@@ -34,6 +37,15 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(("Secret", self._value))
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Who we authenticate as: account SID plus (auth token | API key SID + secret)."""
+
+    account_sid: str
+    username: str  # API key SID, or the account SID with an auth token
+    password: Secret
 
 
 def reveal(value: str | Secret) -> str:

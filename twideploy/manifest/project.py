@@ -17,7 +17,7 @@ from typing import Any, Literal
 from twideploy.errors import ManifestError, Problem
 from twideploy.manifest.documents import LineMap
 from twideploy.manifest.references import Target, format_target
-from twideploy.secrets import MASK, Secret
+from twideploy.secrets import MASK, Credentials, Secret
 
 DEFAULT_EMULATOR_ACCOUNT_SID = "AC" + "0" * 32
 
@@ -166,13 +166,6 @@ class ServiceEnvironment:
 
     def to_dict(self) -> dict[str, Any]:
         return mask(self.__dict__)
-
-
-@dataclass(frozen=True)
-class Credentials:
-    account_sid: str
-    username: str  # API key SID, or the account SID with an auth token
-    password: Secret
 
 
 @dataclass

@@ -27,7 +27,8 @@ def diff_flows(before: dict[str, Any], after: dict[str, Any]) -> list[WidgetChan
     for name in new_states.keys() - old_states.keys():
         changes.append(WidgetChange(name, "added", new_states[name].get("type", "?"), None, _summary(new_states[name])))
     for name in old_states.keys() - new_states.keys():
-        changes.append(WidgetChange(name, "removed", old_states[name].get("type", "?"), _summary(old_states[name]), None))
+        old = old_states[name]
+        changes.append(WidgetChange(name, "removed", old.get("type", "?"), _summary(old), None))
     for name in old_states.keys() & new_states.keys():
         changes.extend(_diff_state(name, old_states[name], new_states[name]))
     order = {name: i for i, name in enumerate([*new_states, *old_states])}

@@ -22,7 +22,7 @@ MAX_PLAN_DEPTH = 128  # a plan holds flow definitions (at most 64 deep) a few le
 MAX_PLAN_VALUES = 1_000_000  # keys and values
 
 
-class Action(str, enum.Enum):
+class Action(enum.StrEnum):
     CREATE = "create"
     UPDATE = "update"
     DELETE = "delete"

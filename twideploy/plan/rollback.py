@@ -7,6 +7,8 @@ refuses to start until it is finished or abandoned.
 
 from __future__ import annotations
 
+from functools import partial
+
 from twideploy.errors import RollbackError, UnfinishedDeployError
 from twideploy.plan.executor import rolled_back, undo_steps
 from twideploy.providers import flows
@@ -53,8 +55,7 @@ def undo_deploys(gw: Gateway, paths: StatePaths, environment: str, records: list
     report: list[str] = []
     for record in records:
         report.append(f"rolling back deploy {record.deploy_id}")
-        lines = undo_steps(gw, record.steps,
-                           lambda step, r=record: journals.append_undone(r, step, by=journal.deploy_id))
+        lines = undo_steps(gw, record.steps, partial(journals.append_undone, record, by=journal.deploy_id))
         report += lines
         if record.unfinished and not any(line.startswith("FAILED") for line in lines):
             journals.append_outcome(record, "rolled_back", by=journal.deploy_id)

@@ -14,7 +14,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import requests
@@ -32,7 +31,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from twideploy.errors import TwilioApiError
-from twideploy.secrets import Secret
+from twideploy.secrets import Credentials
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -53,15 +52,6 @@ RETRYABLE_IDEMPOTENT = {429, 500, 502, 503, 504}
 RETRYABLE_CREATE = {429, 503}
 
 _policy = threading.local()  # .idempotent: the writes of the current `call(..., idempotent=True)`
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """Who we authenticate as: account SID plus (auth token | API key SID + secret)."""
-
-    account_sid: str
-    username: str
-    password: Secret
 
 
 class _RetryableStatus(Exception):
