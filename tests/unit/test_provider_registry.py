@@ -16,6 +16,7 @@ from tests.example import copy_example
 from twideploy import deploy
 from twideploy.addresses import Address
 from twideploy.emulator import Emulator, account_sid_for
+from twideploy.export import export_account
 from twideploy.manifest import load_project
 from twideploy.plan.model import Action, Change
 from twideploy.providers import registry
@@ -23,6 +24,7 @@ from twideploy.providers.base import ApplyContext, PlanContext
 from twideploy.secrets import Secret
 from twideploy.twilio_api.gateway import Credentials, Gateway
 from twideploy.workspace import Workspace
+from twideploy.yaml_writer import plain, read_document
 
 ACCOUNT: dict[str, str] = {}  # the toy kind's "remote": banner name -> text
 
@@ -64,6 +66,21 @@ class BannerProvider:
 
     def decompile(self, ctx):
         pass
+
+    def export(self, ctx):
+        return BannerExport()
+
+
+class BannerExport:
+    """The toy kind's export: the live banner into the environment file's vars."""
+
+    def select(self, ctx):
+        pass
+
+    def write(self, ctx):
+        if "main" in ACCOUNT:
+            ctx.environment.setdefault("vars", {})["banner"] = ACCOUNT["main"]
+            ctx.environment_changed = True
 
 
 def _restore(undo: dict) -> str:
@@ -119,3 +136,12 @@ def test_a_registered_kind_is_planned_applied_journalled_and_rolled_back(banners
     assert banners == {"main": "Closed on Monday"}
     deploy.rollback(workspace("Open every day"))
     assert banners == {}
+
+
+def test_a_registered_kind_is_exported_with_the_built_in_ones(banners, workspace):
+    deploy.apply(workspace("Closed on Monday"), deploy.ApplyOptions())
+    ws = workspace("ignored")
+    report = export_account(ws.project, ws.env, ws.gateway)
+    assert plain(read_document(ws.env.file))["vars"]["banner"] == "Closed on Monday"
+    assert "ivr-main" in report.flows and report.services and report.numbers
+    assert report.created == [] and "environments/local.yaml" in report.updated

@@ -13,6 +13,7 @@ import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from twideploy.addresses import Address
@@ -26,6 +27,7 @@ from twideploy.state.cache import ContentCache
 from twideploy.state.history import History
 from twideploy.state.journal import DeployRecord, JsonObject
 from twideploy.twilio_api.gateway import Gateway
+from twideploy.yaml_writer import document_text
 
 SENSITIVE = "(sensitive value)"
 
@@ -125,6 +127,73 @@ class DecompileContext:
     warnings: list[str] = field(default_factory=list)
 
 
+@dataclass
+class ExportReport:
+    """What `export` wrote (paths relative to the project) and exported, and what it could not."""
+
+    environment: str
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    flows: list[str] = field(default_factory=list)
+    services: list[str] = field(default_factory=list)
+    numbers: list[str] = field(default_factory=list)
+    assets_not_fetched: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class ExportContext:
+    """Export of a live account into the project's files, shared by the providers' phases.
+
+    Which resources are exported crosses kinds: the flows named (`flows`; None: the whole
+    account) decide which services go with them, and a number is exported when it points at
+    what is exported. So each kind reads first (entering what others refer to in `book`),
+    then chooses, in reverse registry order (`referred`: what chosen flows run), then writes,
+    in registry order (`kept`: what the environment deploys once exported). Each kind puts its
+    part of the environment file in `environment`, which `export` writes once at the end."""
+
+    gw: Gateway
+    project: Project
+    env: Environment
+    flows: list[str] | None
+    report: ExportReport
+    environment: dict[str, Any]
+    book: AddressBook = field(default_factory=AddressBook)
+    referred: set[Address] = field(default_factory=set)
+    kept: set[Address] = field(default_factory=set)
+    environment_changed: bool = False
+
+    def write(self, path: Path, existing: object, doc: dict[str, Any], *, json_file: bool = False) -> None:
+        """Write `doc` to `path`, updating `existing` (its round-trip data) in place, and report it."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = document_text(existing, doc, json_file=json_file)
+        (self.report.updated if path.exists() else self.report.created).append(self.rel(path))
+        path.write_text(text, encoding="utf-8")
+
+    def rel(self, path: Path) -> str:
+        """`path` as the report shows it: relative to the project when inside it."""
+        try:
+            return Path(path).resolve().relative_to(self.project.root.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
+
+class KindExport(Protocol):
+    """One kind's part of an export, after it read the account (`Provider.export`)."""
+
+    def select(self, ctx: ExportContext) -> None:
+        """Choose what of this kind is exported; runs in reverse registry order, so a kind sees
+        what the kinds that refer to it chose (`ctx.referred`)."""
+
+    def write(self, ctx: ExportContext) -> None:
+        """Write the chosen resources' files and their part of `ctx.environment`; registry order."""
+
+
 class Provider(Protocol):
     """One resource kind. `family` is the first part of its addresses (`flow` in
     `flow.ivr-main`), `name` the key of its live state and of its fingerprint."""
@@ -160,6 +229,10 @@ class Provider(Protocol):
 
     def decompile(self, ctx: DecompileContext) -> None:
         """Promotion: the manifests of this kind as the source account runs them, into `ctx.project`."""
+
+    def export(self, ctx: ExportContext) -> KindExport:
+        """Export: read this kind from the whole account, entering what other kinds refer to
+        into `ctx.book`; the result chooses and writes this kind's files."""
 
 
 def verify(address: Address, planned: object, written: object) -> None:

@@ -13,6 +13,7 @@ those unknowns resolved.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -25,6 +26,7 @@ from typing import Any
 from twideploy.addresses import Address
 from twideploy.errors import ApplyError, NotUndoable, TwideployError, TwilioApiError
 from twideploy.manifest import Environment, FlowSource, decompile_flow
+from twideploy.manifest.flow_loader import normalize_flow
 from twideploy.manifest.references import (
     UNKNOWN,
     AddressBook,
@@ -51,6 +53,7 @@ from twideploy.providers.audit import (
 from twideploy.providers.base import (
     ApplyContext,
     DecompileContext,
+    ExportContext,
     PlanContext,
     UndoFunction,
     Writer,
@@ -63,6 +66,7 @@ from twideploy.state.history import History
 from twideploy.state.journal import JsonObject
 from twideploy.twilio_api import studio
 from twideploy.twilio_api.gateway import Gateway
+from twideploy.yaml_writer import plain, read_document
 
 
 @dataclass
@@ -382,6 +386,160 @@ def _check_references(name: str, definition: dict[str, Any], from_env: Environme
                              f"it) but {to_env.name} defines no var {missing[0]}")
 
 
+DEFAULT_FLAGS = {"allow_concurrent_calls": True}
+
+
+class _FlowExport:
+    """Export of the account's flows: the ones named (by file name or friendly name) or all,
+    plus every subflow they run; a flow the manifests have keeps its name and file."""
+
+    def __init__(self, ctx: ExportContext):
+        self.live = read(ctx.gw, set())
+        taken = {source.friendly_name: name for name, source in ctx.project.flows.items()}
+        self.names: dict[str, str] = {}  # friendly_name -> manifest name
+        used = set(ctx.project.flows)
+        for friendly in sorted(self.live):
+            name = taken.get(friendly)
+            if name is None:
+                base = name = _slug(friendly)
+                n = 2
+                while name in used:
+                    name, n = f"{base}-{n}", n + 1
+                used.add(name)
+            self.names[friendly] = name
+        for friendly, live in self.live.items():
+            ctx.book.flows[self.names[friendly]] = FlowAddress(live.sid, live.webhook_url)
+        self.symbolic: dict[str, JsonObject] = {}  # manifest name -> decompiled definition, as chosen
+
+    def select(self, ctx: ExportContext) -> None:
+        for friendly in self._chosen(ctx):
+            name = self.names[friendly]
+            self.symbolic[name] = self._decompile(ctx, friendly, name)
+            for ref in _function_refs(self.symbolic[name]):
+                ctx.referred.add(Address.service(ref.service))
+        ctx.kept.update(Address.flow(name) for name in [*self.symbolic, *ctx.env.flows])
+
+    def _chosen(self, ctx: ExportContext) -> list[str]:
+        """Friendly names of the flows to export."""
+        if not ctx.flows:
+            return sorted(self.live)
+        by_name = {name: friendly for friendly, name in self.names.items()}
+        chosen = []
+        for name in ctx.flows:
+            friendly = by_name.get(name) or (name if name in self.live else None)
+            if friendly is None:
+                known = ", ".join(sorted(by_name)) or "none"
+                raise TwideployError(f"no flow {name!r} in the account of {ctx.env.name} (flows: {known})")
+            chosen.append(friendly)
+        by_sid = {f.sid: friendly for friendly, f in self.live.items()}
+        queue = list(chosen)
+        while queue:
+            friendly = queue.pop()
+            for sid in _subflow_sids(self._definition(ctx, friendly)):
+                target = by_sid.get(sid)
+                if target and target not in chosen:
+                    chosen.append(target)
+                    queue.append(target)
+                    ctx.report.warnings.append(f"flow {self.names[target]} is exported too: "
+                                               f"{self.names[friendly]} runs it as a subflow")
+        return chosen
+
+    def _definition(self, ctx: ExportContext, friendly: str) -> dict[str, Any]:
+        live = self.live[friendly]
+        if live.definition is None:
+            live.definition = studio.fetch_flow(ctx.gw, live.sid).definition or {}
+        return live.definition
+
+    def _decompile(self, ctx: ExportContext, friendly: str, name: str) -> dict[str, Any]:
+        live = self._definition(ctx, friendly)
+        definition = decompile_flow(live, vars=ctx.env.vars, book=ctx.book)
+        source = ctx.project.flows.get(name)
+        if source is not None:
+            for place in restore_secret_strings(definition, live, source.definition, ctx.env.vars):
+                ctx.report.warnings.append(
+                    f"flow {name}: {place} holds a secret var in the manifests and differs live in more than the "
+                    f"secret; kept as the manifests say (a live text that may hold a secret is never written)")
+        for state in definition.get("states") or []:
+            props = state.get("properties") or {}
+            if state.get("type") == "run-function" and "function" not in props and props.get("function_sid"):
+                ctx.report.warnings.append(
+                    f"flow {name}: widget {state.get('name')} runs function {props.get('function_sid')}, which no "
+                    f"deployed build of this account contains; its SIDs and URL are kept as they are")
+            if state.get("type") == "run-subflow" and "flow" not in props and props.get("flow_sid"):
+                ctx.report.warnings.append(
+                    f"flow {name}: widget {state.get('name')} runs subflow {props.get('flow_sid')}, which is not a "
+                    f"flow of this account; its SID is kept as it is")
+        return definition
+
+    def write(self, ctx: ExportContext) -> None:
+        friendly_of = {name: friendly for friendly, name in self.names.items()}
+        for name, definition in self.symbolic.items():
+            self._write_flow(ctx, name, self.live[friendly_of[name]], definition)
+        merged = list(ctx.env.flows)
+        wanted = merged + [n for n in self.symbolic if n not in merged]
+        if wanted != merged:
+            ctx.environment["flows"] = wanted
+            ctx.environment_changed = True
+        ctx.report.flows = list(self.symbolic)
+
+    def _write_flow(self, ctx: ExportContext, name: str, live: LiveFlow, definition: dict[str, Any]) -> None:
+        source = ctx.project.flows.get(name)
+        path = source.file if source else ctx.project.root / "flows" / f"{name}.yaml"
+        existing = read_document(path) if path.exists() else None
+        keep = set(existing or {})
+        doc: dict[str, Any] = {"friendly_name": live.friendly_name}
+        if definition.get("description") or "description" in keep:
+            doc["description"] = definition.get("description", "")
+        doc["status"] = live.status
+        triggers = [s["name"] for s in definition.get("states") or [] if s.get("type") == "trigger"]
+        implied = triggers[0] if len(triggers) == 1 else None
+        if "initial_state" in definition and (definition["initial_state"] != implied or "initial_state" in keep):
+            doc["initial_state"] = definition["initial_state"]
+        if "flags" in definition and (definition["flags"] != DEFAULT_FLAGS or "flags" in keep):
+            doc["flags"] = definition["flags"]
+        for key, value in definition.items():
+            if key not in ("description", "initial_state", "flags", "states"):
+                doc[key] = value
+        doc["states"] = [_state_doc(s) for s in definition.get("states") or []]
+        if existing is not None and _flow_meaning(plain(existing)) == _flow_meaning(doc):
+            ctx.report.unchanged.append(ctx.rel(path))
+            return
+        ctx.write(path, existing, doc, json_file=path.suffix == ".json")
+
+
+def _slug(text: str) -> str:
+    """A file name for a flow the manifests do not have, from its friendly name."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", text.strip().lower()).strip("-.")
+    return slug or "flow"
+
+
+def _state_doc(state: dict[str, Any]) -> dict[str, Any]:
+    """A widget as flow files write it: name, type, properties, transitions first."""
+    ordered: dict[str, Any] = {k: state[k] for k in ("name", "type", "properties", "transitions") if k in state}
+    ordered.update({k: v for k, v in state.items() if k not in ordered})
+    return copy.deepcopy(ordered)
+
+
+def _flow_meaning(doc: dict[str, Any]) -> tuple:
+    """What a flow file means, so that a file already saying it is not rewritten."""
+    data = copy.deepcopy(doc)
+    return (data.get("friendly_name"), data.get("status", "published"), normalize_flow(data))
+
+
+def _subflow_sids(definition: dict[str, Any]) -> list[str]:
+    return [s["properties"]["flow_sid"] for s in definition.get("states") or []
+            if s.get("type") == "run-subflow" and isinstance((s.get("properties") or {}).get("flow_sid"), str)]
+
+
+def _function_refs(definition: dict[str, Any]) -> list[FunctionRef]:
+    refs = []
+    for state in definition.get("states") or []:
+        function = (state.get("properties") or {}).get("function") if state.get("type") == "run-function" else None
+        if isinstance(function, str):
+            refs.append(FunctionRef.parse(function))
+    return refs
+
+
 class FlowsProvider:
     family = "flow"
     name = "flows"
@@ -474,6 +632,9 @@ class FlowsProvider:
             text, detail = _origin(source.name, found, ctx.history)
             ctx.origin[Address.flow(name)], ctx.details[Address.flow(name)] = text, detail
         ctx.project = dataclasses.replace(ctx.project, flows={**ctx.project.flows, **flows})
+
+    def export(self, ctx: ExportContext) -> _FlowExport:
+        return _FlowExport(ctx)
 
 
 def _unknown_in(value: object) -> bool:

@@ -17,11 +17,20 @@ from dataclasses import dataclass
 from twideploy.addresses import Address
 from twideploy.errors import TwideployError
 from twideploy.manifest import Binding
-from twideploy.manifest.references import AddressBook, Target
+from twideploy.manifest.references import AddressBook, FlowRef, FunctionRef, Target, UrlTarget, format_target
 from twideploy.plan.desired import Desired, Live
 from twideploy.plan.model import Action, Change
 from twideploy.providers.audit import DRIFT, INFO, AuditContext, DriftItem, iso
-from twideploy.providers.base import ApplyContext, DecompileContext, PlanContext, UndoFunction, Writer, digest, verify
+from twideploy.providers.base import (
+    ApplyContext,
+    DecompileContext,
+    ExportContext,
+    PlanContext,
+    UndoFunction,
+    Writer,
+    digest,
+    verify,
+)
 from twideploy.state.cache import ContentCache
 from twideploy.twilio_api import numbers as numbers_api
 from twideploy.twilio_api import studio
@@ -145,6 +154,57 @@ def _attribute(ctx: AuditContext, change: Change) -> DriftItem | None:
     return DriftItem(change.address, "number", DRIFT, change.action.value, summary, lines, outside, iso(updated))
 
 
+class _NumberExport:
+    """Export of the account's number bindings: a number is exported when one of its URLs
+    points at an exported flow or function (or one the environment already deploys); its
+    other URLs are kept as URLs."""
+
+    def __init__(self, ctx: ExportContext):
+        self.found = read(ctx.gw)
+
+    def select(self, ctx: ExportContext) -> None:
+        """Chosen in `write`: by what it points at, which the kinds before it choose."""
+
+    def write(self, ctx: ExportContext) -> None:
+        bindings = {number: binding for number, live in sorted(self.found.items())
+                    if (binding := _binding(ctx, number, live)) is not None}
+        for number, binding in bindings.items():
+            bound = ctx.env.numbers.get(number)
+            if bound is not None and bound.to_dict() == binding:
+                continue
+            ctx.environment.setdefault("numbers", {})[number] = binding
+            ctx.environment_changed = True
+        ctx.report.numbers = sorted(bindings)
+
+
+def _binding(ctx: ExportContext, number: str, live: LiveNumber) -> dict[str, str] | None:
+    """The binding of `number` as the environment file writes it, or None when it points at
+    nothing exported."""
+    binding: dict[str, str] = {}
+    ours = False
+    for key, (url_field, method_field) in FIELDS.items():
+        url = live.fields.get(url_field)
+        if not url:
+            continue
+        target = ctx.book.target_for_url(url)
+        if isinstance(target, FlowRef) and Address.flow(target.name) not in ctx.kept or \
+                isinstance(target, FunctionRef) and Address.service(target.service) not in ctx.kept:
+            ctx.report.warnings.append(f"number {number}: {url_field} points at {format_target(target)}, "
+                                       f"which is not exported; kept as its URL")
+            target = UrlTarget(url)
+        if isinstance(target, (FlowRef, FunctionRef)):
+            ours = True
+        elif not url.startswith("https://"):
+            ctx.report.warnings.append(f"number {number}: {url_field} {url} is not https://; not exported")
+            continue
+        binding[key] = format_target(target) if not isinstance(target, UrlTarget) else url
+        method = live.fields.get(method_field) if method_field else None
+        if method_field and method and method.upper() != "POST":
+            ctx.report.warnings.append(f"number {number}: {method_field} is {method}; twideploy binds with "
+                                       f"POST, so the next apply changes it")
+    return binding if ours else None
+
+
 class NumbersProvider:
     family = "number"
     name = "numbers"
@@ -195,3 +255,6 @@ class NumbersProvider:
 
     def decompile(self, ctx: DecompileContext) -> None:
         """Bindings live in the environment files, which promotion keeps as they are."""
+
+    def export(self, ctx: ExportContext) -> _NumberExport:
+        return _NumberExport(ctx)

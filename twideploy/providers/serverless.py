@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from twideploy.addresses import Address
@@ -40,6 +41,7 @@ from twideploy.providers.base import (
     SENSITIVE,
     ApplyContext,
     DecompileContext,
+    ExportContext,
     PlanContext,
     UndoFunction,
     Writer,
@@ -53,6 +55,7 @@ from twideploy.state.history import History
 from twideploy.state.journal import DeployRecord
 from twideploy.twilio_api import serverless as api
 from twideploy.twilio_api.gateway import Gateway
+from twideploy.yaml_writer import plain, read_document
 
 BUILD_POLL_FIRST_SECONDS = 0.05  # doubled after each poll, up to the maximum
 BUILD_POLL_MAX_SECONDS = 5.0
@@ -805,6 +808,195 @@ def _origin(env_name: str, name: str, service_sid: str, env: LiveEnvironment, bu
     return f"{env_name} build {build.sid} (no deploy journal of {env_name} here says which commit)", detail
 
 
+SECRET_LOOKING = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|AUTH|PRIVATE|CREDENTIAL", re.IGNORECASE)
+RUNTIMES = ("node18", "node20", "node22")
+
+
+@dataclass
+class _ExportedService:
+    folder: str
+    live: LiveService
+    environment: api.Environment | None  # the chosen Serverless environment
+
+
+class _ServiceExport:
+    """Export of the account's services: each one's environment (the one the environment file
+    names for it, else the first with a build, else the first), its deployed build and each
+    function version's content; asset content has no API, so assets are reported, not written.
+    All services are exported, or with named flows the ones those flows run."""
+
+    def __init__(self, ctx: ExportContext):
+        by_unique = {s.unique_name: name for name, s in ctx.project.services.items()}
+        cache = ContentCache(None)
+
+        def read(record: api.Service) -> _ExportedService:
+            folder = by_unique.get(record.unique_name, record.unique_name)
+            environments = api.list_environments(ctx.gw, record.sid)
+            wanted = ctx.env.services[folder].environment if folder in ctx.env.services else None
+            chosen = next((e for e in environments if e.unique_name == wanted), None) \
+                or next((e for e in environments if e.build_sid), None) or (environments[0] if environments else None)
+            live = _read_service(ctx.gw, record, chosen.unique_name if chosen else "", cache)
+            return _ExportedService(folder, live, chosen)
+
+        self.services = {s.folder: s for s in ctx.gw.map(read, api.list_services(ctx.gw))}
+        for service in self.services.values():
+            env = service.live.environment
+            if env is None:
+                continue
+            for path, code in service.live.functions.items():
+                if code.version_sid:
+                    ctx.book.functions[FunctionRef(service.folder, path)] = FunctionAddress(
+                        service.live.sid, env.sid, code.sid, f"https://{env.domain_name}{path}")
+        self.chosen: list[str] = []
+
+    def select(self, ctx: ExportContext) -> None:
+        self.chosen = sorted(folder for folder in self.services
+                             if not ctx.flows or Address.service(folder) in ctx.referred)
+        ctx.kept.update(Address.service(folder) for folder in [*self.chosen, *ctx.env.services])
+
+    def write(self, ctx: ExportContext) -> None:
+        for folder in self.chosen:
+            self._write_service(ctx, self.services[folder])
+        secret_values = set(Desired(ctx.project, ctx.env).secret_values())
+        secret_keys = {key for env in ctx.project.environments.values() for settings in env.services.values()
+                       for key, value in settings.variables.items() if isinstance(value, Secret)}
+        for folder in self.chosen:
+            self._environment(ctx, self.services[folder], secret_values, secret_keys)
+        ctx.report.services = self.chosen
+
+    def _write_service(self, ctx: ExportContext, service: _ExportedService) -> None:
+        folder, live = service.folder, service.live
+        base = ctx.project.root / "functions" / folder
+        source = ctx.project.services.get(folder)
+        build = live.build
+        if build is None:
+            ctx.report.warnings.append(f"service {folder}: no build deployed to environment "
+                                       f"{service.environment.unique_name if service.environment else '(none)'}; "
+                                       f"no code exported")
+        runtime = build.runtime if build and build.runtime else "node22"
+        if runtime not in RUNTIMES:
+            ctx.report.warnings.append(f"service {folder}: runtime {runtime} is not one twideploy deploys "
+                                       f"({', '.join(RUNTIMES)}); written as is, validate will reject it")
+        spec: dict[str, Any] = {}
+        if live.unique_name != folder:
+            spec["unique_name"] = live.unique_name
+        if live.friendly_name != live.unique_name:
+            spec["friendly_name"] = live.friendly_name
+        spec["runtime"] = runtime
+        if build and build.dependencies:
+            spec["dependencies"] = dict(build.dependencies)
+        spec["ui_editable"] = live.ui_editable
+        path = base / "service.yaml"
+        existing = read_document(path) if path.exists() else None
+        if existing is not None:
+            current = plain(existing)
+            meaning = {"unique_name": current.get("unique_name") or folder,
+                       "friendly_name": current.get("friendly_name") or current.get("unique_name") or folder,
+                       "runtime": current.get("runtime", "node22"), "dependencies": current.get("dependencies") or {},
+                       "ui_editable": current.get("ui_editable", False)}
+            wanted = {"unique_name": live.unique_name, "friendly_name": live.friendly_name, "runtime": runtime,
+                      "dependencies": dict(build.dependencies) if build else {}, "ui_editable": live.ui_editable}
+            if meaning == wanted:
+                ctx.report.unchanged.append(ctx.rel(path))
+            else:
+                doc = {**{k: v for k, v in current.items()}, **spec}
+                if "dependencies" not in spec:
+                    doc.pop("dependencies", None)
+                if "friendly_name" not in spec and "friendly_name" in current:
+                    doc["friendly_name"] = live.friendly_name
+                if "unique_name" not in spec and "unique_name" in current:
+                    doc["unique_name"] = live.unique_name
+                ctx.write(path, existing, doc)
+        else:
+            ctx.write(path, None, spec)
+
+        deployed = [(c, c.version_sid) for c in live.functions.values() if c.version_sid]
+        for code in live.functions.values():
+            if not code.version_sid:
+                ctx.report.warnings.append(f"service {folder}: function {code.path} is not in the deployed build; "
+                                           f"not exported")
+
+        def fetch(item: tuple[LiveCode, str]) -> str:
+            return api.function_content(ctx.gw, live.sid, item[0].sid, item[1])
+
+        for (code, _), content in zip(deployed, ctx.gw.map(fetch, deployed), strict=True):
+            _write_code(ctx, base, source, code, content.encode("utf-8"))
+        for code in live.assets.values():
+            if not code.version_sid:
+                continue
+            local = source.file(code.path) if source else None
+            if local is not None and local.kind == "asset":
+                continue
+            domain = live.environment.domain_name if live.environment else None
+            where = f"; it is public at https://{domain}{code.path}" if domain and code.visibility == "public" else ""
+            ctx.report.assets_not_fetched.append(
+                f"{folder}{code.path} ({code.visibility}): Twilio has no API for asset content; put it in "
+                f"functions/{folder}/assets{_asset_file(code.path, code.visibility or 'public')}{where}")
+
+    def _environment(self, ctx: ExportContext, service: _ExportedService, secret_values: set[str],
+                     secret_keys: set[str]) -> None:
+        """The service's settings in the environment file. A variable's live value is written
+        only for a key the manifests do not have yet and that is not a secret anywhere in the
+        project nor looks like one; a key they have keeps their value (its live value may be a
+        secret's earlier one)."""
+        if service.environment is None:
+            return
+        current = ctx.env.services.get(service.folder)
+        settings: dict[str, Any] = {}
+        if current is None or current.environment != service.environment.unique_name:
+            settings["environment"] = service.environment.unique_name
+        suffix = service.environment.domain_suffix
+        if suffix and (current is None or current.domain_suffix != suffix):
+            settings["domain_suffix"] = suffix
+        variables: dict[str, Any] = {}
+        for key, (_, value) in sorted(service.live.variables.items()):
+            if current is not None and key in current.variables:
+                if not isinstance(current.variables[key], Secret) and current.variables[key] != value:
+                    ctx.report.warnings.append(
+                        f"service {service.folder}: variable {key} differs live; its live value is not exported "
+                        f"(it may be a secret's earlier value): set it in {ctx.rel(ctx.env.file)} if it should stay")
+                continue
+            if SECRET_LOOKING.search(key) or key in secret_keys or value in secret_values:
+                variables[key] = {"secret": f"${{env:{key}}}"}
+                ctx.report.warnings.append(
+                    f"service {service.folder}: variable {key} may be a secret; written as "
+                    f"{{secret: ${{env:{key}}}}} - set {key} in the environment (its live value is not exported)")
+            else:
+                variables[key] = value
+        if not settings and not variables:
+            return
+        own = ctx.environment.setdefault("services", {}).setdefault(service.folder, {})
+        own.update(settings)
+        if variables:
+            own.setdefault("variables", {}).update(variables)
+        ctx.environment_changed = True
+
+
+def _write_code(ctx: ExportContext, base: Path, source: ServiceSource | None, code: LiveCode, content: bytes) -> None:
+    """A function's deployed content at the file its path and visibility name (a file of the
+    manifests for it elsewhere is removed), unless the file already holds it."""
+    suffix = "" if code.visibility == "protected" else f".{code.visibility}"
+    path = base / "functions" / f"{code.path.lstrip('/')}{suffix}.js"
+    local = source.function(code.path) if source else None
+    if local is not None and local.file != path:
+        local.file.unlink()
+        ctx.report.removed.append(ctx.rel(local.file))
+    if path.exists() and path.read_bytes() == content:
+        ctx.report.unchanged.append(ctx.rel(path))
+        return
+    (ctx.report.updated if path.exists() else ctx.report.created).append(ctx.rel(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+
+
+def _asset_file(path: str, visibility: str) -> str:
+    """Where the manifests keep an asset of this path and visibility, under assets/."""
+    if visibility == "public":
+        return path
+    stem, dot, ext = path.rpartition(".")
+    return f"{stem}.{visibility}.{ext}" if dot and "/" not in ext else f"{path}.{visibility}"
+
+
 class ServerlessProvider:
     family = "service"
     name = "services"
@@ -903,6 +1095,9 @@ class ServerlessProvider:
             text, detail = _origin(source.name, name, found.sid, found.environment, found.build, ctx.gw, ctx.history)
             ctx.origin[Address.service(name)], ctx.details[Address.service(name)] = text, detail
         ctx.project = dataclasses.replace(ctx.project, services={**ctx.project.services, **services})
+
+    def export(self, ctx: ExportContext) -> _ServiceExport:
+        return _ServiceExport(ctx)
 
 
 def _enter(book: AddressBook, name: str, service: LiveService | None) -> None:

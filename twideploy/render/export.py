@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from twideploy.export import ExportReport
+from twideploy.providers.base import ExportReport
 
 
 def render_text(report: ExportReport, console: Console) -> None:
