@@ -23,7 +23,7 @@ from twideploy.addresses import Address
 from twideploy.errors import ApplyError, NotUndoable, TwideployError, TwilioApiError
 from twideploy.plan.model import Change
 from twideploy.plan.planner import Planned, mask_text
-from twideploy.providers.base import ApplyContext
+from twideploy.providers.base import ApplyContext, Progress
 from twideploy.providers.registry import PROVIDERS, undo_table
 from twideploy.state import commits
 from twideploy.state import journal as journals
@@ -31,8 +31,6 @@ from twideploy.state.cache import ContentCache
 from twideploy.state.history import History
 from twideploy.state.paths import StatePaths
 from twideploy.twilio_api.gateway import Gateway
-
-Progress = Callable[[str], None]
 
 
 @dataclass

@@ -43,6 +43,7 @@ from twideploy.providers.base import (
     DecompileContext,
     ExportContext,
     PlanContext,
+    Progress,
     UndoFunction,
     Writer,
     delete_created,
@@ -389,7 +390,8 @@ class ServiceDeployer:
                 self._journal_variable("variable.delete", change, {**where, "sid": sid}, old, key,
                                        partial(api.delete_variable, self.gw, service_sid, env.sid, sid))
 
-    def _journal_variable(self, op: str, change: Change, where: dict, old: str, key: str, run: Any) -> None:
+    def _journal_variable(self, op: str, change: Change, where: dict, old: str, key: str,
+                          run: Callable[[], object]) -> None:
         """Previous values go to disk only when not secret; secrets are kept for this run only."""
         secret = self._may_be_secret(key, change.address)
         undo = {**where, "previous_value": None if secret else old, "secret": secret}
@@ -417,7 +419,7 @@ def secret_history(records: list[DeployRecord]) -> dict[Address, bool]:
     return history
 
 
-def _wait_for_build(gw: Gateway, service_sid: str, build: api.Build, what: str, progress: Any) -> str:
+def _wait_for_build(gw: Gateway, service_sid: str, build: api.Build, what: str, progress: Progress) -> str:
     """Poll a build of `what` (a service) until it is completed or failed (its final status)."""
     deadline = time.monotonic() + BUILD_TIMEOUT_SECONDS
     status, pause = build.status, BUILD_POLL_FIRST_SECONDS
