@@ -1,0 +1,299 @@
+"""A Studio flow as a picture: widgets and their transitions, drawn as Mermaid, SVG or DOT.
+
+`FlowGraph.from_definition` keeps only the shape of a flow: each widget's name, type and canvas
+offset, a short label of what a Run Function or Run Subflow widget calls, and each transition's
+event (`keypress`, `match: 1: sales`, `timeout`). No other property value is read, so a graph
+of a compiled definition (secrets revealed) carries no secret and may go into a plan or a pull
+request comment. The labels themselves are read from the definition: callers show a definition
+fit to display (compiled with secret vars masked, or `mask_secret_strings`), as for any plan.
+
+`to_mermaid` is for markdown (GitHub renders it), with optional marks that colour added,
+changed and removed widgets and added and removed transitions (the plan's pictures);
+`to_svg` draws the widgets where Studio's canvas has them (offsets scaled just enough that no
+two boxes overlap), so the picture looks like the canvas users know; `to_dot` is for Graphviz.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+from xml.sax.saxutils import escape as xml_escape
+
+ADDED, CHANGED, REMOVED = "added", "changed", "removed"
+NodeMarks = dict[str, str]
+"""Widget name -> ADDED, CHANGED or REMOVED."""
+EdgeMarks = dict[tuple[str, str, str], str]
+"""(source, event label, target), as `Edge.key` -> ADDED or REMOVED."""
+
+MAX_LABEL = 32  # characters of a call or condition label; a longer one ends in "..."
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    type: str
+    x: int
+    y: int
+    calls: str | None = None  # what a Run Function / Run Subflow widget calls
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    event: str  # the label: the transition's event, `match: <condition name>` for a split's matches
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """How marks name an edge: (source, event label, target)."""
+        return (self.source, self.event, self.target)
+
+
+@dataclass
+class FlowGraph:
+    nodes: list[Node] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+
+    @classmethod
+    def from_definition(cls, definition: dict[str, Any]) -> FlowGraph:
+        """The graph of a Studio definition (symbolic or compiled). Transitions without `next`
+        (the flow ends there) and to widgets that do not exist are left out; malformed states
+        (validate reports them) are skipped rather than failing a picture."""
+        nodes: list[Node] = []
+        for state in definition.get("states") or []:
+            if not isinstance(state, dict) or not isinstance(state.get("name"), str):
+                continue
+            props = _mapping(state.get("properties"))
+            offset = _mapping(props.get("offset"))
+            nodes.append(Node(state["name"], str(state.get("type", "")), _number(offset.get("x")),
+                              _number(offset.get("y")), _calls(str(state.get("type", "")), props)))
+        names = {node.name for node in nodes}
+        edges: list[Edge] = []
+        for state in definition.get("states") or []:
+            if not isinstance(state, dict) or state.get("name") not in names:
+                continue
+            for transition in state.get("transitions") or []:
+                if isinstance(transition, dict) and transition.get("next") in names:
+                    edges.append(Edge(state["name"], transition["next"], _event_label(transition)))
+        return cls(nodes, edges)
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _number(value: Any) -> int:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0
+    return int(number) if math.isfinite(number) else 0
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 3] + "..."
+
+
+def _calls(widget_type: str, props: dict[str, Any]) -> str | None:
+    """`crm/lookup` or `subflows/lookup-caller` in a symbolic flow; in a compiled one the
+    function's host and path (never a query string or user info) or the subflow's SID."""
+    if widget_type == "run-function":
+        if isinstance(props.get("function"), str):
+            return _short(props["function"])
+        if isinstance(props.get("url"), str):
+            parts = urlsplit(props["url"])
+            return _short(f"{parts.hostname or ''}{parts.path}") or None
+    if widget_type == "run-subflow":
+        for key in ("flow", "flow_sid"):
+            if isinstance(props.get(key), str):
+                return _short(props[key])
+    return None
+
+
+def _event_label(transition: dict[str, Any]) -> str:
+    event = str(transition.get("event", ""))
+    conditions = transition.get("conditions")
+    if event == "match" and isinstance(conditions, list) and conditions and isinstance(conditions[0], dict):
+        name = conditions[0].get("friendly_name") or conditions[0].get("value")
+        if isinstance(name, str) and name.strip():
+            return f"match: {_short(name)}"
+    return event
+
+
+# --------------------------------------------------------------------------- Mermaid
+
+_MERMAID_CLASSES = {
+    ADDED: "fill:#dafbe1,stroke:#1a7f37,stroke-width:2px,color:#000",
+    CHANGED: "fill:#fff8c5,stroke:#9a6700,stroke-width:2px,color:#000",
+    REMOVED: "fill:#ffebe9,stroke:#cf222e,stroke-width:2px,stroke-dasharray:5 3,color:#000",
+}
+_MERMAID_EDGE_STYLES = {ADDED: "stroke:#1a7f37,stroke-width:2px", REMOVED: "stroke:#cf222e,stroke-width:2px"}
+
+
+def _mermaid_text(text: str) -> str:
+    """Text safe inside a quoted Mermaid label: Mermaid's entity codes for what it would parse."""
+    return (text.replace("#", "#35;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+            .replace("|", "#124;"))
+
+
+def to_mermaid(graph: FlowGraph, marks: NodeMarks | None = None, edge_marks: EdgeMarks | None = None) -> str:
+    """A Mermaid flowchart (top to bottom, widgets in canvas order). `marks` colours widgets,
+    `edge_marks` transitions (a removed one is dotted); classes are declared only when used."""
+    marks, edge_marks = marks or {}, edge_marks or {}
+    ids = {node.name: f"w{i}" for i, node in enumerate(_canvas_order(graph.nodes))}
+    lines = ["flowchart TD"]
+    for node in _canvas_order(graph.nodes):
+        second = _mermaid_text(f"{node.type}{': ' + node.calls if node.calls else ''}")
+        lines.append(f'    {ids[node.name]}["{_mermaid_text(node.name)}<br/><small>{second}</small>"]')
+    styles = []
+    for index, edge in enumerate(graph.edges):
+        arrow = "-.->" if edge_marks.get(edge.key) == REMOVED else "-->"
+        lines.append(f'    {ids[edge.source]} {arrow}|"{_mermaid_text(edge.event)}"| {ids[edge.target]}')
+        if edge.key in edge_marks:
+            styles.append(f"    linkStyle {index} {_MERMAID_EDGE_STYLES[edge_marks[edge.key]]}")
+    lines += styles
+    used = [mark for mark in (ADDED, CHANGED, REMOVED) if mark in marks.values()]
+    for mark in used:
+        lines.append(f"    classDef {mark} {_MERMAID_CLASSES[mark]}")
+        members = ",".join(ids[name] for name in ids if marks.get(name) == mark)
+        if members:
+            lines.append(f"    class {members} {mark}")
+    return "\n".join(lines) + "\n"
+
+
+def _canvas_order(nodes: list[Node]) -> list[Node]:
+    """Top to bottom, then left to right, as a reader scans the canvas."""
+    return sorted(nodes, key=lambda node: (node.y, node.x))
+
+
+# --------------------------------------------------------------------------- DOT
+
+
+def _dot_text(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def to_dot(graph: FlowGraph) -> str:
+    """A Graphviz digraph; `pos` holds the canvas offsets (y flipped: Graphviz's y goes up),
+    which `neato -n` honours and `dot` ignores in favour of its own layout."""
+    lines = ["digraph flow {", '    node [shape=box, style="rounded", fontname="Helvetica"];',
+             '    edge [fontname="Helvetica", fontsize=10];']
+    for node in graph.nodes:
+        label = f"{node.name}\n{node.type}{': ' + node.calls if node.calls else ''}"
+        lines.append(f'    "{_dot_text(node.name)}" [label="{_dot_text(label)}", pos="{node.x},{-node.y}"];')
+    for edge in graph.edges:
+        lines.append(f'    "{_dot_text(edge.source)}" -> "{_dot_text(edge.target)}" [label="{_dot_text(edge.event)}"];')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- SVG
+
+CHAR_WIDTH = 7.5  # px per character of the 13px sans-serif labels, generous so text stays inside its box
+BOX_HEIGHT = 48
+MIN_BOX_WIDTH = 160
+GAP = 40  # px between boxes, at least, after scaling
+MARGIN = 40
+
+
+@dataclass(frozen=True)
+class _Box:
+    node: Node
+    x: float  # centre
+    y: float
+    width: float
+
+
+def _box_width(node: Node) -> float:
+    second = f"{node.type}{': ' + node.calls if node.calls else ''}"
+    return max(MIN_BOX_WIDTH, CHAR_WIDTH * max(len(node.name), len(second)) + 24)
+
+
+def _layout(graph: FlowGraph) -> list[_Box]:
+    """Boxes centred on the canvas offsets, moved apart as little as needed: widgets on the same
+    spot (no offsets) are put side by side, then all offsets are scaled by the smallest factor
+    that leaves GAP between every two boxes (Studio's own boxes are smaller than ours)."""
+    widths = {node.name: _box_width(node) for node in graph.nodes}
+    taken: set[tuple[int, int]] = set()
+    spots: dict[str, tuple[int, int]] = {}
+    for node in graph.nodes:
+        x, y = node.x, node.y
+        while (x, y) in taken:
+            x += 300
+        taken.add((x, y))
+        spots[node.name] = (x, y)
+    scale = 1.0
+    names = list(spots)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            dx, dy = abs(spots[a][0] - spots[b][0]), abs(spots[a][1] - spots[b][1])
+            need_x = (widths[a] + widths[b]) / 2 + GAP
+            need_y = BOX_HEIGHT + GAP
+            pair = min(need_x / dx if dx else math.inf, need_y / dy if dy else math.inf)
+            scale = max(scale, pair)
+    return [_Box(node, spots[node.name][0] * scale, spots[node.name][1] * scale, widths[node.name])
+            for node in graph.nodes]
+
+
+def _border_point(box: _Box, towards_x: float, towards_y: float) -> tuple[float, float]:
+    """Where the line from the box's centre to a point leaves the box."""
+    dx, dy = towards_x - box.x, towards_y - box.y
+    if dx == 0 and dy == 0:
+        return box.x, box.y
+    factor = min(box.width / 2 / abs(dx) if dx else math.inf, BOX_HEIGHT / 2 / abs(dy) if dy else math.inf)
+    return box.x + dx * factor, box.y + dy * factor
+
+
+def to_svg(graph: FlowGraph) -> str:
+    """A standalone SVG of the canvas: a rounded box per widget (name in bold, type and what it
+    calls below), an arrow per transition labelled with its event; a self-transition is a loop
+    on the box's right side."""
+    boxes = _layout(graph)
+    if boxes:
+        left = min(b.x - b.width / 2 for b in boxes) - MARGIN
+        top = min(b.y - BOX_HEIGHT / 2 for b in boxes) - MARGIN
+        right = max(b.x + b.width / 2 for b in boxes) + MARGIN + 80  # room for self-loops' labels
+        bottom = max(b.y + BOX_HEIGHT / 2 for b in boxes) + MARGIN
+    else:
+        left, top, right, bottom = 0.0, 0.0, 200.0, 100.0
+    width, height = right - left, bottom - top
+    by_name = {box.node.name: box for box in boxes}
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="{left:.0f} {top:.0f} {width:.0f} {height:.0f}" font-family="Helvetica, Arial, sans-serif">',
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" '
+        'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#57606a"/></marker></defs>',
+        f'<rect x="{left:.0f}" y="{top:.0f}" width="{width:.0f}" height="{height:.0f}" fill="#f6f8fa"/>',
+    ]
+    labels = []
+    for edge in graph.edges:
+        source, target = by_name[edge.source], by_name[edge.target]
+        if source is target:
+            x, y = source.x + source.width / 2, source.y
+            out.append(f'<path d="M {x:.1f} {y - 10:.1f} C {x + 40:.1f} {y - 30:.1f}, {x + 40:.1f} {y + 30:.1f}, '
+                       f'{x:.1f} {y + 10:.1f}" fill="none" stroke="#57606a" marker-end="url(#arrow)"/>')
+            labels.append((x + 44, y + 4, "start", edge.event))
+            continue
+        x1, y1 = _border_point(source, target.x, target.y)
+        x2, y2 = _border_point(target, source.x, source.y)
+        out.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="#57606a" '
+                   f'stroke-width="1.5" marker-end="url(#arrow)"/>')
+        labels.append(((x1 + x2) / 2, (y1 + y2) / 2 + 4, "middle", edge.event))
+    for box in boxes:
+        node = box.node
+        second = f"{node.type}{': ' + node.calls if node.calls else ''}"
+        out.append(f'<g><rect x="{box.x - box.width / 2:.1f}" y="{box.y - BOX_HEIGHT / 2:.1f}" '
+                   f'width="{box.width:.1f}" height="{BOX_HEIGHT}" rx="6" fill="#ffffff" stroke="#0969da" '
+                   f'stroke-width="1.5"/>'
+                   f'<text x="{box.x:.1f}" y="{box.y - 4:.1f}" text-anchor="middle" font-size="13" '
+                   f'font-weight="bold" fill="#1f2328">{xml_escape(node.name)}</text>'
+                   f'<text x="{box.x:.1f}" y="{box.y + 14:.1f}" text-anchor="middle" font-size="11" '
+                   f'fill="#57606a">{xml_escape(second)}</text></g>')
+    for x, y, anchor, text in labels:  # last, so no box hides a label
+        out.append(f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="11" fill="#0550ae" '
+                   f'stroke="#f6f8fa" stroke-width="3" paint-order="stroke">{xml_escape(text)}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
