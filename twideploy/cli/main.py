@@ -11,6 +11,7 @@ from twideploy.cli.drift import drift
 from twideploy.cli.emulator import emulator
 from twideploy.cli.envs import envs
 from twideploy.cli.export import export
+from twideploy.cli.graph import graph
 from twideploy.cli.history import history
 from twideploy.cli.init import init
 from twideploy.cli.plan import plan
@@ -27,5 +28,6 @@ def cli() -> None:
 
 
 # Each command lives in its own module under twideploy/cli/; listed in the order of a workflow.
-for command in (init, validate, schema, plan, apply, rollback, history, drift, export, promote, envs, emulator):
+for command in (init, validate, schema, plan, apply, rollback, history, drift, export, promote, envs, graph,
+                emulator):
     cli.add_command(command)

@@ -27,7 +27,7 @@ NodeMarks = dict[str, str]
 EdgeMarks = dict[tuple[str, str, str], str]
 """(source, event label, target), as `Edge.key` -> ADDED or REMOVED."""
 
-MAX_LABEL = 32  # characters of a call or condition label; a longer one ends in "..."
+MAX_LABEL = 40  # characters of a call or condition label; a longer one ends in "..."
 
 
 @dataclass(frozen=True)

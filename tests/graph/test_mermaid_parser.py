@@ -1,0 +1,70 @@
+"""Mermaid's own parser accepts every diagram `to_mermaid` draws.
+
+`mermaid` (with jsdom for the DOM it expects) is pinned in tests/graph/package.json and
+installed by .ci/install-mermaid.sh into .ci/tools/mermaid/ (or $TWIDEPLOY_MERMAID_DIR);
+tests/graph/mermaid_parse.mjs runs `mermaid.parse` on files. Without node or the installed
+parser the test is skipped with a reason, except under CI=true, where that is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+
+from tests.example import REPO
+from twideploy.manifest import load_project
+from twideploy.render.flowgraph import Edge, FlowGraph, Node, to_mermaid
+
+HERE = Path(__file__).resolve().parent
+
+
+def unavailable(reason: str) -> NoReturn:
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; under CI it is required")
+    pytest.skip(reason)
+
+
+def parse(folder: Path, diagrams: dict[str, str]) -> dict[str, dict]:
+    """Each diagram's result from Mermaid's parser, by name."""
+    if shutil.which("node") is None:
+        unavailable("node is not installed")
+    modules = Path(os.environ.get("TWIDEPLOY_MERMAID_DIR") or REPO / ".ci" / "tools" / "mermaid") / "node_modules"
+    installed = modules / "mermaid" / "package.json"
+    pinned = json.loads((HERE / "package.json").read_text())["dependencies"]["mermaid"]
+    if not installed.is_file() or json.loads(installed.read_text())["version"] != pinned:
+        unavailable(f"mermaid@{pinned} is not installed in {modules.parent}: run `bash .ci/install-mermaid.sh`")
+    for name, text in diagrams.items():
+        (folder / f"{name}.mmd").write_text(text)
+    done = subprocess.run(["node", str(HERE / "mermaid_parse.mjs"), str(modules),
+                           *(str(folder / f"{name}.mmd") for name in diagrams)],
+                          capture_output=True, text=True, timeout=120)
+    results = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(results) == len(diagrams), done.stderr
+    return {Path(r["file"]).stem: r for r in results}
+
+
+def test_mermaid_parses_every_drawing(tmp_path):
+    diagrams = {}
+    for source in load_project(REPO).flows.values():
+        graph = FlowGraph.from_definition(source.definition)
+        names = [node.name for node in graph.nodes]
+        marks = {names[0]: "added", names[1]: "changed", names[-1]: "removed"}
+        edge_marks = {graph.edges[0].key: "removed", graph.edges[-1].key: "added"}
+        diagrams[source.name.replace("/", "_")] = to_mermaid(graph, marks, edge_marks)
+        diagrams[source.name.replace("/", "_") + "_plain"] = to_mermaid(graph)
+    hostile = ['x"]|<b>#;', "end", "a --> b", "{{trigger.call.From}}", "%% c", "`tick` &amp; [1]", "(é) ü"]
+    nodes = [Node(f"n{i}", "run-subflow", 0, i * 200, text) for i, text in enumerate(hostile)]
+    edges = [Edge(f"n{i}", f"n{i + 1}", f"match: {text}") for i, text in enumerate(hostile[:-1])]
+    diagrams["hostile"] = to_mermaid(FlowGraph(nodes, edges), {"n0": "removed"}, {edges[0].key: "removed"})
+    diagrams["empty"] = to_mermaid(FlowGraph())
+    diagrams["broken"] = "flowchart TD\n    w0[\"x\" -->\n"  # the parser does reject what is wrong
+    results = parse(tmp_path, diagrams)
+    assert not results.pop("broken")["ok"]
+    assert {name: (r["ok"], r.get("type"), r.get("error")) for name, r in results.items()} == {
+        name: (True, "flowchart-v2", None) for name in results}
