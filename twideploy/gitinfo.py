@@ -7,6 +7,7 @@ Everything goes through gitpython; the working tree is never checked out or chan
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -132,6 +133,27 @@ def deploy_tags(root: Path, environment: str) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- another commit
+
+
+def earlier_content(file: Path, sha256: str, *, depth: int = 50) -> bytes | None:
+    """What `file` held at one of its last `depth` commits if that content's sha256 is `sha256`:
+    a previous local copy of what is deployed (Twilio serves no asset content); None if there is none."""
+    repo = _repo(file.parent)
+    if repo is None or repo.working_tree_dir is None:
+        return None
+    try:
+        path = file.resolve().relative_to(_work_tree(repo)).as_posix()
+        for commit in repo.iter_commits(paths=path, max_count=depth):
+            try:
+                blob = commit.tree / path
+            except KeyError:  # the commit deleted it
+                continue
+            data = blob.data_stream.read()
+            if hashlib.sha256(data).hexdigest() == sha256:
+                return bytes(data)
+    except (ValueError, git.GitCommandError):  # a repository without commits, a file outside it
+        return None
+    return None
 
 
 def resolve_ref(root: Path, ref: str) -> str:

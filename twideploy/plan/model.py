@@ -52,7 +52,10 @@ class WidgetChange:
 @dataclass
 class Change:
     """What happens to one resource. `address` is stable and unique in a plan, written as
-    e.g. `flow.ivr-main`, `service.crm`, `service.crm.function./lookup`, `number.+15005550006`."""
+    e.g. `flow.ivr-main`, `service.crm`, `service.crm.function./lookup`, `number.+15005550006`.
+
+    `diff` is for reviewers, not for apply: an updated function's unified diff (live -> local)
+    or an updated asset's size and hash, as lines (see `providers.serverless.code_diff`)."""
 
     kind: str
     address: Address
@@ -61,6 +64,7 @@ class Change:
     after: dict[str, Any] | None = None
     widgets: list[WidgetChange] = field(default_factory=list)
     reason: str = ""
+    diff: list[str] = field(default_factory=list)
 
     @property
     def cosmetic_only(self) -> bool:
@@ -77,7 +81,7 @@ class Change:
                    action=Action(data["action"]),
                    before=data.get("before"), after=data.get("after"),
                    widgets=[WidgetChange(**w) for w in data.get("widgets", [])],
-                   reason=data.get("reason", ""))
+                   reason=data.get("reason", ""), diff=data.get("diff", []))
 
 
 @dataclass
@@ -159,6 +163,7 @@ class _ChangeSpec(BaseModel):
     after: dict[str, Any] | None = None
     widgets: list[_WidgetChangeSpec] = Field(default_factory=list)
     reason: str = ""
+    diff: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _address_of_kind(self) -> _ChangeSpec:

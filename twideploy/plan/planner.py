@@ -114,7 +114,7 @@ def mask_secrets(changes: list[Change], secrets: list[str]) -> list[Change]:
 
     return [Change(c.kind, c.address, c.action, scrub(c.before), scrub(c.after),
                    [WidgetChange(w.widget, w.what, w.detail, scrub(w.before), scrub(w.after)) for w in c.widgets],
-                   c.reason) for c in changes]
+                   c.reason, [mask_text(line, secrets) for line in c.diff]) for c in changes]
 
 
 def mask_text(text: str, secrets: list[str]) -> str:
@@ -126,9 +126,11 @@ def mask_text(text: str, secrets: list[str]) -> str:
 
 def comparable(plan: Plan) -> list[dict[str, Any]]:
     """The part of a plan that must be identical between a saved plan and apply time: the
-    changes apply would make (not unmanaged resources, not layout moves it leaves alone)."""
+    changes apply would make (not unmanaged resources, not layout moves it leaves alone; not a
+    code diff, which only shows what the hashes already pin)."""
     def essential(change: Change) -> dict[str, Any]:
         data = change.to_dict()
+        del data["diff"]
         data["widgets"] = [w for w in data["widgets"] if plan.include_layout or w["what"] != "layout"]
         return data
 

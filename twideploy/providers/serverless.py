@@ -17,6 +17,7 @@ own rollback has it in memory; a later rollback takes it from the process enviro
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import mimetypes
@@ -32,6 +33,7 @@ from typing import Any
 
 from twideploy.addresses import Address
 from twideploy.errors import ApplyError, NotUndoable, TwideployError
+from twideploy.gitinfo import earlier_content
 from twideploy.manifest import CodeFile, ServiceEnvironment, ServiceSource
 from twideploy.manifest.references import AddressBook, FunctionAddress, FunctionRef
 from twideploy.plan.desired import Desired, Live
@@ -61,6 +63,9 @@ from twideploy.yaml_writer import plain, read_document
 BUILD_POLL_FIRST_SECONDS = 0.05  # doubled after each poll, up to the maximum
 BUILD_POLL_MAX_SECONDS = 5.0
 BUILD_TIMEOUT_SECONDS = 600
+#: A function's code diff in a plan holds at most this many lines, then "... N more lines":
+#: enough to review a typical edit; the whole file is in git (docs/plan-format.md).
+MAX_DIFF_LINES = 60
 
 
 @dataclass
@@ -239,6 +244,52 @@ def plan(name: str, source: ServiceSource, settings: ServiceEnvironment, live: L
         changes.append(Change("variable", Address.service(name, "variable", key),
                               Action.DELETE if prune else Action.UNMANAGED, {"value": SENSITIVE}))
     return changes
+
+
+def attach_diffs(gw: Gateway, name: str, source: ServiceSource, live: LiveService | None,
+                 changes: list[Change]) -> None:
+    """What a reviewer reads of each updated function or asset of service `name`, as its
+    Change's `diff`: a function's live code (fetched again: the cache keeps hashes, never code)
+    against the local file; an asset's against its previous local copy (see `asset_diff`)."""
+    if live is None:
+        return
+    files = {Address.service(name, f.kind, f.path): f for f in [*source.functions, *source.assets]}
+    updated = [(c, files[c.address]) for c in changes if c.action is Action.UPDATE and c.address in files
+               and c.before and c.after and c.before["sha256"] != c.after["sha256"]]
+
+    def attach(item: tuple[Change, CodeFile]) -> None:
+        change, file = item
+        if file.kind == "asset":
+            change.diff = asset_diff(change.before["sha256"] if change.before else None, file)
+            return
+        code = live.functions[file.path]
+        if code.version_sid:
+            content = api.function_content(gw, live.sid, code.sid, code.version_sid)
+            change.diff = code_diff(content, file.content.decode("utf-8", errors="replace"), file.path)
+
+    gw.map(attach, updated)
+
+
+def code_diff(live: str, local: str, path: str) -> list[str]:
+    """The unified diff of a function's live code against its local file, cut to MAX_DIFF_LINES."""
+    lines = list(difflib.unified_diff(live.splitlines(), local.splitlines(), f"live {path}", f"local {path}",
+                                      lineterm=""))
+    if len(lines) > MAX_DIFF_LINES:
+        lines = [*lines[:MAX_DIFF_LINES], f"... {len(lines) - MAX_DIFF_LINES} more lines"]
+    return lines
+
+
+def asset_diff(live_hash: str | None, file: CodeFile) -> list[str]:
+    """An updated asset's diff against a previous local copy of what is deployed (a version of
+    its file in git with the live hash) when there is one and both are text, else its local size
+    (the hashes are in the change's fields)."""
+    earlier = earlier_content(file.file, live_hash) if live_hash else None
+    if earlier is not None:
+        try:
+            return code_diff(earlier.decode("utf-8"), file.content.decode("utf-8"), file.path)
+        except UnicodeDecodeError:
+            pass
+    return [f"local: {len(file.content):,} bytes; no earlier copy with the live hash in git to diff against"]
 
 
 def fingerprint(live: LiveService, key: bytes) -> dict[str, Any]:
@@ -1014,8 +1065,12 @@ class ServerlessProvider:
             _enter(book, name, live.services.get(name))
 
     def plan(self, ctx: PlanContext) -> list[Change]:
-        return [change for name, (source, settings) in ctx.desired.services.items()
-                for change in plan(name, source, settings, ctx.live.services.get(name), ctx.prune)]
+        changes = []
+        for name, (source, settings) in ctx.desired.services.items():
+            mine = plan(name, source, settings, ctx.live.services.get(name), ctx.prune)
+            attach_diffs(ctx.gw, name, source, ctx.live.services.get(name), mine)
+            changes += mine
+        return changes
 
     def fingerprint(self, live: Live, plan_key: bytes) -> dict[str, object]:
         return {name: fingerprint(s, plan_key) for name, s in sorted(live.services.items())}

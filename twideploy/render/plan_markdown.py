@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from twideploy.plan.flowdiff import describe
 from twideploy.plan.model import Action, Plan
-from twideploy.render.symbols import SYMBOL, field_lines
+from twideploy.render.symbols import SYMBOL, field_lines, markdown_diff_line
 
 MARKER = "<!-- twideploy-plan -->"
 
@@ -24,6 +24,7 @@ def render_markdown(plan: Plan, *, title: str | None = None) -> str:
             lines.append(f"{SYMBOL[change.action]} {change.address}")
             details = [describe(w) for w in change.widgets] if change.widgets else field_lines(change)
             lines += [f"    {line}" for line in details]
+            lines += [markdown_diff_line(line) for line in change.diff]
         lines += ["```", "", "</details>"]
     cosmetic = [c for c in plan.changes if c.cosmetic_only and not plan.include_layout]
     unmanaged = [c for c in plan.changes if c.action is Action.UNMANAGED]

@@ -7,7 +7,7 @@ from rich.markup import escape
 
 from twideploy.plan.flowdiff import describe
 from twideploy.plan.model import Action, Plan
-from twideploy.render.symbols import STYLE, SYMBOL, field_lines
+from twideploy.render.symbols import STYLE, SYMBOL, diff_style, field_lines
 
 
 def render_text(plan: Plan, console: Console, *, verbose: bool = False) -> None:
@@ -28,6 +28,8 @@ def render_text(plan: Plan, console: Console, *, verbose: bool = False) -> None:
                       + (f" [dim]- {escape(change.reason)}[/]" if change.reason else ""))
         for line in ([describe(w) for w in change.widgets] if change.widgets else field_lines(change)):
             console.print(f"    {escape(line)}", style="dim" if "(cosmetic)" in line else None)
+        for line in change.diff:
+            console.print(f"      {escape(line)}", style=diff_style(line), highlight=False)
     if unmanaged:
         console.print()
         console.print(

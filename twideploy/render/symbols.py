@@ -27,3 +27,18 @@ def field_lines(change: Change) -> list[str]:
 def _short_hash(key: str, value: object) -> object:
     """Content hashes are for machines; people need only enough to tell them apart."""
     return value[:12] if key == "sha256" and isinstance(value, str) else value
+
+
+def diff_style(line: str) -> str | None:
+    """The colour of a line of a change's unified diff on a terminal (file headers stay plain)."""
+    if line.startswith(("+++", "---")):
+        return None
+    return {"+": "green", "-": "red", "@": "cyan"}.get(line[:1])
+
+
+def markdown_diff_line(line: str) -> str:
+    """A line of a change's diff in a markdown ```diff block: GitHub colours a line by its first
+    character, so an added or removed line keeps its sign there and is indented after it."""
+    if line[:1] in "+-" and not line.startswith(("+++", "---")):
+        return f"{line[0]}     {line[1:]}"
+    return f"      {line}"
