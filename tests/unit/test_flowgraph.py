@@ -120,3 +120,16 @@ def test_svg_and_dot_escape_text():
     ET.fromstring(to_svg(graph))  # well-formed
     assert '"a" [label="a\\nrun-subflow: F<&>\\"\\\\"' in to_dot(graph)
     assert '"a" -> "b" [label="<\\"e\\">"];' in to_dot(graph)
+
+
+def _labels(svg: str) -> dict[str, tuple[float, float]]:
+    return {t.text: (float(t.get("x")), float(t.get("y"))) for t in ET.fromstring(svg).iter(
+        "{http://www.w3.org/2000/svg}text") if t.get("font-weight") is None and t.get("fill") == "#0550ae"}
+
+
+def test_svg_labels_of_parallel_and_opposite_transitions_do_not_overprint():
+    nodes = [Node("a", "x", 0, 0), Node("b", "x", 0, 200)]
+    edges = [Edge("a", "b", "completed"), Edge("a", "b", "failed"), Edge("b", "a", "retry")]
+    spots = list(_labels(to_svg(FlowGraph(nodes, edges))).values())
+    assert len(spots) == 3
+    assert all(abs(p[1] - q[1]) >= 12 or abs(p[0] - q[0]) >= 30 for p, q in combinations(spots, 2))

@@ -194,6 +194,7 @@ def to_dot(graph: FlowGraph) -> str:
 
 CHAR_WIDTH = 7.5  # px per character of the 13px sans-serif labels, generous so text stays inside its box
 BOX_HEIGHT = 48
+LINE = 14  # px between the stacked labels of parallel transitions
 MIN_BOX_WIDTH = 160
 GAP = 40  # px between boxes, at least, after scaling
 MARGIN = 40
@@ -249,7 +250,8 @@ def _border_point(box: _Box, towards_x: float, towards_y: float) -> tuple[float,
 
 def to_svg(graph: FlowGraph) -> str:
     """A standalone SVG of the canvas: a rounded box per widget (name in bold, type and what it
-    calls below), an arrow per transition labelled with its event; a self-transition is a loop
+    calls below), an arrow per pair of widgets labelled with the events of its transitions (one
+    per line; a pair wired both ways gets two arrows side by side); a self-transition is a loop
     on the box's right side."""
     boxes = _layout(graph)
     if boxes:
@@ -269,19 +271,30 @@ def to_svg(graph: FlowGraph) -> str:
         f'<rect x="{left:.0f}" y="{top:.0f}" width="{width:.0f}" height="{height:.0f}" fill="#f6f8fa"/>',
     ]
     labels = []
+    events: dict[tuple[str, str], list[str]] = {}  # parallel transitions share one arrow, labels stacked
     for edge in graph.edges:
-        source, target = by_name[edge.source], by_name[edge.target]
+        events.setdefault((edge.source, edge.target), []).append(edge.event)
+    for (source_name, target_name), names in events.items():
+        source, target = by_name[source_name], by_name[target_name]
         if source is target:
             x, y = source.x + source.width / 2, source.y
             out.append(f'<path d="M {x:.1f} {y - 10:.1f} C {x + 40:.1f} {y - 30:.1f}, {x + 40:.1f} {y + 30:.1f}, '
                        f'{x:.1f} {y + 10:.1f}" fill="none" stroke="#57606a" marker-end="url(#arrow)"/>')
-            labels.append((x + 44, y + 4, "start", edge.event))
+            labels += [(x + 44, y + 4 + LINE * (i - (len(names) - 1) / 2), "start", name)
+                       for i, name in enumerate(names)]
             continue
         x1, y1 = _border_point(source, target.x, target.y)
         x2, y2 = _border_point(target, source.x, source.y)
+        if (target_name, source_name) in events:  # a transition back: each arrow to its right, apart
+            length = math.hypot(x2 - x1, y2 - y1) or 1
+            nx, ny = -(y2 - y1) / length * 6, (x2 - x1) / length * 6
+            x1, y1, x2, y2 = x1 + nx, y1 + ny, x2 + nx, y2 + ny
+            mx, my = (x1 + x2) / 2 + nx * 3, (y1 + y2) / 2 + ny * 3
+        else:
+            mx, my = (x1 + x2) / 2, (y1 + y2) / 2
         out.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="#57606a" '
                    f'stroke-width="1.5" marker-end="url(#arrow)"/>')
-        labels.append(((x1 + x2) / 2, (y1 + y2) / 2 + 4, "middle", edge.event))
+        labels += [(mx, my + 4 + LINE * (i - (len(names) - 1) / 2), "middle", name) for i, name in enumerate(names)]
     for box in boxes:
         node = box.node
         second = f"{node.type}{': ' + node.calls if node.calls else ''}"
@@ -294,6 +307,6 @@ def to_svg(graph: FlowGraph) -> str:
                    f'fill="#57606a">{xml_escape(second)}</text></g>')
     for x, y, anchor, text in labels:  # last, so no box hides a label
         out.append(f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="11" fill="#0550ae" '
-                   f'stroke="#f6f8fa" stroke-width="3" paint-order="stroke">{xml_escape(text)}</text>')
+                   f'stroke="#f6f8fa" stroke-width="4" paint-order="stroke">{xml_escape(text)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
