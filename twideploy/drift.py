@@ -22,10 +22,11 @@ Variable values are never shown, only that they differ.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from twideploy import deploy
+from twideploy.plan.pictures import FlowPicture, flow_pictures
 from twideploy.providers.audit import DRIFT, INFO, LAYOUT, AuditContext, DriftItem, deploy_ref
 from twideploy.providers.registry import PROVIDERS
 from twideploy.state.history import History
@@ -43,6 +44,8 @@ class DriftReport:
     include_layout: bool
     last_deploy: dict[str, Any] | None
     items: list[DriftItem]
+    pictures: dict[str, FlowPicture] = field(default_factory=dict)
+    """Drifted flows drawn for the markdown, by address; not in the JSON (it is data, not a picture)."""
 
     @property
     def drifted(self) -> list[DriftItem]:
@@ -81,5 +84,8 @@ def audit(ws: Workspace, *, include_layout: bool = False) -> DriftReport:
     items = [item for provider in PROVIDERS for item in provider.attribute(
         context, [c for c in planned.plan.changes if c.address.family == provider.family])]
     order = {DRIFT: 0, LAYOUT: 1, INFO: 2}
-    return DriftReport(ws.env.name, ws.gateway.account_sid, now(), include_layout,
-                       deploy_ref(history.last_deploy()), sorted(items, key=lambda i: order[i.category]))
+    report = DriftReport(ws.env.name, ws.gateway.account_sid, now(), include_layout,
+                         deploy_ref(history.last_deploy()), sorted(items, key=lambda i: order[i.category]))
+    drifted = {str(item.address) for item in report.drifted}
+    report.pictures = {address: picture for address, picture in flow_pictures(planned).items() if address in drifted}
+    return report

@@ -9,6 +9,7 @@ import click
 from twideploy import deploy
 from twideploy.cli.common import console, env_option, project_dir_option
 from twideploy.gitinfo import head_sha
+from twideploy.plan.pictures import flow_pictures
 from twideploy.render import render_json, render_markdown, render_text
 from twideploy.workspace import open_workspace
 
@@ -34,7 +35,7 @@ def plan(env_name, project_dir, out, fmt, detailed_exitcode, include_layout, pru
     if fmt == "json":
         click.echo(render_json(result))
     elif fmt == "markdown":
-        click.echo(render_markdown(result))
+        click.echo(render_markdown(result, pictures=flow_pictures(planned)))
     else:
         render_text(result, console, verbose=verbose)
         if out:

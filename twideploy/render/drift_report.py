@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 
 from twideploy.drift import INFO, LAYOUT, DriftItem, DriftReport
+from twideploy.render.comment import COMMENT_LIMIT, cut_note, fit
+from twideploy.render.flowpicture import picture_lines, pictures_block
+
+DRIFT_DIRECTION = "Marked from the live flow to the manifests: what apply would change."
 
 MARKER = "<!-- twideploy-drift -->"
 
@@ -45,39 +49,53 @@ def render_text(report: DriftReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_markdown(report: DriftReport) -> str:
-    lines = [MARKER, f"### twideploy drift: `{report.environment}`", "", f"**{report.summary_line()}**", ""]
+def render_markdown(report: DriftReport, *, limit: int = COMMENT_LIMIT) -> str:
+    """The report for an issue or a step summary: the summary, a table of what drifted, a
+    picture of each drifted flow, the details; cut to `limit` characters (see `fit`)."""
+    head = [MARKER, f"### twideploy drift: `{report.environment}`", "", f"**{report.summary_line()}**", ""]
     last = report.last_deploy
     if last:
-        lines += [
+        head += [
             f"Last deploy `{last['deploy_id']}`"
             + (f" from commit `{last['git_sha']}`" if last.get("git_sha") else "")
             + f", {last['started_at']}. Account `{report.account_sid}`, checked {report.checked_at}.",
             "",
         ]
     else:
-        lines += [f"No deploy journal for `{report.environment}` on this runner; flows are attributed by their "
-                  f"revisions, builds, variables and numbers cannot be. Account `{report.account_sid}`, checked "
-                  f"{report.checked_at}.", ""]
-    if report.drifted:
-        lines += ["| resource | change | outside twideploy | when | what |", "|---|---|---|---|---|"]
-        for item in report.drifted:
-            outside = {True: "**yes**", False: "no", None: "unknown"}[item.outside_twideploy]
-            lines.append(
-                f"| `{item.address}` | {item.action} | {outside} | {item.when or ''} | {_cell(item.summary)} |"
-            )
-        lines += ["", "<details><summary>Details (live -> manifests)</summary>", "", "```diff"]
-        for item in report.drifted:
-            lines.append(f"! {item.address}")
-            lines += [f"    {line}" for line in _details(item)]
-        lines += ["```", "", "</details>"]
+        head += [f"No deploy journal for `{report.environment}` on this runner; flows are attributed by their "
+                 f"revisions, builds, variables and numbers cannot be. Account `{report.account_sid}`, checked "
+                 f"{report.checked_at}.", ""]
+    rows = []
+    for item in report.drifted:
+        outside = {True: "**yes**", False: "no", None: "unknown"}[item.outside_twideploy]
+        rows.append(f"| `{item.address}` | {item.action} | {outside} | {item.when or ''} | {_cell(item.summary)} |")
+    drawn = [picture_lines(address, picture) for address, picture in report.pictures.items()]
+    detail = []
+    for item in report.drifted:
+        detail.append(f"! {item.address}")
+        detail += [f"    {line}" for line in _details(item)]
+    tail = []
     layout = [i for i in report.of(LAYOUT) if i not in report.drifted]
     if layout:
-        lines += ["", f"{len(layout)} flow(s) differ only in canvas layout (not drift): "
-                  + ", ".join(f"`{i.address}`" for i in layout)]
+        tail += ["", f"{len(layout)} flow(s) differ only in canvas layout (not drift): "
+                 + ", ".join(f"`{i.address}`" for i in layout)]
     if report.of(INFO):
-        lines += ["", "Notes:"] + [f"- `{i.address}`: {_cell(i.summary)}" for i in report.of(INFO)]
-    return "\n".join(lines) + "\n"
+        tail += ["", "Notes:"] + [f"- `{i.address}`: {_cell(i.summary)}" for i in report.of(INFO)]
+    command = f"twideploy drift --env {report.environment}"
+
+    def build(n_pictures: int, n_details: int, n_rows: int) -> str:
+        lines = list(head)
+        if report.drifted:
+            lines += ["| resource | change | outside twideploy | when | what |", "|---|---|---|---|---|",
+                      *rows[:n_rows]]
+            lines += [f"| {note} | | | | |" for note in cut_note(len(rows) - n_rows, "resources", command)]
+            lines += pictures_block(drawn[:n_pictures], len(drawn) - n_pictures, command, DRIFT_DIRECTION)
+            lines += ["", "<details><summary>Details (live -> manifests)</summary>", "", "```diff",
+                      *detail[:n_details], *cut_note(len(detail) - n_details, "lines", command),
+                      "```", "", "</details>"]
+        return "\n".join(lines + tail) + "\n"
+
+    return fit(build, len(drawn), len(detail), len(rows), limit)
 
 
 def _cell(text: str) -> str:

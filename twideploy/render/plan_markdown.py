@@ -2,37 +2,55 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 from twideploy.plan.flowdiff import describe
 from twideploy.plan.model import Action, Plan
-from twideploy.render.symbols import SYMBOL, field_lines, markdown_diff_line
+from twideploy.render.comment import COMMENT_LIMIT, cut_note, fit
+from twideploy.render.flowpicture import picture_lines, pictures_block
+from twideploy.render.symbols import SYMBOL, field_lines
+
+if TYPE_CHECKING:  # plan.pictures draws with render.flowgraph: imported at run time, a cycle
+    from twideploy.plan.pictures import FlowPicture
 
 MARKER = "<!-- twideploy-plan -->"
 
 
-def render_markdown(plan: Plan, *, title: str | None = None) -> str:
+def render_markdown(plan: Plan, *, title: str | None = None, pictures: Mapping[str, FlowPicture] | None = None,
+                    limit: int = COMMENT_LIMIT) -> str:
+    """The plan as a pull-request comment: the summary, a table of changes, a picture of each
+    changed flow (`pictures`, by address), the details; cut to `limit` characters (see `fit`)."""
     s = plan.summary()
-    lines = [MARKER, f"### {title or 'twideploy plan'}: `{plan.environment}`", "",
-             f"**{plan.summary_line()}**", ""]
+    head = [MARKER, f"### {title or 'twideploy plan'}: `{plan.environment}`", "", f"**{plan.summary_line()}**", ""]
     if plan.git_sha:
-        lines += [f"Commit `{plan.git_sha}` against account `{plan.account_sid}`.", ""]
-    if plan.has_changes:
-        lines += ["| | resource | action |", "|---|---|---|"]
-        for change in plan.actionable:
-            lines.append(f"| `{SYMBOL[change.action]}` | `{change.address}` | {change.action.value} |")
-        lines += ["", "<details><summary>Details</summary>", "", "```diff"]
-        for change in plan.actionable:
-            lines.append(f"{SYMBOL[change.action]} {change.address}")
-            details = [describe(w) for w in change.widgets] if change.widgets else field_lines(change)
-            lines += [f"    {line}" for line in details]
-            lines += [markdown_diff_line(line) for line in change.diff]
-        lines += ["```", "", "</details>"]
+        head += [f"Commit `{plan.git_sha}` against account `{plan.account_sid}`.", ""]
+    rows = [f"| `{SYMBOL[c.action]}` | `{c.address}` | {c.action.value} |" for c in plan.actionable]
+    drawn = [picture_lines(address, picture) for address, picture in (pictures or {}).items()]
+    detail: list[str] = []
+    for change in plan.actionable:
+        detail.append(f"{SYMBOL[change.action]} {change.address}")
+        detail += [f"    {line}" for line in
+                   ([describe(w) for w in change.widgets] if change.widgets else field_lines(change))]
+    tail = []
     cosmetic = [c for c in plan.changes if c.cosmetic_only and not plan.include_layout]
     unmanaged = [c for c in plan.changes if c.action is Action.UNMANAGED]
     if cosmetic:
-        lines += ["", f"{len(cosmetic)} flow(s) differ only in canvas layout (not applied): "
-                  + ", ".join(f"`{c.address}`" for c in cosmetic)]
+        tail += ["", f"{len(cosmetic)} flow(s) differ only in canvas layout (not applied): "
+                 + ", ".join(f"`{c.address}`" for c in cosmetic)]
     if unmanaged:
-        lines += ["", f"{len(unmanaged)} live resource(s) not in the manifests (kept; removed only with `--prune`)."]
-    lines.append("")
-    lines.append(f"<sub>create {s['create']} · update {s['update']} · delete {s['delete']}</sub>")
-    return "\n".join(lines) + "\n"
+        tail += ["", f"{len(unmanaged)} live resource(s) not in the manifests (kept; removed only with `--prune`)."]
+    tail += ["", f"<sub>create {s['create']} · update {s['update']} · delete {s['delete']}</sub>"]
+    command = f"twideploy plan --env {plan.environment}"
+
+    def build(n_pictures: int, n_details: int, n_rows: int) -> str:
+        lines = list(head)
+        if plan.has_changes:
+            lines += ["| | resource | action |", "|---|---|---|", *rows[:n_rows]]
+            lines += [f"| | {note} | |" for note in cut_note(len(rows) - n_rows, "resources", command)]
+            lines += pictures_block(drawn[:n_pictures], len(drawn) - n_pictures, command)
+            lines += ["", "<details><summary>Details</summary>", "", "```diff", *detail[:n_details],
+                      *cut_note(len(detail) - n_details, "lines", command), "```", "", "</details>"]
+        return "\n".join(lines + tail) + "\n"
+
+    return fit(build, len(drawn), len(detail), len(rows), limit)
