@@ -169,6 +169,7 @@ def test_plan_comment_is_created_when_none_exists(gh_sandbox: GitHubSandbox, pla
     body = json.loads(writes(calls)[0]["input"])["body"]
     assert body.startswith("<!-- twideploy-plan-env: local -->\n" + PLAN_MARKER)
     assert plan_markdown.read_text() in body
+    assert body.count("```mermaid") == 3  # a picture of each flow the plan creates
     assert "actions/runs/4242" in body and "abc1234" in body
     assert run.outputs["comment-id"] == "901"
 
