@@ -9,7 +9,7 @@ from twideploy.plan.flowdiff import describe
 from twideploy.plan.model import Action, Plan
 from twideploy.render.comment import COMMENT_LIMIT, cut_note, fit
 from twideploy.render.flowpicture import picture_lines, pictures_block
-from twideploy.render.symbols import SYMBOL, field_lines
+from twideploy.render.symbols import SYMBOL, field_lines, markdown_diff_line
 
 if TYPE_CHECKING:  # plan.pictures draws with render.flowgraph: imported at run time, a cycle
     from twideploy.plan.pictures import FlowPicture
@@ -32,6 +32,7 @@ def render_markdown(plan: Plan, *, title: str | None = None, pictures: Mapping[s
         detail.append(f"{SYMBOL[change.action]} {change.address}")
         detail += [f"    {line}" for line in
                    ([describe(w) for w in change.widgets] if change.widgets else field_lines(change))]
+        detail += [markdown_diff_line(line) for line in change.diff]
     tail = []
     cosmetic = [c for c in plan.changes if c.cosmetic_only and not plan.include_layout]
     unmanaged = [c for c in plan.changes if c.action is Action.UNMANAGED]
