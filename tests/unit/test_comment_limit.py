@@ -1,4 +1,4 @@
-"""Plan markdown stays within GitHub's comment limit: pictures go first, then detail lines, then
+"""Plan and drift markdown stay within GitHub's comment limit: pictures go first, then detail lines, then
 table rows; the summary never. Plans are built here (rendering only: no account is read)."""
 
 from __future__ import annotations
@@ -6,10 +6,13 @@ from __future__ import annotations
 import re
 
 from twideploy.addresses import Address
+from twideploy.drift import DriftReport
 from twideploy.plan.model import Action, Change, Plan, WidgetChange
 from twideploy.plan.pictures import FlowPicture, picture
+from twideploy.providers.audit import DRIFT, DriftItem
 from twideploy.render import render_markdown
 from twideploy.render.comment import COMMENT_LIMIT
+from twideploy.render.drift_report import render_markdown as render_drift
 from twideploy.render.flowgraph import FlowGraph
 
 
@@ -71,3 +74,14 @@ def test_table_rows_go_last():
     assert len(markdown) <= COMMENT_LIMIT and fences_closed(markdown)
     assert "<summary>Details</summary>" in markdown and re.search(r"\| \| \.\.\. \d+ more resources", markdown)
     assert "**Plan: 0 to create, 3000 to update, 0 to delete.**" in markdown
+
+
+def test_a_drift_report_is_cut_the_same_way():
+    plan, pictures = big_plan(150, 40)
+    items = [DriftItem(c.address, "flow", DRIFT, "update", "changed in the console", [f"w{i}.say: changed"] * 40,
+                       outside_twideploy=True) for i, c in enumerate(plan.changes)]
+    report = DriftReport("prod", plan.account_sid, "2026-11-30T00:00:00Z", False, None, items, pictures)
+    markdown = render_drift(report)
+    assert len(markdown) <= COMMENT_LIMIT < len(render_drift(report, limit=10**9)) and fences_closed(markdown)
+    assert "**Drift: 150 resource(s) differ from the manifests, 150 changed outside twideploy.**" in markdown
+    assert "more flow pictures" in markdown and "`twideploy drift --env prod` shows them all" in markdown
