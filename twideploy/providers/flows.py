@@ -70,15 +70,9 @@ from twideploy.yaml_writer import plain, read_document
 
 
 @dataclass
-class LiveFlow:
-    sid: str
-    friendly_name: str
-    status: str
-    revision: int
-    definition: JsonObject | None
-    commit_message: str | None
-    webhook_url: str
-    date_updated: str = ""
+class LiveFlow(studio.Flow):
+    """A live flow as the planner sees it: Twilio's record plus what the cache knows of it."""
+
     known_hash: str | None = None  # the definition's hash when known without fetching it
 
 
