@@ -107,6 +107,7 @@ def test_svg_is_xml_with_every_widget_and_no_overlapping_boxes():
         boxes = _boxes(svg)
         assert len(boxes) == len(graph.nodes) and all(h == BOX_HEIGHT for *_, h in boxes)
         assert not [pair for pair in combinations(boxes, 2) if _overlap(*pair)], source.name
+        assert not [(label, box) for label in _label_boxes(svg) for box in boxes if _overlap(label, box)]
 
 
 def test_svg_spreads_widgets_without_offsets_and_close_neighbours():
@@ -133,3 +134,26 @@ def test_svg_labels_of_parallel_and_opposite_transitions_do_not_overprint():
     spots = list(_labels(to_svg(FlowGraph(nodes, edges))).values())
     assert len(spots) == 3
     assert all(abs(p[1] - q[1]) >= 12 or abs(p[0] - q[0]) >= 30 for p, q in combinations(spots, 2))
+
+
+def test_svg_of_widgets_placed_almost_on_one_spot_stays_canvas_sized():
+    nodes = [Node("a", "say-play", 0, 0), Node("b", "say-play", 10, 5), Node("c", "say-play", 0, 1000)]
+    svg = to_svg(FlowGraph(nodes, []))
+    assert not [pair for pair in combinations(_boxes(svg), 2) if _overlap(*pair)]
+    assert float(ET.fromstring(svg).get("height")) < 3 * 1000 + 2 * BOX_HEIGHT + 200  # not 17 times the canvas
+
+
+def _label_boxes(svg: str) -> list[tuple[float, float, float, float]]:
+    """Approximate extents of the transition labels (11px text, anchored in the middle)."""
+    return [(x - len(text) * 3.2, y - 10, len(text) * 6.4, 12) for text, (x, y) in _labels(svg).items()]
+
+
+def test_svg_of_a_flow_without_offsets_is_laid_out_in_rows_with_labels_off_the_boxes():
+    texts = ['x"]|<b>#;', "end", "a --> b", "{{trigger.call.From}}", "%% c", "`tick` &amp; [1]", "(é) ü"]
+    nodes = [Node(f"n{i}", "run-subflow", 0, 0, text) for i, text in enumerate(texts)]
+    edges = [Edge(f"n{i}", f"n{i + 1}", f"match: {text}") for i, text in enumerate(texts[:-1])]
+    svg = to_svg(FlowGraph(nodes, edges))
+    boxes = _boxes(svg)
+    assert sorted(y for _, y, _, _ in boxes) == [y for _, y, _, _ in boxes]  # one row per step, in order
+    assert not [pair for pair in combinations(boxes, 2) if _overlap(*pair)]
+    assert not [(label, box) for label in _label_boxes(svg) for box in boxes if _overlap(label, box)]

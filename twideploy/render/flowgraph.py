@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from itertools import combinations
 from typing import Any
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape as xml_escape
@@ -197,6 +198,7 @@ BOX_HEIGHT = 48
 LINE = 14  # px between the stacked labels of parallel transitions
 MIN_BOX_WIDTH = 160
 GAP = 40  # px between boxes, at least, after scaling
+MAX_SCALE = 3.0
 MARGIN = 40
 
 
@@ -214,29 +216,47 @@ def _box_width(node: Node) -> float:
 
 
 def _layout(graph: FlowGraph) -> list[_Box]:
-    """Boxes centred on the canvas offsets, moved apart as little as needed: widgets on the same
-    spot (no offsets) are put side by side, then all offsets are scaled by the smallest factor
-    that leaves GAP between every two boxes (Studio's own boxes are smaller than ours)."""
+    """Boxes centred on the canvas offsets, scaled by the smallest factor that leaves GAP between
+    every two boxes (Studio's own boxes are smaller than ours), at most MAX_SCALE so that two
+    widgets placed (nearly) on one spot do not blow the whole picture up; boxes still too close
+    (no offsets, hand-placed overlaps) are then moved right, in canvas order, to the first free place."""
     widths = {node.name: _box_width(node) for node in graph.nodes}
-    taken: set[tuple[int, int]] = set()
-    spots: dict[str, tuple[int, int]] = {}
-    for node in graph.nodes:
-        x, y = node.x, node.y
-        while (x, y) in taken:
-            x += 300
-        taken.add((x, y))
-        spots[node.name] = (x, y)
+    spots = _spots(graph)
     scale = 1.0
-    names = list(spots)
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            dx, dy = abs(spots[a][0] - spots[b][0]), abs(spots[a][1] - spots[b][1])
-            need_x = (widths[a] + widths[b]) / 2 + GAP
-            need_y = BOX_HEIGHT + GAP
-            pair = min(need_x / dx if dx else math.inf, need_y / dy if dy else math.inf)
-            scale = max(scale, pair)
-    return [_Box(node, spots[node.name][0] * scale, spots[node.name][1] * scale, widths[node.name])
-            for node in graph.nodes]
+    for a, b in combinations(graph.nodes, 2):
+        dx, dy = abs(spots[a.name][0] - spots[b.name][0]), abs(spots[a.name][1] - spots[b.name][1])
+        need_x = (widths[a.name] + widths[b.name]) / 2 + GAP
+        scale = max(scale, min(need_x / dx if dx else math.inf, (BOX_HEIGHT + GAP) / dy if dy else math.inf))
+    scale = min(scale, MAX_SCALE)
+    placed: list[_Box] = []
+    for node in sorted(graph.nodes, key=lambda node: spots[node.name][::-1]):
+        x, y, width = spots[node.name][0] * scale, spots[node.name][1] * scale, widths[node.name]
+        while hit := next((box for box in placed if abs(box.x - x) < (box.width + width) / 2 + GAP
+                           and abs(box.y - y) < BOX_HEIGHT + GAP), None):
+            x = hit.x + (hit.width + width) / 2 + GAP
+        placed.append(_Box(node, x, y, width))
+    return placed
+
+
+def _spots(graph: FlowGraph) -> dict[str, tuple[int, int]]:
+    """The canvas offsets; for a flow without any (all widgets on one spot, as a manifest may
+    leave them out) a layered layout instead: a row per step from the first widget, so each
+    transition points down and its label sits between rows, not on a box."""
+    if len({(node.x, node.y) for node in graph.nodes}) != 1 or len(graph.nodes) < 2:
+        return {node.name: (node.x, node.y) for node in graph.nodes}
+    depth = {graph.nodes[0].name: 0}
+    queue = [graph.nodes[0].name]
+    for name in queue:
+        for edge in graph.edges:
+            if edge.source == name and edge.target not in depth:
+                depth[edge.target] = depth[name] + 1
+                queue.append(edge.target)
+    unreached = max(depth.values()) + 1
+    rows: dict[int, list[str]] = {}
+    for node in graph.nodes:
+        rows.setdefault(depth.get(node.name, unreached), []).append(node.name)
+    return {name: (int((i - (len(row) - 1) / 2) * 300), level * 200)
+            for level, row in rows.items() for i, name in enumerate(row)}
 
 
 def _border_point(box: _Box, towards_x: float, towards_y: float) -> tuple[float, float]:
