@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,7 +18,9 @@ from typing import NoReturn
 
 import pytest
 
-from tests.example import REPO
+from tests.e2e.helpers import edit_yaml, run
+from tests.example import REPO, copy_example
+from twideploy.emulator import Emulator, account_sid_for
 from twideploy.manifest import load_project
 from twideploy.render.flowgraph import Edge, FlowGraph, Node, to_mermaid
 
@@ -68,3 +71,32 @@ def test_mermaid_parses_every_drawing(tmp_path):
     assert not results.pop("broken")["ok"]
     assert {name: (r["ok"], r.get("type"), r.get("error")) for name, r in results.items()} == {
         name: (True, "flowchart-v2", None) for name in results}
+
+
+def test_mermaid_parses_the_pictures_of_a_plan_comment(tmp_path, monkeypatch):
+    """The pictures `plan --format markdown` puts in a comment (a flow with a widget added, one
+    removed, one changed and a transition rewired), as GitHub would take them from the comment."""
+    project = copy_example(tmp_path / "project")
+    with Emulator(tmp_path / "emulator.sqlite", account_sid=account_sid_for("local")) as emulator:
+        monkeypatch.setenv("TWIDEPLOY_EMULATOR_URL", emulator.base_url)
+        monkeypatch.setenv("TWIDEPLOY_EMULATOR_ACCOUNT_SID", emulator.account_sid)
+        assert run(project, "apply", "--env", "local", "--auto-approve")[0] == 0
+
+        def rewire(flow: dict) -> None:
+            states = [s for s in flow["states"] if s["name"] != "goodbye"]
+            states.append({"name": "farewell", "type": "say-play", "properties": {"say": "Bye."}, "transitions": []})
+            for state in states:
+                for transition in state.get("transitions", []):
+                    if transition.get("next") == "goodbye":
+                        transition["next"] = "farewell"
+                if state["name"] == "invalid_choice":
+                    state["properties"]["say"] = "Sorry, I did not catch that."
+            flow["states"] = states
+
+        edit_yaml(project / "flows/ivr-main.yaml", rewire)
+        code, markdown = run(project, "plan", "--env", "local", "--format", "markdown")
+    assert code == 0, markdown
+    blocks = re.findall(r"```mermaid\n(.*?)```", markdown, re.S)
+    assert blocks and all("class " in block for block in blocks)
+    results = parse(tmp_path, {f"plan{i}": block for i, block in enumerate(blocks)})
+    assert [(r["ok"], r.get("error")) for r in results.values()] == [(True, None)] * len(blocks)
