@@ -7,12 +7,15 @@ match conditions by their friendly name), and layout offsets are separated out a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deepdiff import DeepDiff
 
 from twideploy.plan.model import WidgetChange
 from twideploy.secrets import MASK
+
+if TYPE_CHECKING:
+    from twideploy.render.textdiff import StringDiff
 
 FLOW = "(flow)"
 
@@ -119,7 +122,8 @@ def _edges(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def describe(change: WidgetChange) -> str:
-    """One line for humans, e.g. `menu --keypress--> sales  becomes  --> support`."""
+    """One line for humans, e.g. `menu --keypress--> sales  becomes  --> support`; a changed long
+    string is its word diff, `menu.say: "... [-old-]{+new+} ..."` (lines, if it has several)."""
     if change.what == "transition":
         before, after = _target(change.before), _target(change.after)
         if before == after:  # same target, another key of the transition changed
@@ -131,8 +135,23 @@ def describe(change: WidgetChange) -> str:
         return f"- widget {change.widget} ({change.detail})"
     if change.what == "layout":
         return f"{change.widget}: moved on the canvas (cosmetic)"
-    where = "flow" if change.widget == FLOW else change.widget
-    return f"{where}.{change.detail}: {_short(change.before)} -> {_short(change.after)}"
+    diff = string_change(change)
+    if diff is not None:
+        return "\n".join(diff.plain())
+    return f"{label(change)}: {_short(change.before)} -> {_short(change.after)}"
+
+
+def label(change: WidgetChange) -> str:
+    """What changed, for a property or flow field: `menu.say`, `flow.description`."""
+    return f"{'flow' if change.widget == FLOW else change.widget}.{change.detail}"
+
+
+def string_change(change: WidgetChange) -> StringDiff | None:
+    """The word-level (or, for several lines, unified) diff of a changed string property, which
+    renderers show instead of the two values: those would be cut before a change at the end."""
+    from twideploy.render.textdiff import string_diff  # twideploy.render imports this module
+
+    return string_diff(label(change), change.before, change.after) if change.what in ("property", "flow") else None
 
 
 def _target(edge: Any) -> str:

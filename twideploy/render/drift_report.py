@@ -103,10 +103,11 @@ def _cell(text: str) -> str:
 
 
 def _details(item: DriftItem) -> list[str]:
-    """The outside revisions of a drifted item, then its changes (live -> manifests)."""
+    """The outside revisions of a drifted item, then its changes (live -> manifests), one line
+    each: a changed string of several lines is described as several (see `flowdiff.describe`)."""
     lines = []
     for revision in item.details.get("outside_revisions", []):
         by = f" by {revision['author_sid']}" if revision.get("author_sid") else ""
         lines.append(f"revision {revision['revision']} ({revision['date_updated']}{by}): "
                      f"{revision['commit_message'] or '(no commit message)'}")
-    return lines + list(item.changes)
+    return lines + [line for change in item.changes for line in change.splitlines()]

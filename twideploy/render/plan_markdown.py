@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from twideploy.plan.flowdiff import describe
-from twideploy.plan.model import Action, Plan
+from twideploy.plan.flowdiff import describe, string_change
+from twideploy.plan.model import Action, Change, Plan
 from twideploy.render.comment import COMMENT_LIMIT, cut_note, fit
 from twideploy.render.flowpicture import picture_lines, pictures_block
 from twideploy.render.symbols import SYMBOL, field_lines, markdown_diff_line
@@ -30,8 +30,7 @@ def render_markdown(plan: Plan, *, title: str | None = None, pictures: Mapping[s
     detail: list[str] = []
     for change in plan.actionable:
         detail.append(f"{SYMBOL[change.action]} {change.address}")
-        detail += [f"    {line}" for line in
-                   ([describe(w) for w in change.widgets] if change.widgets else field_lines(change))]
+        detail += _detail_lines(change)
         detail += [markdown_diff_line(line) for line in change.diff]
     tail = []
     cosmetic = [c for c in plan.changes if c.cosmetic_only and not plan.include_layout]
@@ -55,3 +54,15 @@ def render_markdown(plan: Plan, *, title: str | None = None, pictures: Mapping[s
         return "\n".join(lines + tail) + "\n"
 
     return fit(build, len(drawn), len(detail), len(rows), limit)
+
+
+def _detail_lines(change: Change) -> list[str]:
+    """A change's lines in the ```diff block; a changed string as `-` and `+` lines in column 0,
+    which GitHub colours, with the same stretch of its old and new text (changed words in it)."""
+    if not change.widgets:
+        return [f"    {line}" for line in field_lines(change)]
+    lines = []
+    for widget in change.widgets:
+        diff = string_change(widget)
+        lines += diff.markdown() if diff is not None else [f"    {describe(widget)}"]
+    return lines

@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
-from twideploy.plan.flowdiff import describe
-from twideploy.plan.model import Action, Plan
+from twideploy.plan.flowdiff import describe, string_change
+from twideploy.plan.model import Action, Change, Plan
 from twideploy.render.symbols import STYLE, SYMBOL, diff_style, field_lines
 
 
@@ -26,8 +26,8 @@ def render_text(plan: Plan, console: Console, *, verbose: bool = False) -> None:
         label = "layout only, not applied (use --include-layout)" if cosmetic else change.action.value
         console.print(f"[{style}]{SYMBOL[change.action]} {escape(str(change.address))}[/] [dim]({label})[/]"
                       + (f" [dim]- {escape(change.reason)}[/]" if change.reason else ""))
-        for line in ([describe(w) for w in change.widgets] if change.widgets else field_lines(change)):
-            console.print(f"    {escape(line)}", style="dim" if "(cosmetic)" in line else None)
+        for line in _detail_lines(change, colour=console.color_system is not None and not console.no_color):
+            console.print(f"    {line}", style="dim" if "(cosmetic)" in line else None)
         for line in change.diff:
             console.print(f"      {escape(line)}", style=diff_style(line), highlight=False)
     if unmanaged:
@@ -41,3 +41,18 @@ def render_text(plan: Plan, console: Console, *, verbose: bool = False) -> None:
             console.print(f"[dim]  ... and {len(unmanaged) - 20} more[/]")
     console.print()
     console.print(f"[bold]{plan.summary_line()}[/]")
+
+
+def _detail_lines(change: Change, *, colour: bool) -> list[str]:
+    """A change's lines as console markup. A changed string shows its changed words in colour on
+    a terminal and marked `[-old-]{+new+}` elsewhere, where colour would be lost."""
+    if not change.widgets:
+        return [escape(line) for line in field_lines(change)]
+    lines = []
+    for widget in change.widgets:
+        diff = string_change(widget)
+        if diff is None:
+            lines.append(escape(describe(widget)))
+        else:
+            lines += diff.markup() if colour else [escape(line) for line in diff.plain()]
+    return lines

@@ -1,0 +1,41 @@
+"""A change inside a long prompt is shown word by word in every plan format (issue 11, item 1).
+
+The old plan cut both values at 80 characters, so a change at the end of a 300-character
+prompt read as two identical strings. Planned against the emulator, through the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .helpers import run, set_greeting
+
+PROMPT = ("Sorry, that is not an option. Please listen carefully as our menu options have recently changed. "
+          "For sales press one, for support press two, for billing press three, to hear these options again "
+          "press nine, or stay on the line and an operator will be with you shortly. Thank you for calling "
+          "the Acme Corporation helpline today, goodbye.")
+
+
+@pytest.mark.parametrize(("old", "new"), [("Sorry,", "Apologies,"), ("billing", "accounts"),
+                                          ("goodbye.", "and farewell.")], ids=["start", "middle", "end"])
+def test_the_changed_words_of_a_long_prompt_appear_in_text_markdown_and_json(project_dir, cli_env, old, new):
+    assert len(PROMPT) >= 300
+    set_greeting(project_dir, PROMPT)
+    assert run(project_dir, "apply", "--env", "local", "--auto-approve")[0] == 0
+    changed = PROMPT.replace(old, new)
+    set_greeting(project_dir, changed)
+
+    code, text = run(project_dir, "plan", "--env", "local")
+    assert code == 0 and f"[-{old}-]{{+{new}+}}" in text
+
+    code, markdown = run(project_dir, "plan", "--env", "local", "--format", "markdown")
+    block = markdown.split("```diff", 1)[1].split("```", 1)[0].splitlines()
+    assert code == 0
+    assert any(line.startswith("-") and old in line for line in block)
+    assert any(line.startswith("+") and new in line for line in block)
+
+    code, out = run(project_dir, "plan", "--env", "local", "--format", "json")
+    [change] = [w for c in json.loads(out)["changes"] for w in c["widgets"] if w["detail"] == "say"]
+    assert code == 0 and (change["before"], change["after"]) == (PROMPT, changed)
