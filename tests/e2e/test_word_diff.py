@@ -1,4 +1,4 @@
-"""A change inside a long prompt is shown word by word in every plan format (issue 11, item 1).
+"""A change inside a long prompt is shown word by word in plans and drift reports (issue 11, item 1).
 
 The old plan cut both values at 80 characters, so a change at the end of a 300-character
 prompt read as two identical strings. Planned against the emulator, through the CLI.
@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from .helpers import run, set_greeting
+from .helpers import edited, live_flow, open_ws, run, set_greeting
 
 PROMPT = ("Sorry, that is not an option. Please listen carefully as our menu options have recently changed. "
           "For sales press one, for support press two, for billing press three, to hear these options again "
@@ -39,3 +39,18 @@ def test_the_changed_words_of_a_long_prompt_appear_in_text_markdown_and_json(pro
     code, out = run(project_dir, "plan", "--env", "local", "--format", "json")
     [change] = [w for c in json.loads(out)["changes"] for w in c["widgets"] if w["detail"] == "say"]
     assert code == 0 and (change["before"], change["after"]) == (PROMPT, changed)
+
+
+def test_a_console_edit_at_the_end_of_a_long_prompt_shows_its_words_in_the_drift_report(project_dir, cli_env):
+    set_greeting(project_dir, PROMPT)
+    assert run(project_dir, "apply", "--env", "local", "--auto-approve")[0] == 0
+    ws = open_ws(project_dir, cli_env)
+    flow = live_flow(ws, "Acme IVR")
+    greeting = next(s["name"] for s in flow.definition["states"] if s["properties"].get("say") == PROMPT)
+    cli_env.console_edit(flow.sid, edited(flow.definition, greeting, say=PROMPT.replace("goodbye.", "bye now.")),
+                         commit_message="Hotfix: friendlier")
+
+    code, text = run(project_dir, "drift", "--env", "local")
+    assert code == 2 and "[-bye now.-]{+goodbye.+}" in text  # live -> manifests
+    code, markdown = run(project_dir, "drift", "--env", "local", "--format", "markdown")
+    assert code == 2 and "[-bye now.-]{+goodbye.+}" in markdown
