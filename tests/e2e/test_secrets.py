@@ -331,3 +331,30 @@ def test_apply_s_own_rollback_recreates_a_pruned_flow_that_holds_a_secret(projec
     assert any("recreated flow Pin Line" in line for line in failed.value.rollback_report), failed.value.rollback_report
     assert PIN[0] in json.dumps(pin_line(project_dir, emulator)["definition"])
     assert PIN[0] not in journals_of(project_dir)
+
+
+def test_a_secret_in_a_conditions_name_is_masked_in_the_transition_lines(project_dir, cli_env, monkeypatch):
+    """Transitions are matched by their condition's friendly name, which the plan's line names
+    (`check_tier --match(NAME)--> ...`): a secret var there, old or new, never shows."""
+    pin = "pin5521secretQ"
+    monkeypatch.setenv("LOCAL_PIN", pin)
+    edit_yaml(project_dir / "environments/local.yaml", lambda env: env["vars"].__setitem__(
+        "pin", {"secret": "${env:LOCAL_PIN}"}))
+    edit_yaml(project_dir / "environments/base.yaml", lambda env: env.setdefault("vars", {}).__setitem__(
+        "pin", "0000"))
+
+    def name_the_condition_with_the_pin(flow: dict) -> None:
+        split = next(s for s in flow["states"] if s["name"] == "check_tier")
+        [condition] = next(t for t in split["transitions"] if t["event"] == "match")["conditions"]
+        condition["friendly_name"] = "tier ${vars.pin}"
+
+    edit_yaml(project_dir / "flows/ivr-main.yaml", name_the_condition_with_the_pin)
+    assert run(project_dir, "apply", "--env", "local", "--auto-approve")[0] == 0
+    monkeypatch.setenv("LOCAL_PIN", pin + "rotated")  # the live condition's name holds the earlier value
+
+    for output in ("text", "json", "markdown"):
+        code, out = run(project_dir, "plan", "--env", "local", "--format", output)
+        assert code == 0, out
+        assert "check_tier" in out and pin not in out, out
+        code, out = run(project_dir, "drift", "--env", "local", "--format", output)
+        assert code == 2 and pin not in out, out

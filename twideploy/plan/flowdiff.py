@@ -51,8 +51,14 @@ def diff_shown(before: dict[str, Any], after: dict[str, Any],
     if shown_before is before and shown_after is after:
         return changes
     shown = {(c.widget, c.what, c.detail): c for c in diff_flows(shown_before, shown_after)}
-    return [shown.get((c.widget, c.what, c.detail)) or WidgetChange(c.widget, c.what, c.detail, MASK, MASK)
-            for c in changes]
+    return [shown.get((c.widget, c.what, c.detail)) or _masked(c) for c in changes]
+
+
+def _masked(change: WidgetChange) -> WidgetChange:
+    """A difference only the real definitions have: its values are secret, and so is a transition's
+    detail, which names the condition that keys it (a friendly name may hold a secret var)."""
+    detail = MASK if change.what == "transition" else change.detail
+    return WidgetChange(change.widget, change.what, detail, MASK, MASK)
 
 
 def _summary(state: dict[str, Any]) -> dict[str, Any]:

@@ -113,7 +113,8 @@ def mask_secrets(changes: list[Change], secrets: list[str]) -> list[Change]:
         return value
 
     return [Change(c.kind, c.address, c.action, scrub(c.before), scrub(c.after),
-                   [WidgetChange(w.widget, w.what, w.detail, scrub(w.before), scrub(w.after)) for w in c.widgets],
+                   [WidgetChange(w.widget, w.what, scrub(w.detail), scrub(w.before), scrub(w.after))
+                    for w in c.widgets],
                    c.reason, [mask_text(line, secrets) for line in c.diff]) for c in changes]
 
 
