@@ -58,6 +58,8 @@ def test_the_plan_markdown_draws_the_changed_flow_with_its_changes_marked(projec
     assert f'{record} -.->|"recordingComplete"| {goodbye}' in block  # the removed arrow, dotted
     assert f'{record} -->|"recordingComplete"| {farewell}' in block
     assert "Sorry, I did not catch that." not in block  # a graph holds no property value
+    # what widgets call is named as the manifests name it, not by the compiled SID or URL
+    assert "run-subflow: subflows/lookup-caller" in block and "run-function: crm/lookup" in block
 
 
 def test_a_picture_of_a_new_flow_marks_every_widget_added(project_dir, cli_env):

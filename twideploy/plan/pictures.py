@@ -51,6 +51,7 @@ def flow_pictures(planned: Planned) -> dict[str, FlowPicture]:
         old, new = (_masked(FlowGraph.from_definition(mask_secret_strings(d, symbolic=source.definition,
                                                                          vars=env.vars)), secrets)
                     for d in (before, planned.compiled[source.name]))
+        new = _calls_by_name(new, FlowGraph.from_definition(source.definition))
         pictures[str(change.address)] = picture(old, new, change, include_layout=plan.include_layout)
     return pictures
 
@@ -71,6 +72,13 @@ def picture(old: FlowGraph, new: FlowGraph, change: Change, *, include_layout: b
     names = {node.name for node in new.nodes}
     removed_nodes = [node for node in old.nodes if node.name not in names]
     return FlowPicture(FlowGraph(new.nodes + removed_nodes, new.edges + removed_edges), marks, edge_marks)
+
+
+def _calls_by_name(graph: FlowGraph, symbolic: FlowGraph) -> FlowGraph:
+    """`graph` (compiled: a subflow's SID, a function's URL) with what each widget calls named as
+    the manifests name it (`subflows/lookup-caller`, `crm/lookup`): what a reviewer knows."""
+    calls = {node.name: node.calls for node in symbolic.nodes if node.calls}
+    return replace(graph, nodes=[replace(node, calls=calls.get(node.name, node.calls)) for node in graph.nodes])
 
 
 def _masked(graph: FlowGraph, secrets: list[str]) -> FlowGraph:
