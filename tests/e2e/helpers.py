@@ -65,6 +65,21 @@ def set_greeting(project_dir: Path, text: str) -> None:
               lambda flow: first_state(flow, "say-play")["properties"].__setitem__("say", text))
 
 
+def add_secret_pin_var(project_dir: Path) -> None:
+    """A `pin` var that is secret in `local` (from $LOCAL_PIN) and plain in the other environments."""
+    edit_yaml(project_dir / "environments/local.yaml", lambda env: env["vars"].__setitem__(
+        "pin", {"secret": "${env:LOCAL_PIN}"}))
+    edit_yaml(project_dir / "environments/base.yaml", lambda env: env.setdefault("vars", {}).__setitem__(
+        "pin", "0000"))
+
+
+def tier_condition(flow: dict) -> dict:
+    """The one condition of ivr-main's `check_tier` split."""
+    split = next(s for s in flow["states"] if s["name"] == "check_tier")
+    [condition] = next(t for t in split["transitions"] if t["event"] == "match")["conditions"]
+    return condition
+
+
 def live_flow(ws: Workspace, friendly_name: str):
     """The flow as Studio has it now, fetched through the workspace's gateway."""
     [flow] = [f for f in ws.gateway.client.studio.v2.flows.list() if f.friendly_name == friendly_name]

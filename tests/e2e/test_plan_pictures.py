@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .helpers import edit_yaml, edited, live_flow, open_ws, run
+from .helpers import add_secret_pin_var, edit_yaml, edited, live_flow, open_ws, run, tier_condition
 
 IVR = "flows/ivr-main.yaml"
 
@@ -97,14 +97,10 @@ def test_a_picture_never_shows_a_secret(project_dir, cli_env, monkeypatch):
     """A split's condition labels its arrow; a secret var there reads `***`, in the new and the live flow."""
     pin = "pin7319secretX"
     monkeypatch.setenv("LOCAL_PIN", pin)
-    edit_yaml(project_dir / "environments/local.yaml", lambda env: env["vars"].__setitem__(
-        "pin", {"secret": "${env:LOCAL_PIN}"}))
-    edit_yaml(project_dir / "environments/base.yaml", lambda env: env.setdefault("vars", {}).__setitem__(
-        "pin", "0000"))
+    add_secret_pin_var(project_dir)
 
     def condition_on_the_pin(flow: dict) -> None:
-        split = next(s for s in flow["states"] if s["name"] == "check_tier")
-        [condition] = next(t for t in split["transitions"] if t["event"] == "match")["conditions"]
+        condition = tier_condition(flow)
         del condition["friendly_name"]  # the arrow is labelled with the value
         condition["value"] = "${vars.pin}"
 

@@ -23,7 +23,7 @@ from twideploy.errors import ApplyError
 from twideploy.secrets import Secret
 from twideploy.twilio_api.gateway import Credentials, Gateway
 
-from .helpers import edit_yaml, emulator_gateway, open_ws, run
+from .helpers import add_secret_pin_var, edit_yaml, emulator_gateway, open_ws, run, tier_condition
 from .snapshot import account_state
 
 STAGING_SID = "AC" + "5" * 32
@@ -338,15 +338,10 @@ def test_a_secret_in_a_conditions_name_is_masked_in_the_transition_lines(project
     (`check_tier --match(NAME)--> ...`): a secret var there, old or new, never shows."""
     pin = "pin5521secretQ"
     monkeypatch.setenv("LOCAL_PIN", pin)
-    edit_yaml(project_dir / "environments/local.yaml", lambda env: env["vars"].__setitem__(
-        "pin", {"secret": "${env:LOCAL_PIN}"}))
-    edit_yaml(project_dir / "environments/base.yaml", lambda env: env.setdefault("vars", {}).__setitem__(
-        "pin", "0000"))
+    add_secret_pin_var(project_dir)
 
     def name_the_condition_with_the_pin(flow: dict) -> None:
-        split = next(s for s in flow["states"] if s["name"] == "check_tier")
-        [condition] = next(t for t in split["transitions"] if t["event"] == "match")["conditions"]
-        condition["friendly_name"] = "tier ${vars.pin}"
+        tier_condition(flow)["friendly_name"] = "tier ${vars.pin}"
 
     edit_yaml(project_dir / "flows/ivr-main.yaml", name_the_condition_with_the_pin)
     assert run(project_dir, "apply", "--env", "local", "--auto-approve")[0] == 0
