@@ -28,6 +28,7 @@ from twideploy.plan.model import (
 )
 from twideploy.plan.planner import Planned, comparable, comparable_fingerprints, make_plan
 from twideploy.providers import flows
+from twideploy.providers.base import Progress
 from twideploy.state.history import History
 from twideploy.state.lock import environment_lock
 from twideploy.workspace import Workspace
@@ -118,7 +119,7 @@ class ApplyResult(NamedTuple):
 
 def apply(ws: Workspace, options: ApplyOptions, *, saved: Plan | None = None,
           confirm: Callable[[Plan], bool] = lambda plan: True,
-          progress: Callable[[str], None] = lambda message: None) -> ApplyResult:
+          progress: Progress = lambda message: None) -> ApplyResult:
     """Plan afresh under the lock, check a saved plan against it, confirm, execute."""
     with environment_lock(ws.paths, ws.env.name, purpose="apply", wait_seconds=options.lock_timeout):
         if options.abandon_unfinished:

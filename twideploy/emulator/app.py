@@ -53,7 +53,8 @@ def _before_api_request() -> Response | None:
         g.account_sid = s.account_sid
         return None
     s.stats.count(f"method:{request.method}")
-    outcome = s.faults.decide(request.method)
+    fields = "&".join(f"{key}={value}" for key, value in request.form.items(multi=True))
+    outcome = s.faults.decide(request.method, f"{request.method} {request.path} {fields}")
     if outcome.delay_s:
         time.sleep(outcome.delay_s)
     if outcome.fault is not None:

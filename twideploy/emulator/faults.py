@@ -12,6 +12,7 @@ cannot tell apart from it: the request was carried out, only the answer is lost.
 from __future__ import annotations
 
 import random
+import re
 import threading
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
@@ -33,6 +34,9 @@ class FaultConfig:
     fail_nth_write: int | None = None  # the Nth POST/DELETE from now answers 500, changing nothing
     fail_writes: tuple[int, ...] = ()  # so do these POST/DELETEs from now (1 = the next one)
     fail_next_build: bool = False  # the next Build created ends `failed`
+    #: the first POST/DELETE whose "METHOD /path Key=value&..." (form fields as sent) this regex is
+    #: found in answers 500, changing nothing: one chosen write fails whatever order writes in flight arrive in
+    fail_write_matching: str = ""
 
     def __post_init__(self) -> None:
         for name in RATES:
@@ -66,6 +70,9 @@ class FaultConfig:
                 if not isinstance(value, list):
                     raise ValueError("fail_writes must be a list of write numbers")
                 values[name] = tuple(sorted({int(n) for n in value}))
+            elif name == "fail_write_matching":
+                values[name] = str(value)
+                re.compile(values[name])  # re.error is a ValueError
             elif name == "seed":
                 values[name] = int(value)
             else:
@@ -99,16 +106,20 @@ class FaultInjector:
             self._writes_seen = 0
             self._failing_writes = set(config.fail_writes)
             self._fail_next_build = config.fail_next_build
+            self._failing_match = config.fail_write_matching
 
     def current(self) -> FaultConfig:
         """The configuration as it stands now: one-shot faults already spent read as off."""
         with self._lock:
             return replace(
                 self._config, fail_nth_write=self._writes_left, fail_next_build=self._fail_next_build,
+                fail_write_matching=self._failing_match,
                 fail_writes=tuple(sorted(n - self._writes_seen for n in self._failing_writes)),
             )
 
-    def decide(self, method: str) -> Outcome:
+    def decide(self, method: str, request_line: str = "") -> Outcome:
+        """What to do to one request; `request_line` ("METHOD /path Key=value&...") is matched
+        against `fail_write_matching`."""
         with self._lock:
             c = self._config
             jitter, roll, coin = self._rng.random(), self._rng.random(), self._rng.random()
@@ -117,6 +128,8 @@ class FaultInjector:
                 self._writes_seen += 1
                 failing = self._writes_seen in self._failing_writes
                 self._failing_writes.discard(self._writes_seen)
+                if self._failing_match and re.search(self._failing_match, request_line):
+                    self._failing_match, failing = "", True
                 if self._writes_left is not None:
                     self._writes_left -= 1
                     if self._writes_left == 0:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -105,12 +106,18 @@ class JournalOutcome:
 
 @dataclass
 class Step:
+    """One journalled write. `done_after` is the last seq journalled before its `done` line (None
+    while not done): every write with a greater seq started after this one had finished, so
+    it may have needed it; one with a smaller seq did not (it started while this one was in
+    flight, or before), so undoing the two side by side is safe (plan.executor.undo_steps)."""
+
     seq: int
     op: str
     address: str
     undo: JsonObject
     result: JsonObject | None = None
     undone: bool = False
+    done_after: int | None = None
 
     @property
     def done(self) -> bool:
@@ -148,12 +155,17 @@ class DeployRecord:
 
 
 class Journal:
-    """Appends to one deploy's journal file, in the environment's journal folder."""
+    """Appends to one deploy's journal file, in the environment's journal folder.
+
+    Writes run on several threads: one lock makes each append whole and in order (a seq is
+    given out and its intent line written under it), so the lines are the order things
+    happened in, which is what the undo order is read from (`Step.done_after`)."""
 
     def __init__(self, folder: Path, header: JournalHeader):
         self.path = journal_file(folder, header.deploy_id)
         self.header = header
         self._seq = 0
+        self._lock = threading.Lock()
         folder.mkdir(parents=True, exist_ok=True)
         self._file = self.path.open("a", encoding="utf-8")
         self._append({"type": "header", "format_version": JOURNAL_FORMAT_VERSION, **header.to_dict()})
@@ -163,21 +175,28 @@ class Journal:
         return self.header.deploy_id
 
     def intent(self, op: str, address: str, undo: JsonObject) -> int:
-        self._seq += 1
-        self._append({"type": "intent", "seq": self._seq, "op": op, "address": address, "undo": undo, "at": now()})
-        return self._seq
+        with self._lock:
+            self._seq += 1
+            self._append({"type": "intent", "seq": self._seq, "op": op, "address": address, "undo": undo,
+                          "at": now()})
+            return self._seq
 
-    def done(self, seq: int, result: JsonObject) -> None:
-        self._append({"type": "done", "seq": seq, "result": result, "at": now()})
+    def done(self, seq: int, result: JsonObject) -> int:
+        """Returns the step's `done_after`: the last seq given out before its done line."""
+        with self._lock:
+            self._append({"type": "done", "seq": seq, "result": result, "at": now()})
+            return self._seq
 
     def undone(self, seq: int) -> None:
-        self._append({"type": "undone", "seq": seq, "at": now()})
+        with self._lock:
+            self._append({"type": "undone", "seq": seq, "at": now()})
 
     def finish(self, outcome: str, **details: JsonOut) -> None:
         """`details` (the error, the rollback report, the number of writes) are for people reading the file."""
         assert outcome in OUTCOMES, outcome
-        self._append({"type": "outcome", "outcome": outcome, "at": now(), **details})
-        self._file.close()
+        with self._lock:
+            self._append({"type": "outcome", "outcome": outcome, "at": now(), **details})
+            self._file.close()
 
     def _append(self, entry: Mapping[str, JsonOut]) -> None:
         self._file.write(json.dumps(entry, sort_keys=True) + "\n")
@@ -199,9 +218,12 @@ def append_undone(record: DeployRecord, step: Step, *, by: str) -> None:
     step.undone = True
 
 
+_appending = threading.Lock()  # a rollback journals its undos on the journals it reads back from threads
+
+
 def _append_to(record: DeployRecord, entry: JsonObject) -> None:
     """Append a line, on a line of its own even after one a killed process cut short."""
-    with record.path.open("rb+") as f:
+    with _appending, record.path.open("rb+") as f:
         size = f.seek(0, os.SEEK_END)
         cut_short = False
         if size:
@@ -236,6 +258,7 @@ def load(path: Path) -> DeployRecord | None:
             steps[entry["seq"]] = Step(entry["seq"], entry["op"], entry["address"], entry["undo"])
         elif entry["type"] == "done":
             steps[entry["seq"]].result = entry["result"]
+            steps[entry["seq"]].done_after = max(steps)
         elif entry["type"] == "undone":
             steps[entry["seq"]].undone = True
         elif entry["type"] == "outcome":
