@@ -20,7 +20,7 @@ from twideploy.manifest import load_project
 from twideploy.secrets import Secret
 from twideploy.state import journal as journals
 from twideploy.state.paths import StatePaths
-from twideploy.twilio_api.gateway import Credentials, Gateway
+from twideploy.twilio_api.gateway import DEFAULT_CONCURRENCY, Credentials, Gateway
 from twideploy.workspace import Workspace
 
 _yaml = YAML()
@@ -32,12 +32,13 @@ def emulator_gateway(emulator: Emulator, **kwargs) -> Gateway:
                    base_url=emulator.base_url, **kwargs)
 
 
-def open_ws(project_dir: Path, emulator: Emulator, env: str = "local") -> Workspace:
+def open_ws(project_dir: Path, emulator: Emulator, env: str = "local", *,
+            parallelism: int = DEFAULT_CONCURRENCY) -> Workspace:
     """A workspace on the test's emulator (the same wiring `open_workspace` does for --env local)."""
     project = load_project(project_dir)
     environment = project.environment(env)
     emulator.seed_numbers(list(environment.numbers))
-    return Workspace(project, environment, emulator_gateway(emulator))
+    return Workspace(project, environment, emulator_gateway(emulator, concurrency=parallelism))
 
 
 def run(project_dir: Path, *args: str) -> tuple[int, str]:
