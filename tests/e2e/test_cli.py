@@ -80,10 +80,10 @@ def test_second_apply_waits_for_or_fails_on_the_lock(project_dir, cli_env):
     assert account_state(open_ws(project_dir, cli_env).gateway)["flows"] == {}
 
 
-def kill_apply_after(project_dir, emulator, *, done_writes: int, slow: str = "") -> None:
+def kill_apply_after(project_dir, emulator, *, done_writes: int, intents: int = 0, slow: str = "") -> None:
     """Run `twideploy apply` in a real process, SIGKILL it once `done_writes` writes are journalled
-    (the writes whose request line `slow` matches take 0.4 s more, to be in flight then, and done
-    by the time this returns)."""
+    done and `intents` begun (the writes whose request line `slow` matches take 0.4 s more, to be
+    in flight then, and done by the time this returns)."""
     # slow enough to land the kill mid-apply
     emulator.set_faults(FaultConfig(latency_ms=150, slow_write_matching=slow, slow_write_s=0.4 if slow else 0))
     env = {
@@ -99,7 +99,8 @@ def kill_apply_after(project_dir, emulator, *, done_writes: int, slow: str = "")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         files = [f for f in journal_dir.glob("*.jsonl") if f not in earlier] if journal_dir.exists() else []
-        if files and files[0].read_text().count('"type": "done"') >= done_writes:
+        text = files[0].read_text() if files else ""
+        if files and text.count('"type": "done"') >= done_writes and text.count('"type": "intent"') >= intents:
             break
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
@@ -178,7 +179,7 @@ def test_rollback_of_a_killed_apply_undoes_the_variable_create_in_flight(project
     before = account_state(open_ws(project_dir, cli_env).gateway)
     edit_yaml(project_dir / "environments/local.yaml",
               lambda env: env["services"]["crm"]["variables"].update(NEW_A="a", NEW_B="b"))
-    kill_apply_after(project_dir, cli_env, done_writes=1, slow="Key=NEW_B")  # NEW_B's request is in flight
+    kill_apply_after(project_dir, cli_env, done_writes=1, intents=2, slow="Key=NEW_B")  # NEW_B's is in flight
     journal = sorted(StatePaths(project_dir).journal_folder("local").glob("*.jsonl"))[-1].read_text()
     assert journal.count('"type": "done"') == 1 and journal.count('"type": "intent"') == 2
     time.sleep(0.5)  # the emulator finishes the request the killed client sent
