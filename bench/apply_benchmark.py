@@ -252,18 +252,25 @@ def main() -> None:
                 emu.seed_numbers(list(env.numbers))
                 return Workspace(project, env, _gateway(spec))
 
+            def add_apply(label: str, result: dict[str, Any], plan_depth: int, depth: int | None) -> None:
+                """The apply's row, and a row per phase (plan, then writes) with its own bound."""
+                phases = result["phases"]
+                parts = []
+                for start, end, phase_depth in (("start", "planned", plan_depth), ("planned", "end", depth)):
+                    seconds, requests, writes = phases.between(start, end)
+                    parts.append(({"seconds": seconds, "requests": requests, "writes": writes, "inflight_peak": ""},
+                                  None if phase_depth is None else rounds(phase_depth, requests, c)))
+                bounds = [b for _, b in parts]
+                rows.append((label, result, None if None in bounds else sum(b for b in bounds if b is not None)))
+                rows.extend((f"  {name} phase", part, b) for name, (part, b) in zip(("plan", "writes"), parts,
+                                                                                     strict=True))
+
             # 1. from an empty account (its bound needs the plan of an empty account: made first)
-            ws = workspace()
             from twideploy.deploy import plan as make_plan
 
-            empty_plan = make_plan(ws)
-            depth = write_depth(ws, empty_plan)
-            initial = measure_apply(ws, emu, args.latency_ms)
-            phases = initial["phases"]
-            initial_bound = None if depth is None else \
-                rounds(1, phases.between("start", "planned")[1], c) + \
-                rounds(depth, phases.between("planned", "end")[1], c)
-            rows.append(("initial apply (empty account)", initial, initial_bound))
+            ws = workspace()
+            depth = write_depth(ws, make_plan(ws))
+            add_apply("initial apply (empty account)", measure_apply(ws, emu, args.latency_ms), 1, depth)
             # 2. nothing to do
             noop = measure_apply(workspace(), emu, args.latency_ms)
             rows.append(("no-op apply", noop, rounds(3, noop["requests"], c)))
@@ -272,12 +279,8 @@ def main() -> None:
             ws = workspace()
             planned = make_plan(ws)
             changed = sorted(str(ch.address) for ch in planned.plan.actionable)
-            depth = write_depth(ws, planned)
             ten = measure_apply(workspace(), emu, args.latency_ms)
-            phases = ten["phases"]
-            ten_bound = None if depth is None else rounds(3, phases.between("start", "planned")[1], c) + \
-                rounds(depth, phases.between("planned", "end")[1], c)
-            rows.append(("10-edit apply", ten, ten_bound))
+            add_apply("10-edit apply", ten, 3, write_depth(ws, planned))
             from twideploy.deploy import rollback
 
             rollback(workspace())
@@ -288,7 +291,7 @@ def main() -> None:
             depth = undo_depth(ws)
             rollback_row = {"seconds": undo_seconds, "requests": undo_n, "writes": undo_writes,
                             "inflight_peak": failed["inflight_peak"]}
-            rows.append(("  its rollback (last write failed)", rollback_row,
+            rows.append(("rollback of it (last write failed)", rollback_row,
                          None if depth is None else rounds(depth, undo_n, c)))
             # 5. cold vs warm plan
             cold, warm = plan_requests(workspace(), cold=True), plan_requests(workspace(), cold=False)
