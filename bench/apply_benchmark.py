@@ -56,6 +56,7 @@ from plan_benchmark import (
     ENV,
     _gateway,
     _InFlight,
+    add_project_arguments,
     flow_document,
     flow_name,
     function_code,
@@ -215,11 +216,7 @@ def plan_requests(ws: Any, *, cold: bool) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--latency-ms", type=float, default=100)
-    parser.add_argument("--flows", type=int, default=200)
-    parser.add_argument("--numbers", type=int, default=1000)
-    parser.add_argument("--services", type=int, default=10)
-    parser.add_argument("--functions", type=int, default=10)
+    add_project_arguments(parser)
     parser.add_argument("--parallelism", type=int, default=16, help="the gateway's requests in flight at most")
     parser.add_argument("--tmp-dir", default="/dev/shm" if Path("/dev/shm").is_dir() else None)
     args = parser.parse_args()

@@ -17,7 +17,6 @@ journalled, done or not) and the failure is raised, for the executor to roll bac
 from __future__ import annotations
 
 import heapq
-import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -72,12 +71,12 @@ def run_tasks(tasks: list[Task], *, workers: int, report: WaveReport = lambda pr
     once the tasks in flight have finished."""
     by_address = _index(tasks)
     wave = waves(tasks)
-    height = _heights(tasks, by_address, wave)
     waiting = {t.address: {a for a in t.needs if a in by_address} for t in tasks}
     dependents: dict[Address, list[Address]] = {t.address: [] for t in tasks}
     for task in tasks:
         for need in waiting[task.address]:
             dependents[need].append(task.address)
+    height = _heights(dependents, wave)
     order = {t.address: i for i, t in enumerate(tasks)}
     ready = [(-height[a], order[a], a) for a, needs in waiting.items() if not needs]
     heapq.heapify(ready)
@@ -115,14 +114,11 @@ class _WaveCounts:
         for w in wave.values():
             self.total[w] += 1
         self.done = dict.fromkeys(self.total, 0)
-        self._lock = threading.Lock()
 
     def finished(self, address: Address) -> None:
-        with self._lock:
-            w = self.wave[address]
-            self.done[w] += 1
-            progress = WaveProgress(w, self.waves, self.done[w], self.total[w])
-        self.report(progress)
+        w = self.wave[address]
+        self.done[w] += 1
+        self.report(WaveProgress(w, self.waves, self.done[w], self.total[w]))
 
 
 def _index(tasks: list[Task]) -> dict[Address, Task]:
@@ -134,15 +130,10 @@ def _index(tasks: list[Task]) -> dict[Address, Task]:
     return by_address
 
 
-def _heights(tasks: list[Task], by_address: dict[Address, Task], wave: dict[Address, int]) -> dict[Address, int]:
+def _heights(dependents: dict[Address, list[Address]], wave: dict[Address, int]) -> dict[Address, int]:
     """Each task's longest chain of tasks that wait on it (1 for a task nothing waits on). A
     task's dependents are in later waves, so going through the waves backwards meets them first."""
-    dependents: dict[Address, list[Address]] = {t.address: [] for t in tasks}
-    for task in tasks:
-        for need in task.needs:
-            if need in by_address:
-                dependents[need].append(task.address)
     height: dict[Address, int] = {}
-    for address in sorted(by_address, key=lambda a: -wave[a]):
+    for address in sorted(dependents, key=lambda a: -wave[a]):
         height[address] = 1 + max((height[d] for d in dependents[address]), default=0)
     return height

@@ -9,7 +9,10 @@ with the undo steps left, not redone from the start. The outcome line (`applied`
 `rollback_failed`, `abandoned`) may be followed by `undone` lines and a later outcome;
 the last outcome counts. A file without an outcome is an interrupted deploy. Every line is
 flushed and fsynced, so a killed process leaves a journal that tells the truth up to the
-write it was making.
+write it was making. Writes made side by side append under one lock, so the lines are in the
+order things happened: a write whose intent line follows another's `done` line may have
+needed it, one whose intent came earlier did not, and that is the order undo goes by
+(`Step.done_after`, `plan.executor.undo_waves`).
 
 Secret values are never written: an undo that needs one (a secret variable's previous
 value) is kept in memory for this run's automatic rollback only.
