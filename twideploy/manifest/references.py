@@ -303,6 +303,11 @@ def _replace_key(props: dict, old: str, new_items: dict) -> dict:
     return out
 
 
+def substitute_flow_vars(definition: dict, vars: Mapping[str, str | Secret]) -> dict:
+    """A copy of `definition` with `${vars.x}` substituted in every content string (secrets revealed!)."""
+    return _map_content(definition, lambda s: substitute_vars(s, vars))
+
+
 def compile_flow(definition: dict, *, vars: Mapping[str, str | Secret], book: AddressBook) -> dict:
     """Symbolic flow -> the Studio definition that `POST /v2/Flows` takes for this account.
 
@@ -311,7 +316,7 @@ def compile_flow(definition: dict, *, vars: Mapping[str, str | Secret], book: Ad
     content string (secrets revealed!); Liquid is untouched; initial_state defaults to the
     trigger. Unknown references compile to UNKNOWN placeholders, as a plan shows them.
     """
-    result = _map_content(definition, lambda s: substitute_vars(s, vars))
+    result = substitute_flow_vars(definition, vars)
     for state in result.get("states") or []:
         if not isinstance(state, dict) or not isinstance(state.get("properties"), dict):
             continue

@@ -77,7 +77,7 @@ class FlowGraph:
                 continue
             for transition in state.get("transitions") or []:
                 if isinstance(transition, dict) and transition.get("next") in names:
-                    edges.append(Edge(state["name"], transition["next"], _event_label(transition)))
+                    edges.append(Edge(state["name"], transition["next"], event_label(transition)))
         return cls(nodes, edges)
 
 
@@ -114,7 +114,8 @@ def _calls(widget_type: str, props: dict[str, Any]) -> str | None:
     return None
 
 
-def _event_label(transition: dict[str, Any]) -> str:
+def event_label(transition: dict[str, Any]) -> str:
+    """How a transition is labelled (and named in `Edge.key`): its event, `match: <condition>` for a match."""
     event = str(transition.get("event", ""))
     conditions = transition.get("conditions")
     if event == "match" and isinstance(conditions, list) and conditions and isinstance(conditions[0], dict):
