@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from twideploy.flowtest.conditions import evaluate
+from twideploy.flowtest.conditions import UnknownCondition, evaluate
 from twideploy.flowtest.liquid import LiquidRenderError, StudioLiquid, studio_data
 
 MAX_STEPS = 1000
@@ -60,7 +60,7 @@ SILENT_WORLD = {
 }
 
 
-class TestError(Exception):
+class ScenarioError(Exception):
     """The scenario cannot be run as written (an unmocked request, a template Studio would not
     render, a widget type the interpreter does not model): a test error, not a flow outcome."""
 
@@ -87,7 +87,7 @@ class Answer:
 
 class Outside(Protocol):
     """The runner's side: Functions run in Node.js, HTTP answered from mocks. Each raises
-    TestError when the scenario leaves a request unanswered."""
+    ScenarioError when the scenario leaves a request unanswered."""
 
     def run_function(self, function: str, event: dict[str, str]) -> Answer: ...
 
@@ -102,6 +102,7 @@ class Step:
     event: str | None  # the event the widget fired; None when the execution stopped at it
     transition: int | None  # index of the transition taken in the widget's `transitions`
     next: str | None
+    condition: str | None = None  # a split's matched condition (its friendly name)
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ class Interpreter:
     def execute(self, flow: str, trigger: Trigger) -> Execution:
         definition = self.flows.get(flow)
         if definition is None:
-            raise TestError(f"unknown flow {flow!r}")
+            raise ScenarioError(f"unknown flow {flow!r}")
         states = {state["name"]: state for state in definition.get("states") or []}
         fields = dict(trigger.fields)
         run = _Run(self, Execution(flow), {
@@ -174,13 +175,17 @@ class Interpreter:
         while current is not None:
             state = states.get(current)
             if state is None:
-                raise TestError(f"{flow}: a transition leads to {current!r}, which is not a widget of the flow")
+                raise ScenarioError(f"{flow}: a transition leads to {current!r}, which is not a widget of the flow")
             in_a_row = in_a_row + 1 if current == previous else 1
             previous = current
             outcome = run.step(state)
             index = outcome.transition if outcome.transition is not None else _transition_for(state, outcome.event)
             following = state["transitions"][index].get("next") if index is not None else None
-            self._record(run.execution, Step(flow, current, state["type"], outcome.event, index, following))
+            condition = None
+            if outcome.event == "match" and index is not None:
+                conditions = state["transitions"][index].get("conditions") or [{}]
+                condition = str(conditions[0].get("friendly_name") or conditions[0].get("value") or "")
+            self._record(run.execution, Step(flow, current, state["type"], outcome.event, index, following, condition))
             if len(run.execution.steps) >= MAX_STEPS and following is not None:
                 run.execution.stopped = f"ended after {MAX_STEPS:,} steps (Studio's limit per execution)"
                 break
@@ -229,7 +234,7 @@ class _Run:
         try:
             return self.interpreter.liquid.render(text, data)
         except LiquidRenderError as error:
-            raise TestError(f"{self.execution.flow}: {where}: Liquid: {error}") from error
+            raise ScenarioError(f"{self.execution.flow}: {where}: Liquid: {error}") from error
 
     def step(self, state: dict[str, Any]) -> _Outcome:
         name, kind = state["name"], state["type"]
@@ -251,7 +256,7 @@ class _Run:
         elif handler is not None:
             outcome = handler(self, name, props)
         else:
-            raise TestError(f"{self.execution.flow}: widget {name!r}: type {kind!r} is not modelled by the "
+            raise ScenarioError(f"{self.execution.flow}: widget {name!r}: type {kind!r} is not modelled by the "
                             "interpreter; script its outcome (`{event: ...}`) in the scenario")
         self.context["widgets"][name] = outcome.outputs
         return outcome
@@ -273,7 +278,10 @@ class _Run:
         arguments = condition.get("arguments") or [props.get("input", "")]
         subject = self.render(str(arguments[0]), f"{widget}.input")
         value = self.render(str(condition.get("value", "")), f"{widget}.{condition.get('friendly_name', '')}")
-        return evaluate(str(condition.get("type")), subject, value, self.interpreter.now)
+        try:
+            return evaluate(str(condition.get("type")), subject, value, self.interpreter.now)
+        except UnknownCondition as error:
+            raise ScenarioError(f"{self.execution.flow}: widget {widget!r}: {error}") from error
 
     def set_variables(self, name: str, props: Mapping[str, Any]) -> _Outcome:
         for item in props.get("variables") or []:

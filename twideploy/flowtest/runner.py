@@ -26,7 +26,7 @@ from typing import Any
 from twideploy.errors import ManifestError, TwideployError
 from twideploy.flowtest.functions import FunctionInvocation, FunctionRunner
 from twideploy.flowtest.http_mocks import HttpCall, HttpMock, find_mock
-from twideploy.flowtest.interpreter import Answer, Execution, Interpreter, Step, TestError, Trigger
+from twideploy.flowtest.interpreter import Answer, Execution, Interpreter, Step, ScenarioError, Trigger
 from twideploy.flowtest.scenario import (
     MockSpec,
     ScenarioFile,
@@ -114,7 +114,7 @@ def run_tests(root: Path, paths: list[Path] | None = None, *, env_name: str | No
                if _selected(sf, scenario, keyword)]
     if not results:
         raise TwideployError(f"no scenario matches -k {keyword!r}")
-    coverage = session.coverage({sf.flow for sf in files})
+    coverage = session.coverage({result.flow for result in results})
     return TestReport(results, coverage, time.monotonic() - started)
 
 
@@ -135,7 +135,7 @@ class _EnvFlows(Mapping[str, dict[str, Any]]):
             try:
                 self._done[name] = substitute_flow_vars(source.definition, self.env.vars)
             except ValueError as error:
-                raise TestError(f"flow {name!r} in environment {self.env.name!r}: {error}") from error
+                raise ScenarioError(f"flow {name!r} in environment {self.env.name!r}: {error}") from error
         return self._done[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -185,7 +185,7 @@ class _Session:
             _describe(result, execution)
             divergence = first_divergence(scenario, execution)
             result.status, result.message = (FAILED, divergence) if divergence else (PASSED, "")
-        except (TestError, ManifestError) as error:
+        except (ScenarioError, ManifestError) as error:
             result.message = str(error)
         result.seconds = time.monotonic() - started
         return _masked(result, secrets)
@@ -240,7 +240,7 @@ class _Outside:
         mock = find_mock(self.mocks, method, url)
         self._note(HttpCall(method, url, body, mock))
         if mock is None:
-            raise TestError(f"unmocked request {method} {url}: add a mock for it to the scenario")
+            raise ScenarioError(f"unmocked request {method} {url}: add a mock for it to the scenario")
         text, content_type = _mock_body(mock)
         return Answer(mock.status, text, content_type)
 
@@ -249,9 +249,9 @@ class _Outside:
         service = self.session.project.services.get(ref.service)
         deployed = self.env.services.get(ref.service)
         if service is None or service.function(ref.path) is None:
-            raise TestError(f"Run Function: no function {function!r} in functions/")
+            raise ScenarioError(f"Run Function: no function {function!r} in functions/")
         if deployed is None:
-            raise TestError(f"Run Function: environment {self.env.name!r} does not deploy service {ref.service!r}")
+            raise ScenarioError(f"Run Function: environment {self.env.name!r} does not deploy service {ref.service!r}")
         outcome = self.session.functions().run(FunctionInvocation(
             service_dir=self.session.project.root / "functions" / ref.service,
             path=ref.path,
@@ -266,7 +266,7 @@ class _Outside:
         self.logs += [f"{function}: {line}" for line in outcome.logs]
         unmocked = [call for call in outcome.http_calls if call.mock is None]
         if unmocked:
-            raise TestError(f"{function}: unmocked request {unmocked[0].method} {unmocked[0].url}: add a mock "
+            raise ScenarioError(f"{function}: unmocked request {unmocked[0].method} {unmocked[0].url}: add a mock "
                             "for it to the scenario")
         if outcome.error:
             self.logs.append(f"{function}: {outcome.error}")
@@ -338,7 +338,7 @@ def _path_divergence(expected: list[str], steps: list[Step]) -> str:
         lines.append(f"the execution starts at {actual[0]!r}, expected {expected[0]!r}")
     else:
         before = steps[at - 1]
-        how = f"{before.widget} fired {before.event!r}"
+        how = f"{before.widget} fired {before.event!r}" + (f" ({before.condition})" if before.condition else "")
         if at >= len(actual):
             lines.append(f"after {before.widget!r} the execution ended ({how}); expected it to go on to "
                          f"{expected[at]!r}")
@@ -348,7 +348,6 @@ def _path_divergence(expected: list[str], steps: list[Step]) -> str:
             lines.append(f"after {before.widget!r} ({how}) the execution went to {actual[at]!r}, "
                          f"expected {expected[at]!r}")
     lines.append(f"  expected path: {_arrows(expected)}")
-    lines.append(f"  actual path:   {_arrows(actual)}")
     return "\n".join(lines)
 
 
