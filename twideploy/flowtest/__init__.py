@@ -1,0 +1,1 @@
+"""Offline flow tests: a Studio interpreter and a Serverless Function runtime."""
