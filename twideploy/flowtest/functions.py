@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import queue
+import re
 import shutil
 import subprocess
 import threading
@@ -45,6 +46,7 @@ RUNTIME = Path(__file__).parent / "runtime"
 STARTUP_SECONDS = 30.0  # loading node and the interceptors, before the function's own clock starts
 INSTALL_SECONDS = 600.0
 INSTALLED_MARKER = ".twideploy-installed"
+NPM_ERROR_CODE = re.compile(r"npm (error|ERR!) code ")
 
 
 class FunctionRuntimeError(TwideployError):
@@ -279,7 +281,10 @@ def _npm(folder: Path, command: list[str], what: str) -> None:
         subprocess.run([npm, *command, "--no-audit", "--no-fund", "--loglevel=error"], cwd=folder,
                        capture_output=True, text=True, check=True, timeout=INSTALL_SECONDS)
     except subprocess.CalledProcessError as exc:
-        detail = (exc.stderr or exc.stdout or "").strip().splitlines()
-        raise FunctionRuntimeError(f"npm {command[0]} of {what} failed: {' / '.join(detail[-3:])}") from exc
+        # npm says "npm error code ETARGET" first, then what went wrong.
+        lines = [line for line in (exc.stderr or exc.stdout or "").splitlines()
+                 if line.strip() and not NPM_ERROR_CODE.match(line)]
+        reason = lines[0].strip() if lines else f"exit code {exc.returncode}"
+        raise FunctionRuntimeError(f"npm {command[0]} of {what} failed: {reason}") from exc
     except subprocess.TimeoutExpired as exc:
         raise FunctionRuntimeError(f"npm {command[0]} of {what} took more than {INSTALL_SECONDS:g} s") from exc
