@@ -11,7 +11,7 @@ import pytest
 from twideploy.flowtest.conditions import CONDITION_CHECKS, UnknownCondition, evaluate
 from twideploy.manifest.widgets import CONDITION_TYPES
 
-NOON_UTC = dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.timezone.utc)
+NOON_UTC = dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.UTC)
 
 
 def check(kind: str, subject: str, value: str = "", now: dt.datetime = NOON_UTC) -> bool:

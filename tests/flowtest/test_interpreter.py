@@ -143,7 +143,8 @@ def test_split_takes_the_first_matching_transition_else_no_match():
 def test_set_variables_renders_values_into_flow_variables():
     execution = run(
         {"name": "set", "type": "set-variables", "properties": {"variables": [
-            {"key": "caller", "value": "{{trigger.call.From}}"}, {"key": "greeting", "value": "Hi {{flow.variables.caller}}"}]},
+            {"key": "caller", "value": "{{trigger.call.From}}"},
+            {"key": "greeting", "value": "Hi {{flow.variables.caller}}"}]},
          "transitions": [{"event": "next", "next": "say"}]},
         {"name": "say", "type": "say-play", "properties": {"say": "{{flow.variables.greeting}}"}})
     assert execution.variables == {"caller": "+15551230001", "greeting": "Hi +15551230001"}
@@ -251,8 +252,8 @@ def test_time_conditions_use_the_scenarios_clock():
             {"arguments": [""], "type": "is_before_time", "value": "17:00"}]}]},
         {"name": "open_msg", "type": "say-play", "properties": {}},
         {"name": "closed_msg", "type": "say-play", "properties": {}}]
-    morning = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
-    evening = dt.datetime(2026, 1, 5, 18, 0, tzinfo=dt.timezone.utc)
+    morning = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+    evening = dt.datetime(2026, 1, 5, 18, 0, tzinfo=dt.UTC)
     assert path(run(*states, now=morning))[-1] == "open_msg"
     assert path(run(*states, now=evening))[-1] == "closed_msg"
 

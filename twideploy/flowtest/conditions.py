@@ -153,7 +153,7 @@ def _moment(text: str) -> dt.datetime | None:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _compare_times(subject: str, value: str, now: dt.datetime) -> int | None:

@@ -151,7 +151,7 @@ class Interpreter:
         self.flows = flows
         self.outside = outside
         self.responses = {key: list(queue) for key, queue in (responses or {}).items()}
-        self.now = now or dt.datetime.now(dt.timezone.utc)
+        self.now = now or dt.datetime.now(dt.UTC)
         self.liquid = StudioLiquid()
         self.trace: list[Step] = []  # every step of every flow, subflows included (coverage)
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from liquid import Environment
 from liquid.builtin.expressions.loop import LoopExpression
-from liquid.builtin.tags.for_tag import ForTag
+from liquid.builtin.tags.for_tag import ForNode, ForTag
 from liquid.exceptions import LiquidError
 
 MAX_LOOP_ITERATIONS = 15
@@ -41,8 +41,9 @@ class _StudioLoop(LoopExpression):
 
 
 class _StudioFor(ForTag):
-    def parse(self, stream: Any) -> Any:
+    def parse(self, stream: Any) -> ForNode:
         node = super().parse(stream)
+        assert isinstance(node, ForNode)
         shopify = node.expression
         node.expression = _StudioLoop(shopify.token, shopify.identifier, shopify.iterable, limit=shopify.limit,
                                       offset=shopify.offset, reversed_=shopify.reversed, cols=shopify.cols)

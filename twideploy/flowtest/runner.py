@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from twideploy.errors import ManifestError, TwideployError
-from twideploy.flowtest.functions import FunctionInvocation, FunctionRunner
+from twideploy.flowtest.functions import FunctionInvocation, FunctionRunner, FunctionRuntimeError
 from twideploy.flowtest.http_mocks import HttpCall, HttpMock, find_mock
-from twideploy.flowtest.interpreter import Answer, Execution, Interpreter, Step, ScenarioError, Trigger
+from twideploy.flowtest.interpreter import Answer, Execution, Interpreter, ScenarioError, Step, Trigger
 from twideploy.flowtest.scenario import (
     MockSpec,
     ScenarioFile,
@@ -108,7 +108,8 @@ def run_tests(root: Path, paths: list[Path] | None = None, *, env_name: str | No
     if problems:
         raise ManifestError(problems)
     if not files:
-        raise TwideployError(f"no scenario files (*.test.yaml) under {', '.join(map(str, paths or ['flows/']))}")
+        where = ", ".join(str(path) for path in paths) if paths else "flows/"
+        raise TwideployError(f"no scenario files (*.test.yaml) under {where}")
     session = _Session(project, env_name)
     results = [session.run(sf, index) for sf in files for index, scenario in enumerate(sf.spec.scenarios)
                if _selected(sf, scenario, keyword)]
@@ -156,7 +157,7 @@ class _Session:
 
     def functions(self) -> FunctionRunner:
         if self._functions is None:
-            self._functions = FunctionRunner(self.project.root / ".twideploy" / "cache")
+            self._functions = FunctionRunner(self.project.root / ".twideploy" / "cache" / "node")
         return self._functions
 
     def run(self, sf: ScenarioFile, index: int) -> ScenarioResult:
@@ -241,8 +242,8 @@ class _Outside:
         self._note(HttpCall(method, url, body, mock))
         if mock is None:
             raise ScenarioError(f"unmocked request {method} {url}: add a mock for it to the scenario")
-        text, content_type = _mock_body(mock)
-        return Answer(mock.status, text, content_type)
+        headers = {name.lower(): value for name, value in mock.response_headers().items()}
+        return Answer(mock.status, mock.body_text(), headers.get("content-type", "text/plain"))
 
     def run_function(self, function: str, event: dict[str, str]) -> Answer:
         ref = FunctionRef.parse(function)
@@ -252,15 +253,18 @@ class _Outside:
             raise ScenarioError(f"Run Function: no function {function!r} in functions/")
         if deployed is None:
             raise ScenarioError(f"Run Function: environment {self.env.name!r} does not deploy service {ref.service!r}")
-        outcome = self.session.functions().run(FunctionInvocation(
-            service_dir=self.session.project.root / "functions" / ref.service,
-            path=ref.path,
-            event=event,
-            variables={name: reveal(value) for name, value in deployed.variables.items()},
-            mocks=self.mocks,
-            timeout_seconds=FUNCTION_TIMEOUT_SECONDS,
-            dependencies=dict(service.dependencies),
-        ))
+        try:
+            outcome = self.session.functions().run(FunctionInvocation(
+                service_dir=self.session.project.root / "functions" / ref.service,
+                path=ref.path,
+                event=event,
+                variables={name: reveal(value) for name, value in deployed.variables.items()},
+                mocks=self.mocks,
+                timeout_seconds=FUNCTION_TIMEOUT_SECONDS,
+                dependencies=dict(service.dependencies),
+            ))
+        except FunctionRuntimeError as error:  # no Node.js, npm install failed: this scenario cannot run
+            raise ScenarioError(f"{function}: {error}") from error
         for call in outcome.http_calls:
             self._note(call)
         self.logs += [f"{function}: {line}" for line in outcome.logs]
@@ -271,13 +275,6 @@ class _Outside:
         if outcome.error:
             self.logs.append(f"{function}: {outcome.error}")
         return Answer(outcome.status_code, outcome.body, outcome.content_type)
-
-
-def _mock_body(mock: HttpMock) -> tuple[str, str]:
-    headers = {k.lower(): v for k, v in mock.headers.items()}
-    if isinstance(mock.body, (dict, list)):
-        return json.dumps(mock.body), headers.get("content-type", "application/json")
-    return ("" if mock.body is None else str(mock.body)), headers.get("content-type", "text/plain")
 
 
 def _describe(result: ScenarioResult, execution: Execution) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from twideploy.errors import Problem
+from twideploy.flowtest.http_mocks import url_pattern_problem
 from twideploy.flowtest.interpreter import SILENT_WORLD, TRIGGER_EVENTS, Response
 from twideploy.manifest.documents import DataPath, LineMap
 from twideploy.manifest.files import ProjectFiles, visible
@@ -51,7 +52,8 @@ class ResponseSpec(_Spec):
 
 class MockSpec(_Spec):
     method: str = Field("*", description='"GET", "POST", ... or "*" for any.')
-    url: str = Field(description='A glob ("https://crm.example.com/customers*", query string included) or "re:<regex>".')
+    url: str = Field(description='A glob ("https://crm.example.com/customers*", query string included) '
+                                 'or "re:<regex>".')
     status: int = 200
     body: JsonValue = Field(None, description="A mapping or list is answered as JSON, a string as text.")
     headers: dict[str, str] = Field(default_factory=dict)
@@ -86,7 +88,7 @@ class EffectExpectation(BaseModel):
 class Expectation(_Spec):
     path: list[str] | None = Field(None, description="Every widget visited, in order, exactly.")
     path_includes: list[str] | None = Field(None, description="These widgets visited in this order (others between).")
-    effects: list[EffectExpectation] | None = Field(None, description="Each of these effects happened (others may too).")
+    effects: list[EffectExpectation] | None = Field(None, description="Each of these effects happened (others too).")
     variables: dict[str, str] | None = Field(None, description="flow.variables at the end (these keys).")
     event: str | None = Field(None, description="The last event: how the execution ended.")
     stopped: bool = Field(False, description="true: the execution hits a Studio runtime limit.")
@@ -205,6 +207,7 @@ class _FileCheck:
                 self.at(("flow",), f"unknown flow {sf.flow!r} (flows: {known})")
             return self.problems
         self.known_env(("env",), sf.spec.env)
+        self.mocks(("mocks",), sf.spec.mocks)
         states = self.states(sf.flow)
         names = [s.name for s in sf.spec.scenarios]
         for index, scenario in enumerate(sf.spec.scenarios):
@@ -215,9 +218,16 @@ class _FileCheck:
             kind = scenario.trigger.kind()
             if kind is None:
                 self.at((*here, "trigger"), "a trigger is exactly one of: " + ", ".join(TRIGGER_EVENTS))
+            self.mocks((*here, "mocks"), scenario.mocks)
             self.caller(here, scenario)
             self.expectation((*here, "expect"), scenario.expect, states)
         return self.problems
+
+    def mocks(self, path: DataPath, mocks: list[MockSpec]) -> None:
+        for index, mock in enumerate(mocks):
+            problem = url_pattern_problem(mock.url)
+            if problem:
+                self.at((*path, index, "url"), problem)
 
     def widget(self, path: DataPath, flow: str, name: str, states: dict[str, dict[str, Any]]) -> dict | None:
         if name not in states:
