@@ -1,5 +1,8 @@
 """`twideploy test`: run scenario files through the interpreter, compare, measure coverage.
 
+Node's npm packages are cached in `.twideploy/cache/node` of the project, or under
+`$TWIDEPLOY_CACHE_DIR` (CI can keep it between runs).
+
 Each scenario runs in the environment it names (else its file's, else `--env`, else the
 project's default): that environment's vars are substituted into the flows and its service
 variables are what the Functions see. Functions run in Node.js through one `FunctionRunner`
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -157,7 +161,8 @@ class _Session:
 
     def functions(self) -> FunctionRunner:
         if self._functions is None:
-            self._functions = FunctionRunner(self.project.root / ".twideploy" / "cache" / "node")
+            cache = os.environ.get("TWIDEPLOY_CACHE_DIR") or self.project.root / ".twideploy" / "cache"
+            self._functions = FunctionRunner(Path(cache) / "node")
         return self._functions
 
     def run(self, sf: ScenarioFile, index: int) -> ScenarioResult:
@@ -258,7 +263,7 @@ class _Outside:
                 service_dir=self.session.project.root / "functions" / ref.service,
                 path=ref.path,
                 event=event,
-                variables={name: reveal(value) for name, value in deployed.variables.items()},
+                variables=dict(deployed.variables),  # secrets stay Secret: the runtime masks them in logs
                 mocks=self.mocks,
                 timeout_seconds=FUNCTION_TIMEOUT_SECONDS,
                 dependencies=dict(service.dependencies),
@@ -328,22 +333,22 @@ def first_divergence(scenario: ScenarioSpec, execution: Execution) -> str | None
 
 def _path_divergence(expected: list[str], steps: list[Step]) -> str:
     actual = [step.widget for step in steps]
-    at = next((i for i, (e, a) in enumerate(zip(expected, actual, strict=False)) if e != a), min(len(expected),
-                                                                                                   len(actual)))
+    same = (i for i, (want, got) in enumerate(zip(expected, actual, strict=False)) if want != got)
+    at = next(same, min(len(expected), len(actual)))  # the first step that differs
     lines = []
     if at == 0:
         lines.append(f"the execution starts at {actual[0]!r}, expected {expected[0]!r}")
     else:
         before = steps[at - 1]
-        how = f"{before.widget} fired {before.event!r}" + (f" ({before.condition})" if before.condition else "")
+        fired = f"after {before.widget!r} fired {before.event!r}"
+        if before.condition:
+            fired += f" ({before.condition})"
         if at >= len(actual):
-            lines.append(f"after {before.widget!r} the execution ended ({how}); expected it to go on to "
-                         f"{expected[at]!r}")
+            lines.append(f"{fired}, the execution ended; expected it to go on to {expected[at]!r}")
         elif at >= len(expected):
-            lines.append(f"after {before.widget!r} the execution went on to {actual[at]!r} ({how}); expected it to end")
+            lines.append(f"{fired}, the execution went on to {actual[at]!r}; expected it to end")
         else:
-            lines.append(f"after {before.widget!r} ({how}) the execution went to {actual[at]!r}, "
-                         f"expected {expected[at]!r}")
+            lines.append(f"{fired}, the execution went to {actual[at]!r}; expected {expected[at]!r}")
     lines.append(f"  expected path: {_arrows(expected)}")
     return "\n".join(lines)
 

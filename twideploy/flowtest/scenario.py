@@ -86,7 +86,7 @@ class EffectExpectation(BaseModel):
 
 
 class Expectation(_Spec):
-    path: list[str] | None = Field(None, description="Every widget visited, in order, exactly.")
+    path: list[str] | None = Field(None, min_length=1, description="Every widget visited, in order, exactly.")
     path_includes: list[str] | None = Field(None, description="These widgets visited in this order (others between).")
     effects: list[EffectExpectation] | None = Field(None, description="Each of these effects happened (others too).")
     variables: dict[str, str] | None = Field(None, description="flow.variables at the end (these keys).")
