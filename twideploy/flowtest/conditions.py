@@ -25,6 +25,8 @@ import datetime as dt
 import math
 import re
 from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 CONDITION_CHECKS: dict[str, Callable[[str, str, dt.datetime], bool]] = {}
 
@@ -140,8 +142,9 @@ def _regex(subject: str, value: str, now: dt.datetime) -> bool:
 
 
 def _time_of_day(text: str) -> dt.time | None:
+    """A time of day (`09:30`, or the time of an ISO 8601 date-time), without its offset."""
     try:
-        return dt.time.fromisoformat(text)
+        return dt.time.fromisoformat(text).replace(tzinfo=None)
     except ValueError:
         pass
     moment = _moment(text)
@@ -149,6 +152,7 @@ def _time_of_day(text: str) -> dt.time | None:
 
 
 def _moment(text: str) -> dt.datetime | None:
+    """An ISO 8601 date or date-time; without an offset it is UTC."""
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
@@ -156,39 +160,26 @@ def _moment(text: str) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def _compare_times(subject: str, value: str, now: dt.datetime) -> int | None:
-    """-1, 0 or 1 as the subject's time of day (now's, when blank) is before, at or after value's."""
-    left = _time_of_day(subject) if subject else now.time()
-    right = _time_of_day(value)
-    if left is None or right is None:
-        return None
-    left, right = left.replace(tzinfo=None), right.replace(tzinfo=None)
-    return (left > right) - (left < right)
+def _ordering(parse: Callable[[str], Any], at: Callable[[dt.datetime], Any]) -> Callable[[str, str, dt.datetime],
+                                                                                         int | None]:
+    """-1, 0 or 1 as the subject (`at(now)` when blank) comes before, with or after the value; None if
+    either is not a time."""
+    def compare(subject: str, value: str, now: dt.datetime) -> int | None:
+        left = parse(subject) if subject else at(now)
+        right = parse(value)
+        if left is None or right is None:
+            return None
+        return (left > right) - (left < right)
+    return compare
 
 
-@_condition("is_before_time")
-def _is_before_time(subject: str, value: str, now: dt.datetime) -> bool:
-    return _compare_times(subject, value, now) == -1
+def _in_order(compare: Callable[[str, str, dt.datetime], int | None], wanted: int, subject: str, value: str,
+              now: dt.datetime) -> bool:
+    return compare(subject, value, now) == wanted
 
 
-@_condition("is_after_time")
-def _is_after_time(subject: str, value: str, now: dt.datetime) -> bool:
-    return _compare_times(subject, value, now) == 1
-
-
-def _compare_moments(subject: str, value: str, now: dt.datetime) -> int | None:
-    left = _moment(subject) if subject else now
-    right = _moment(value)
-    if left is None or right is None:
-        return None
-    return (left > right) - (left < right)
-
-
-@_condition("is_before")
-def _is_before(subject: str, value: str, now: dt.datetime) -> bool:
-    return _compare_moments(subject, value, now) == -1
-
-
-@_condition("is_after")
-def _is_after(subject: str, value: str, now: dt.datetime) -> bool:
-    return _compare_moments(subject, value, now) == 1
+_BY_TIME_OF_DAY = _ordering(_time_of_day, lambda now: now.time())
+_BY_MOMENT = _ordering(_moment, lambda now: now)
+for _name, _compare, _wanted in (("is_before_time", _BY_TIME_OF_DAY, -1), ("is_after_time", _BY_TIME_OF_DAY, 1),
+                                 ("is_before", _BY_MOMENT, -1), ("is_after", _BY_MOMENT, 1)):
+    CONDITION_CHECKS[_name] = partial(_in_order, _compare, _wanted)

@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 from twideploy.flowtest.conditions import UnknownCondition, evaluate
 from twideploy.flowtest.liquid import LiquidRenderError, StudioLiquid, studio_data
+from twideploy.manifest.references import map_strings
 
 MAX_STEPS = 1000
 MAX_SAME_WIDGET_IN_A_ROW = 10
@@ -151,7 +152,8 @@ class Interpreter:
         self.flows = flows
         self.outside = outside
         self.responses = {key: list(queue) for key, queue in (responses or {}).items()}
-        self.now = now or dt.datetime.now(dt.UTC)
+        now = now or dt.datetime.now(dt.UTC)
+        self.now = now if now.tzinfo else now.replace(tzinfo=dt.UTC)  # a clock without offset is UTC
         self.liquid = StudioLiquid()
         self.trace: list[Step] = []  # every step of every flow, subflows included (coverage)
 
@@ -228,7 +230,7 @@ class _Run:
     def render(self, value: Any, where: str) -> Any:
         """`value` with every string rendered as Liquid against the context now."""
         data = studio_data(self.context)
-        return _render_all(value, lambda text: self._render_text(text, data, where))
+        return map_strings(value, lambda text: self._render_text(text, data, where))
 
     def _render_text(self, text: str, data: Mapping[str, Any], where: str) -> str:
         try:
@@ -313,16 +315,6 @@ class _Run:
         sub = self.interpreter.execute(str(props.get("flow", "")), Trigger("parent", parent, parameters))
         self.execution.effects.extend(sub.effects)
         return _Outcome("failed" if sub.stopped else "completed", dict(sub.variables))
-
-
-def _render_all(value: Any, render: Callable[[str], str]) -> Any:
-    if isinstance(value, str):
-        return render(value)
-    if isinstance(value, list):
-        return [_render_all(v, render) for v in value]
-    if isinstance(value, dict):
-        return {k: _render_all(v, render) for k, v in value.items()}
-    return value
 
 
 def _parameters(items: Any) -> dict[str, str]:

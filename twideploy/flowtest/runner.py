@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -39,9 +38,10 @@ from twideploy.flowtest.scenario import (
     scenario_problems,
 )
 from twideploy.manifest import Environment, FunctionRef, Project, load_project
-from twideploy.manifest.references import substitute_flow_vars
+from twideploy.manifest.references import map_strings, substitute_flow_vars
 from twideploy.render.flowgraph import FlowGraph, event_label
 from twideploy.secrets import MASK, Secret, reveal
+from twideploy.state.paths import StatePaths
 
 FUNCTION_TIMEOUT_SECONDS = 10.0  # Studio FAQ: Run Function and HTTP Request time out after 10 seconds
 PASSED, FAILED, ERROR = "passed", "failed", "error"
@@ -161,8 +161,7 @@ class _Session:
 
     def functions(self) -> FunctionRunner:
         if self._functions is None:
-            cache = os.environ.get("TWIDEPLOY_CACHE_DIR") or self.project.root / ".twideploy" / "cache"
-            self._functions = FunctionRunner(Path(cache) / "node")
+            self._functions = FunctionRunner(StatePaths(self.project.root).node_cache)
         return self._functions
 
     def run(self, sf: ScenarioFile, index: int) -> ScenarioResult:
@@ -390,20 +389,11 @@ def _same(actual: Any, expected: Any) -> bool:
 
 
 def _masked(result: ScenarioResult, secrets: list[str]) -> ScenarioResult:
-    if not secrets:
-        return result
-
-    def mask(value: Any) -> Any:
-        if isinstance(value, str):
-            for secret in secrets:
-                value = value.replace(secret, MASK)
-            return value
-        if isinstance(value, list):
-            return [mask(v) for v in value]
-        if isinstance(value, dict):
-            return {k: mask(v) for k, v in value.items()}
-        return value
+    def mask(text: str) -> str:
+        for secret in secrets:
+            text = text.replace(secret, MASK)
+        return text
 
     for name in ("message", "path", "effects", "variables", "http_calls", "logs", "stopped"):
-        setattr(result, name, mask(getattr(result, name)))
+        setattr(result, name, map_strings(getattr(result, name), mask))
     return result
