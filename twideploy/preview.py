@@ -30,16 +30,15 @@ from functools import partial
 
 from twideploy import deploy
 from twideploy.addresses import Address
-from twideploy.errors import PreviewError, RollbackError
+from twideploy.errors import PreviewError
 from twideploy.manifest.contacts import tester_problem
 from twideploy.manifest.references import FlowRef, FunctionRef, compile_flow
 from twideploy.plan import rollback as rollbacks
-from twideploy.plan.executor import Executor, undo_steps
+from twideploy.plan.executor import Executor
 from twideploy.plan.model import Action, Change
 from twideploy.plan.planner import Planned
 from twideploy.providers import flows, serverless
 from twideploy.providers.base import ApplyContext
-from twideploy.providers.registry import undo_table
 from twideploy.state import commits
 from twideploy.state import journal as journals
 from twideploy.state.history import History
@@ -49,7 +48,7 @@ from twideploy.workspace import Workspace
 #: A label names the Serverless environment `preview-<label>` and its domain suffix
 #: `pv-<label>`, which Twilio allows 16 characters: so 13, lowercase letters, digits and '-'.
 LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,11}[a-z0-9])?")
-DEFAULT_LABEL = "preview"
+DEFAULT_LABEL = "default"
 
 
 def environment_name(label: str) -> str:
@@ -244,37 +243,5 @@ def clear(ws: Workspace, *, label: str | None = None, lock_timeout: float = 0) -
         return _clear(ws, record)
 
 
-def clear_published(ws: Workspace, published: set[str]) -> ClearResult | None:
-    """Under apply's lock: end the open preview of the flows apply just published (their Test
-    Users back; the drafts are already replaced). When no previewed flow is left, the whole
-    preview ends (its Serverless environment deleted)."""
-    record = History.of(ws.paths, ws.env.name, ws.gateway.account_sid).open_preview()
-    if record is None:
-        return None
-    ours = {str(Address.flow(name)) for name in published}
-    flow_steps = [s for s in record.steps if s.address.startswith("flow.") and not s.undone]
-    if not any(s.address in ours for s in flow_steps):
-        return None
-    whole = all(s.address in ours for s in flow_steps)
-    return _clear(ws, record, None if whole else ours)
-
-
-def _clear(ws: Workspace, record: journals.DeployRecord, only: set[str] | None = None) -> ClearResult:
-    """Undo the preview's writes (those at addresses `only`, or all), journalled as a clear; the
-    preview is closed once every write is undone."""
-    gw, env = ws.gateway, ws.env.name
-    journal = journals.Journal(ws.paths.journal_folder(env), journals.JournalHeader.for_clear(
-        env, gw.account_sid, record.header))
-    steps = [s for s in record.steps if only is None or s.address in only]
-    report = undo_steps(gw, steps, partial(journals.append_undone, record, by=journal.deploy_id))
-    failed = [line.removeprefix("FAILED ") for line in report if line.startswith("FAILED ")]
-    undoable = undo_table()
-    if not failed and all(s.undone for s in record.steps if s.op in undoable):
-        journals.append_outcome(record, "cleared", by=journal.deploy_id)
-        report.append(f"preview {record.header.label} ended")
-    journal.finish("rollback_failed" if failed else "applied", report=report)
-    if failed:
-        raise RollbackError(f"preview {record.header.label} not fully cleared, {len(failed)} step(s) failed: "
-                            f"{'; '.join(failed)}. The steps that succeeded are journalled; finish with: "
-                            f"twideploy preview --env {env} --clear", report)
-    return ClearResult(record.header.label, report)
+def _clear(ws: Workspace, record: journals.DeployRecord) -> ClearResult:
+    return ClearResult(record.header.label, rollbacks.end_preview(ws.gateway, ws.paths, ws.env.name, record))

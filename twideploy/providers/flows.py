@@ -389,7 +389,8 @@ def _attribute(ctx: AuditContext, change: Change) -> DriftItem | None:
                          "in the manifests but not in the account (never applied, or deleted)")
     if live is None:
         return None
-    written = sorted(revisions(ctx.gw, live.sid), key=lambda r: r.revision)
+    # A draft after the published revision serves no caller: reported apart (`_draft_item`).
+    written = sorted((r for r in revisions(ctx.gw, live.sid) if r.revision <= live.revision), key=lambda r: r.revision)
     ours = [r for r in written if commits.is_ours(r.commit_message)]
     last_ours = ours[-1] if ours else None
     outside = [r for r in written if r.revision > (last_ours.revision if last_ours else 0)
@@ -431,6 +432,30 @@ def _attribute(ctx: AuditContext, change: Change) -> DriftItem | None:
                      f"live is twideploy's revision {last_ours.revision} ({last_ours.commit_message}); "
                      f"the manifests changed since (not applied yet)", changes, False,
                      iso(live.date_updated), details)
+
+
+def _draft_item(ctx: AuditContext, name: str, live: LiveFlow) -> DriftItem | None:
+    """A draft is information, never drift: callers run the published revision. Twideploy's own
+    is an open preview (its label, testers and start); another is someone's work in progress."""
+    draft = live.draft
+    if draft is None:
+        return None
+    details: dict[str, Any] = {"draft": {"revision": draft.revision, "commit_message": draft.commit_message or "",
+                                         "date_updated": iso(draft.date_updated)}}
+    if not draft.ours:
+        return DriftItem(Address.flow(name), "flow", INFO, "draft",
+                         f"{draft.describe()}: only its Test Users reach it, callers run published revision "
+                         f"{live.revision}; twideploy never writes over it unannounced", [], True,
+                         iso(draft.date_updated), details)
+    record = ctx.history.open_preview()
+    testers = ", ".join(record.header.testers) if record else "unknown testers"
+    since = record.header.started_at if record else iso(draft.date_updated)
+    details["preview"] = {"label": commits.parse_preview(draft.commit_message),
+                          "testers": list(record.header.testers) if record else [], "since": since}
+    return DriftItem(Address.flow(name), "flow", INFO, "preview",
+                     f"in preview {commits.parse_preview(draft.commit_message)} since {since} for {testers} "
+                     f"(draft revision {draft.revision}; callers run published revision {live.revision})",
+                     [], False, since, details)
 
 
 def _revisions_text(revisions: list[studio.Revision]) -> str:
@@ -708,7 +733,10 @@ class FlowsProvider:
                 delete_flow(ctx.gw, change, found, ctx.write, partial(ctx.desired.holds_secret, found.friendly_name))
 
     def attribute(self, ctx: AuditContext, changes: list[Change]) -> list[DriftItem]:
-        return [item for change in changes if (item := _attribute(ctx, change)) is not None]
+        names = {source.friendly_name: name for name, source in ctx.project.flows.items()}
+        drafts = [item for friendly, live in sorted(ctx.live.flows.items())
+                  if (item := _draft_item(ctx, names.get(friendly, friendly), live)) is not None]
+        return [item for change in changes if (item := _attribute(ctx, change)) is not None] + drafts
 
     def decompile(self, ctx: DecompileContext) -> None:
         """The flows `target_env` deploys, decompiled from what the source account runs."""
