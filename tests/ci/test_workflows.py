@@ -56,6 +56,7 @@ def test_least_privilege_permissions():
             assert isinstance(perms, dict), f"{name}/{job_name} has no permissions block"
             writes = {scope for scope, level in perms.items() if level == "write"}
             expected = {("pr.yml", "plan"): {"pull-requests"}, ("drift.yml", "drift"): {"issues"},
+                        ("preview.yml", "preview"): {"pull-requests"},
                         ("promote-prod.yml", "dispatch"): {"actions"}}.get((name, job_name), set())
             assert writes == expected, f"{name}/{job_name} writes {writes}"
 

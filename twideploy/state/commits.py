@@ -7,6 +7,11 @@ twideploy's (and which deploy, from which git commit, made it) without any local
                                                 a deploy (` git <sha>` only in a git repository)
     twideploy rollback to revision <n>          `twideploy rollback --flow F --revision n`, or an undo
     twideploy rollback: recreated               an undo that recreated a deleted flow
+    twideploy preview <id> label <label> git <sha>
+                                                a preview's draft revision (never published)
+    twideploy preview <id> cleared: revision <n> republished
+                                                the published definition written back when a
+                                                preview ends (Studio has no "discard draft")
 
 `definition <hash>` is the first 16 hex digits of the sha256 of the definition the deploy
 wrote (`flows.definition_hash`), left out when it may hold a secret value (a hash of a known
@@ -50,6 +55,21 @@ def rollback_to_revision_message(revision: int | str) -> str:
 
 
 RECREATED_MESSAGE = f"{PREFIX} rollback: recreated"
+_PREVIEW = re.compile(rf"^{PREFIX} preview (?P<preview>\S+) label (?P<label>\S+)")
+
+
+def preview_message(preview_id: str, label: str, git_sha: str | None) -> str:
+    return f"{PREFIX} preview {preview_id} label {label}" + (f" git {git_sha}" if git_sha else "")
+
+
+def preview_cleared_message(preview_id: str, revision: int) -> str:
+    return f"{PREFIX} preview {preview_id} cleared: revision {revision} republished"
+
+
+def parse_preview(message: str | None) -> str | None:
+    """The label of the preview whose draft a revision's commit message names; None otherwise."""
+    match = _PREVIEW.match(message or "")
+    return match["label"] if match else None
 
 
 def parse_deploy(message: str | None) -> DeployCommit | None:
