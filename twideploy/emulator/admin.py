@@ -14,7 +14,7 @@
                                                  (Twilio has no API for an asset's content;
                                                  checks that compare builds need it)
     POST /_admin/reset                           wipe all state and request counts
-    GET  /_admin/stats                           request counts (by method, status, fault)
+    GET  /_admin/stats                           request counts (by method, status, fault, route)
 
 `account_sid` is optional: the emulator's default account when absent.
 """

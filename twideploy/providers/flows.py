@@ -98,8 +98,15 @@ class LiveFlow(studio.Flow):
     """A live flow as the planner sees it: Twilio's record (of the published revision when a
     draft is the latest: `draft`) plus what the cache knows of it."""
 
-    known_hash: str | None = None  # the definition's hash when known without fetching it
+    #: The definition's `definition_hash` when known without fetching it: all of it from this
+    #: machine's cache, or its first `commits.HASH_DIGITS` from the commit message of the
+    #: revision twideploy wrote (what a fresh CI runner, without the cache, has).
+    known_hash: str | None = None
     draft: Draft | None = None
+
+    def known_to_be(self, definition: JsonObject) -> bool:
+        """Whether the definition not fetched is known to be `definition`, to the letter."""
+        return self.known_hash is not None and definition_hash(definition).startswith(self.known_hash)
 
 
 def read(gw: Gateway, managed_names: set[str], cache: ContentCache | None = None, *,
@@ -107,10 +114,10 @@ def read(gw: Gateway, managed_names: set[str], cache: ContentCache | None = None
     """Every flow of the account by friendly_name; definitions only for the managed ones.
 
     Twilio's list has no definitions, so managed flows are fetched, concurrently, except,
-    with `skip_known`, those whose current revision's hash the `cache` knows: they come
-    back with `definition=None` and `known_hash`, for the planner to fetch only if they
-    differ from the manifests (`fetch_definitions`). A managed flow whose latest revision is
-    a draft is read as its latest published revision (`read_published`).
+    with `skip_known`, those whose current revision's hash is known (`known_hash`): they
+    come back with `definition=None`, for the planner to fetch only if that is not the hash
+    of what the manifests compile to (`fetch_definitions`). A managed flow whose latest revision
+    is a draft is read as its latest published revision (`read_published`).
     """
     flows = {r.friendly_name: _live(r) for r in studio.list_flows(gw)}
     drafted = [f for name, f in flows.items() if name in managed_names and f.status == "draft"]
@@ -120,12 +127,18 @@ def read(gw: Gateway, managed_names: set[str], cache: ContentCache | None = None
     missing = []
     for name, flow in flows.items():
         if name in managed_names and flow.definition is None:
-            if skip_known and cache is not None:
-                flow.known_hash = cache.hashes.get(revision_key(flow.sid, flow.revision))
+            if skip_known:
+                flow.known_hash = _known_hash(flow, cache)
             if flow.known_hash is None:
                 missing.append(flow)
     fetch_definitions(gw, missing, cache)
     return flows
+
+
+def _known_hash(flow: LiveFlow, cache: ContentCache | None) -> str | None:
+    cached = cache.hashes.get(revision_key(flow.sid, flow.revision)) if cache is not None else None
+    commit = commits.parse_deploy(flow.commit_message)
+    return cached or (commit.definition_hash if commit else None)
 
 
 def fetch_definitions(gw: Gateway, missing: list[LiveFlow], cache: ContentCache | None) -> None:
@@ -687,7 +700,7 @@ class FlowsProvider:
             ctx.compiled[flow.name] = compile_flow(flow.definition, vars=env.vars, book=ctx.book)
         fetch_definitions(ctx.gw, [found for flow in desired.flows
                                    if (found := live.flows.get(flow.friendly_name)) and found.definition is None
-                                   and (found.known_hash != definition_hash(ctx.compiled[flow.name])
+                                   and (not found.known_to_be(ctx.compiled[flow.name])
                                         or found.status != flow.status)], ctx.cache)
         changes = [plan(flow.name, flow.friendly_name, flow.status, ctx.compiled[flow.name],
                         live.flows.get(flow.friendly_name),
@@ -721,7 +734,8 @@ class FlowsProvider:
                 verify(change.address, definition, resolved)
                 definition = resolved
             current = write_flow(ctx.gw, change, source.friendly_name, source.status, definition,
-                                 ctx.live.flows.get(source.friendly_name), ctx.commit_message, ctx.write)
+                                 ctx.live.flows.get(source.friendly_name),
+                                 revision_message(ctx, source.friendly_name, definition), ctx.write)
             ctx.live.flows[source.friendly_name] = current
             remember(ctx.cache, current)
             ctx.book.flows[source.name] = FlowAddress(current.sid, current.webhook_url)
@@ -765,6 +779,14 @@ class FlowsProvider:
 
     def export(self, ctx: ExportContext) -> _FlowExport:
         return _FlowExport(ctx)
+
+
+def revision_message(ctx: ApplyContext, friendly_name: str, definition: JsonObject) -> str:
+    """The deploy's commit message, with the hash of `definition` unless it may hold a secret
+    (see `commits`): what lets a plan without this machine's cache skip fetching it."""
+    if ctx.desired.holds_secret(friendly_name, definition):
+        return ctx.commit_message
+    return commits.with_definition_hash(ctx.commit_message, definition_hash(definition))
 
 
 def _unknown_in(value: object) -> bool:
