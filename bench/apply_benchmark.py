@@ -113,7 +113,7 @@ def write_depth(ws: Any, planned: Any) -> int | None:
     except ImportError:
         return None
     executor = Executor(ws.gateway, planned, paths=ws.paths, cache=ws.content_cache(), git_sha=None)
-    tasks = executor._tasks(executor._context())  # noqa: SLF001 - benchmark instrumentation only
+    tasks = executor._tasks(executor.context())  # noqa: SLF001 - benchmark instrumentation only
     actions = {c.address: c.action.value for c in planned.plan.changes}
     by_address = {t.address: t for t in tasks}
     path: dict[Any, int] = {}

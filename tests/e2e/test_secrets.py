@@ -169,10 +169,10 @@ def test_no_secret_in_any_output_or_file(secrets_project: Emulator, project_dir:
     promoted = json.dumps(account_state(prod)["flows"]["Pin Line"]["definition"])
     assert STAGE_PIN[1] in promoted and STAGE_PIN[0] not in promoted  # prod's pin, not staging's earlier one
 
-    # a failing apply rolls back: the create of the flow listed last fails (writes: 2 validations,
-    # 2 variable updates, 1 flow update, then the create)
+    # a failing apply rolls back: the create of the new flow fails (with 2 variable updates and
+    # pin-line's update made side by side)
     edit_yaml(project_dir / "environments/local.yaml", lambda env: env["flows"].append("pin-extra"))
-    secrets_project.set_faults(FaultConfig(fail_nth_write=6))
+    secrets_project.set_faults(FaultConfig(fail_writes_matching=("^POST /v2/Flows .*FriendlyName=Pin Extra",)))
     text = cli("apply", "--env", "local", "--auto-approve", codes=(1,))
     assert "every change made was rolled back" in text and "flow.pin-line" in text, text
     secrets_project.set_faults(FaultConfig())

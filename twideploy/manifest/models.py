@@ -161,6 +161,14 @@ class BindingSpec(_Spec):
     friendly_name: NumberFriendlyName | None = None
 
 
+class PreviewSpec(_Spec):
+    """How `twideploy preview` previews a pull request on this environment."""
+
+    testers: list[str] = Field(
+        default_factory=list,
+        description="Who reaches the preview: E.164 numbers or client:IDENTITY; ${env:NAME} allowed.")
+
+
 class EnvironmentSpec(_Spec):
     """environments/<name>.yaml: one deployment target."""
 
@@ -176,6 +184,7 @@ class EnvironmentSpec(_Spec):
     flows: list[str] = Field(default_factory=list, description="The flows this environment deploys.")
     numbers: dict[str, BindingSpec] = Field(default_factory=dict, description="Bindings by E.164 number.")
     prune: bool = Field(False, description="Default for --prune: delete unmanaged resources.")
+    preview: PreviewSpec | None = Field(None, description="Defaults of `twideploy preview` (its testers).")
 
 
 # --------------------------------------------------------------------------- functions/<svc>/service.yaml

@@ -61,17 +61,31 @@ class Executor:
         plan = self.planned.plan
         if not plan.has_changes:
             return Outcome(None, 0, ["No changes."])
-        context = self._context()
+        context = self.context()
         for provider in PROVIDERS:
             provider.check(context, self._changes(provider.family))
         header = journals.JournalHeader.for_deploy(plan.environment, plan.account_sid, git_sha=self.git_sha,
                                                    summary=plan.summary(),
                                                    changes=[str(c.address) for c in plan.actionable])
-        self.journal = journals.Journal(self.paths.journal_folder(plan.environment), header)
+
+        def deploy(context: ApplyContext) -> None:
+            context.commit_message = commits.deploy_message(header.deploy_id, self.git_sha)
+            run_tasks(self._tasks(context), workers=self.gw.concurrency, report=self.progress)
+
+        writes = self.journalled(header, context, deploy)
+        return Outcome(header.deploy_id, writes, [f"{c.action.value} {c.address}" for c in plan.actionable])
+
+    def journalled(self, header: journals.JournalHeader, context: ApplyContext, body: Callable[[ApplyContext], None],
+                   *, what: str = "apply", finish_with: str = "",
+                   blocks: str = "apply refuses to run until the rollback is finished") -> int:
+        """Run `body`, whose every write through `context.write` is journalled under `header`;
+        on any failure undo its writes in reverse dependency order and raise ApplyError (the command that
+        finishes an incomplete undo is `finish_with`). Returns the number of writes made."""
+        self.journal = journals.Journal(self.paths.journal_folder(header.environment), header)
+        finish_with = finish_with or f"twideploy rollback --env {header.environment}"
         writes_before = self.gw.writes_made
         try:
-            context.commit_message = commits.deploy_message(self.journal.deploy_id, self.git_sha)
-            run_tasks(self._tasks(context), workers=self.gw.concurrency, report=self.progress)
+            body(context)
         except BaseException as error:
             # Twilio's error text may quote a value we sent; never let a secret through.
             secrets = self.planned.desired.secret_values()
@@ -83,15 +97,13 @@ class Executor:
             if isinstance(error, KeyboardInterrupt):
                 raise
             if not failures:
-                raise ApplyError(f"apply failed: {reason}; {rolled_back(report)}", report) from error
-            raise ApplyError(f"apply failed: {reason}; the rollback was incomplete ({len(failures)} undo step(s) "
-                             f"failed: {'; '.join(failures)}), so the account is half-applied and apply refuses "
-                             f"to run until the rollback is finished. Finish it with: "
-                             f"twideploy rollback --env {plan.environment}", report) from error
+                raise ApplyError(f"{what} failed: {reason}; {rolled_back(report)}", report) from error
+            raise ApplyError(f"{what} failed: {reason}; the rollback was incomplete ({len(failures)} undo step(s) "
+                             f"failed: {'; '.join(failures)}), so the account is half-applied and {blocks}. "
+                             f"Finish it with: {finish_with}", report) from error
         self.journal.finish("applied", writes=self.gw.writes_made - writes_before)
         self.cache.save()
-        return Outcome(self.journal.deploy_id, self.gw.writes_made - writes_before,
-                       [f"{c.action.value} {c.address}" for c in plan.actionable])
+        return self.gw.writes_made - writes_before
 
     @property
     def _journal(self) -> journals.Journal:
@@ -127,7 +139,7 @@ class Executor:
 
     # -- what every provider is given ------------------------------------------------------
 
-    def _context(self) -> ApplyContext:
+    def context(self) -> ApplyContext:
         """The plan's address book serves the whole apply: providers add what they create to it."""
         planned, plan = self.planned, self.planned.plan
         return ApplyContext(self.gw, planned.desired, planned.live, planned.book,

@@ -38,7 +38,7 @@ from twideploy.manifest import CodeFile, ServiceEnvironment, ServiceSource
 from twideploy.manifest.references import AddressBook, FunctionAddress, FunctionRef
 from twideploy.plan.desired import Desired, Live
 from twideploy.plan.model import Action, Change
-from twideploy.plan.scheduler import Task
+from twideploy.plan.scheduler import Task, run_tasks
 from twideploy.providers.audit import DRIFT, INFO, AuditContext, DriftItem, deploy_ref, iso, when_of, written_by
 from twideploy.providers.base import (
     SENSITIVE,
@@ -321,6 +321,7 @@ class ServiceDeployer:
         # (kind, path): left out of the build, deleted by the prune phase
         self.pruned = {(_code_kind(c.kind), _member(c.address)) for c in changes
                        if c.kind in ("function", "asset") and c.action is Action.DELETE}
+        self.uploaded: set[str] = set()  # the paths of the functions given a new version (see `tasks`)
 
     def tasks(self) -> list[Task]:
         by_kind: dict[str, list[Change]] = {}
@@ -334,6 +335,7 @@ class ServiceDeployer:
             tasks.append(Task(environment.address, self._environment, frozenset({service.address})))
         code = [c for c in by_kind.get("function", []) + by_kind.get("asset", [])
                 if c.action in (Action.CREATE, Action.UPDATE)]
+        self.uploaded = {_member(c.address) for c in code if c.kind == "function"}
         tasks += [Task(c.address, partial(self._code, c), frozenset({service.address})) for c in code]
         build = by_kind["build"][0]
         if build.action is not Action.NOOP or code or self.pruned:
@@ -402,8 +404,9 @@ class ServiceDeployer:
         self.cache.hashes[version] = file.content_hash
 
     def _build_and_deploy(self) -> None:
-        """Build the uploaded versions and deploy the build; then the functions are live, so what
-        refers to them (flows, numbers) may be written: they are entered in the address book."""
+        """Build the uploaded versions and deploy the build; then the functions uploaded are live
+        in this environment, so what refers to them (flows, numbers) may be written: they are
+        entered in the address book (the others are there already, as the plan read them)."""
         s = self.source
         deps = json.dumps([{"name": k, "version": v} for k, v in sorted(s.dependencies.items())])
         function_versions = [c.version_sid for c in self.service.functions.values()
@@ -422,7 +425,7 @@ class ServiceDeployer:
                     "new_environment": self.new_environment},
                    lambda: _sid_of(api.create_deployment(self.gw, self.service.sid, env.sid, build.sid)))
         env.build_sid = build.sid
-        _enter(self.ctx.book, self.name, self.service)
+        _enter(self.ctx.book, self.name, self.service, self.uploaded)
 
     def _variable(self, change: Change) -> None:
         env, service_sid = self.environment, self.service.sid
@@ -1160,11 +1163,38 @@ class ServerlessProvider:
         return _ServiceExport(ctx)
 
 
-def _enter(book: AddressBook, name: str, service: LiveService | None) -> None:
-    """The functions of service `name` in the address book (once it has an environment)."""
+def _enter(book: AddressBook, name: str, service: LiveService | None, paths: set[str] | None = None) -> None:
+    """The functions of service `name` (those at `paths`, or all) in the address book, as its
+    environment serves them (once it has one)."""
     if not service or not service.environment:
         return
     environment = service.environment
     book.enter_functions({FunctionRef(name, path): FunctionAddress(service.sid, environment.sid, code.sid,
                                                                    f"https://{environment.domain_name}{path}")
-                          for path, code in service.functions.items()})
+                          for path, code in service.functions.items() if paths is None or path in paths})
+
+
+def deploy_preview(ctx: ApplyContext, name: str, paths: set[str], environment: str, domain_suffix: str,
+                   book: AddressBook) -> LiveService:
+    """Deploy the functions at `paths` of service `name`, and only those, to a Serverless
+    environment of their own (a preview's, `environment` / `domain_suffix`) with the service's
+    variables, and enter them in `book` as that environment serves them. The service's other
+    environments are left alone: function resources and versions are service-wide, builds
+    and deployments per environment. The writes are a deploy's (journalled by `ctx.write`,
+    undone the same way: deleting the environment deletes its build and variables)."""
+    source, settings = ctx.desired.services[name]
+    live = ctx.live.services.get(name)
+    if live is None:
+        raise TwideployError(f"service {name} does not exist in {ctx.desired.env.name} yet: apply it once before "
+                             f"previewing changes to its functions")
+    only = dataclasses.replace(source, functions=[f for f in source.functions if f.path in paths], assets=[])
+    where = dataclasses.replace(settings, environment=environment, domain_suffix=domain_suffix)
+    fresh = LiveService(live.sid, live.unique_name, live.friendly_name, live.ui_editable,
+                        functions={path: LiveCode(code.sid, path) for path, code in live.functions.items()})
+    changes = [dataclasses.replace(c, action=Action.NOOP) if c.kind == "service" else c
+               for c in plan(name, only, where, fresh, prune=False)]
+    preview = dataclasses.replace(ctx, live=Live({**ctx.live.parts, "services": {**ctx.live.services, name: fresh}}),
+                                  book=book)
+    deployer = ServiceDeployer(preview, name, only, where, changes, secret_history(ctx.records))
+    run_tasks(deployer.tasks(), workers=ctx.gw.concurrency)
+    return deployer.service
