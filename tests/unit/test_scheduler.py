@@ -144,3 +144,10 @@ def test_a_journal_read_back_gives_the_order_apply_had(tmp_path):
     assert record is not None and sorted(s.seq for s in record.steps) == list(range(1, 51))
     assert {s.seq: s.done_after for s in record.steps} == in_memory
     assert all(s.done_after is not None and s.done_after >= s.seq for s in record.steps)
+
+
+def test_a_done_step_not_saying_when_it_was_done_is_undone_as_if_sequential():
+    """A record from a journal that does not tell `done_after` (or an older one): never undone
+    side by side with the writes after it."""
+    steps = [journals.Step(1, "flow.update", "flow.a", {}, {}), journals.Step(2, "flow.update", "flow.b", {}, {})]
+    assert [[s.seq for s in wave] for wave in undo_waves(steps)] == [[2], [1]]

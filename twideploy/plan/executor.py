@@ -197,15 +197,19 @@ def undo_waves(steps: list[journals.Step]) -> list[list[journals.Step]]:
     than its `done_after`): then it is undone in an earlier wave. Writes that were in flight
     together needed nothing of each other, and are undone together. A step's wave is one after
     the latest wave of the steps that started after it was done (0 when none did); a step not
-    done has none. A journal of a sequential apply gives one step per wave, newest first.
+    done has none. A journal of a sequential apply gives one step per wave, newest first, and
+    so does a done step whose `done_after` is unknown.
     """
     ordered = sorted(steps, key=lambda step: step.seq)
     seqs = [step.seq for step in ordered]
     latest_from = [-1] * (len(ordered) + 1)  # latest_from[i]: the latest wave among ordered[i:]
     wave = [0] * len(ordered)
     for i in reversed(range(len(ordered))):
-        after = ordered[i].done_after
-        first_later = len(ordered) if after is None else bisect.bisect_right(seqs, after)
+        step = ordered[i]
+        if not step.done:  # failed or cut short: nothing started after it could need it
+            first_later = len(ordered)
+        else:  # a journal that does not tell when it was done: as if the next write began after
+            first_later = bisect.bisect_right(seqs, step.seq if step.done_after is None else step.done_after)
         wave[i] = latest_from[first_later] + 1
         latest_from[i] = max(wave[i], latest_from[i + 1])
     waves: list[list[journals.Step]] = [[] for _ in range(latest_from[0] + 1)]
