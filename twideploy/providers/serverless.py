@@ -321,7 +321,9 @@ class ServiceDeployer:
         # (kind, path): left out of the build, deleted by the prune phase
         self.pruned = {(_code_kind(c.kind), _member(c.address)) for c in changes
                        if c.kind in ("function", "asset") and c.action is Action.DELETE}
-        self.uploaded: set[str] = set()  # the paths of the functions given a new version (see `tasks`)
+        # the paths of the functions given a new version: entered in the book once deployed
+        self.uploaded = {_member(c.address) for c in changes
+                         if c.kind == "function" and c.action in (Action.CREATE, Action.UPDATE)}
 
     def tasks(self) -> list[Task]:
         by_kind: dict[str, list[Change]] = {}
@@ -335,7 +337,6 @@ class ServiceDeployer:
             tasks.append(Task(environment.address, self._environment, frozenset({service.address})))
         code = [c for c in by_kind.get("function", []) + by_kind.get("asset", [])
                 if c.action in (Action.CREATE, Action.UPDATE)]
-        self.uploaded = {_member(c.address) for c in code if c.kind == "function"}
         tasks += [Task(c.address, partial(self._code, c), frozenset({service.address})) for c in code]
         build = by_kind["build"][0]
         if build.action is not Action.NOOP or code or self.pruned:
