@@ -28,14 +28,14 @@ from twideploy.plan.model import (
 )
 from twideploy.plan.planner import Planned, comparable, comparable_fingerprints, make_plan
 from twideploy.providers import flows
-from twideploy.state.history import History
-from twideploy.state.lock import environment_lock
+from twideploy.state.cache import ContentCache
 from twideploy.workspace import Workspace
 
 
 def plan(ws: Workspace, *, prune: bool | None = None, include_layout: bool = False,
-         git_sha: str | None = None) -> Planned:
-    cache = ws.content_cache()
+         git_sha: str | None = None, cache: ContentCache | None = None) -> Planned:
+    """`cache` is the one apply shares when it is done; a plan alone keeps only its local copy."""
+    cache = cache or ws.content_cache()
     planned = make_plan(ws.gateway, ws.project, ws.env, cache=cache, plan_key=ws.plan_key(), prune=prune,
                         include_layout=include_layout, git_sha=git_sha)
     cache.save()
@@ -120,18 +120,20 @@ def apply(ws: Workspace, options: ApplyOptions, *, saved: Plan | None = None,
           confirm: Callable[[Plan], bool] = lambda plan: True,
           progress: Callable[[str], None] = lambda message: None) -> ApplyResult:
     """Plan afresh under the lock, check a saved plan against it, confirm, execute."""
-    with environment_lock(ws.paths, ws.env.name, purpose="apply", wait_seconds=options.lock_timeout):
+    with ws.store.lock("apply", wait_seconds=options.lock_timeout, notify=progress) as lease:
+        history = ws.store.history()
         if options.abandon_unfinished:
-            rollbacks.abandon_unfinished(ws.paths, ws.env.name, ws.gateway.account_sid)
-        rollbacks.check_no_unfinished(ws.paths, ws.env.name, ws.gateway.account_sid)
+            rollbacks.abandon_unfinished(history)
+        rollbacks.check_no_unfinished(history, ws.env.name)
         prune = saved.prune if saved else options.prune
         include_layout = saved.include_layout if saved else options.include_layout
-        planned = plan(ws, prune=prune, include_layout=include_layout, git_sha=options.git_sha)
+        cache = ws.content_cache()
+        planned = plan(ws, prune=prune, include_layout=include_layout, git_sha=options.git_sha, cache=cache)
         if saved is not None:
             check_saved_plan(saved, planned.plan)
         if planned.plan.has_changes and not confirm(planned.plan):
             return ApplyResult(planned, None)
-        executor = Executor(ws.gateway, planned, paths=ws.paths, cache=ws.content_cache(),
+        executor = Executor(ws.gateway, planned, store=ws.store, history=history, lease=lease, cache=cache,
                             git_sha=options.git_sha, progress=progress)
         return ApplyResult(planned, executor.run())
 
@@ -146,8 +148,9 @@ class RollbackResult:
 
 
 def rollback(ws: Workspace, *, to: str | None = None, flow: str | None = None, revision: int | None = None,
-             lock_timeout: float = 0, confirm: Callable[[str], bool] = lambda what: True) -> RollbackResult:
-    with environment_lock(ws.paths, ws.env.name, purpose="rollback", wait_seconds=lock_timeout):
+             lock_timeout: float = 0, confirm: Callable[[str], bool] = lambda what: True,
+             notify: Callable[[str], None] = lambda message: None) -> RollbackResult:
+    with ws.store.lock("rollback", wait_seconds=lock_timeout, notify=notify) as lease:
         if flow is not None:
             if revision is None:
                 raise TwideployError("--flow needs --revision N")
@@ -159,12 +162,11 @@ def rollback(ws: Workspace, *, to: str | None = None, flow: str | None = None, r
             if not confirm(f"write revision {revision} of flow {flow} back as a new revision"):
                 return RollbackResult([], cancelled=True)
             return RollbackResult([rollbacks.flow_to_revision(ws.gateway, live, revision)])
-        records = History.of(ws.paths, ws.env.name, ws.gateway.account_sid).to_undo(
-            to, environment=ws.env.name, journals=ws.paths.journals)
+        records = ws.store.history().to_undo(to, environment=ws.env.name, where=ws.store.where)
         what = ", ".join(f"{r.deploy_id} ({r.status}, {len(r.steps)} writes)" for r in records)
         if records and not confirm(f"undo deploy(s) {what}"):
             return RollbackResult([], cancelled=True)
-        return RollbackResult(rollbacks.undo_deploys(ws.gateway, ws.paths, ws.env.name, records))
+        return RollbackResult(rollbacks.undo_deploys(ws.gateway, ws.store, lease, ws.env.name, records))
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,7 @@ def history(ws: Workspace, *, limit: int = 20) -> HistoryReport:
     """Deploys from the journals, and the live revisions of the environment's flows."""
     from twideploy.gitinfo import deploy_tags
 
-    journalled = History.of(ws.paths, ws.env.name, ws.gateway.account_sid)
+    journalled = ws.store.history()
     reverted = journalled.reverted_ids()
     tags = deploy_tags(ws.project.root, ws.env.name)
     deploys = [DeployEntry(r.deploy_id, r.kind, r.status, r.deploy_id in reverted, r.header.git_sha,

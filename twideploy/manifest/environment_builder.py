@@ -256,7 +256,7 @@ class _EnvironmentBuilder:
                 )
             seen.add(flow)
 
-        for key in ("target", "extends", "emulator"):
+        for key in ("target", "extends", "emulator", "state"):
             self.no_templates(key)
         for i, _ in enumerate(spec.flows):
             self.no_templates("flows", i)
@@ -274,6 +274,7 @@ class _EnvironmentBuilder:
             flows=list(dict.fromkeys(spec.flows)),
             numbers=numbers,
             prune=spec.prune,
+            state=spec.state,
             lines=self.lines,
         )
         env._account = account

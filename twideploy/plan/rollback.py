@@ -15,13 +15,13 @@ from twideploy.providers import flows
 from twideploy.state import commits
 from twideploy.state import journal as journals
 from twideploy.state.history import History
-from twideploy.state.paths import StatePaths
+from twideploy.state.store import Lease, StateStore
 from twideploy.twilio_api.gateway import Gateway
 
 
-def check_no_unfinished(paths: StatePaths, environment: str, account_sid: str) -> None:
+def check_no_unfinished(history: History, environment: str) -> None:
     """Refuse to start while a deploy has left the account half-applied."""
-    for record in History.of(paths, environment, account_sid).unfinished():
+    for record in history.unfinished():
         last = record.steps[-1] if record.steps else None
         made = sum(1 for s in record.steps if s.done)
         if record.status == "rollback_failed":
@@ -38,22 +38,25 @@ def check_no_unfinished(paths: StatePaths, environment: str, account_sid: str) -
             f"(apply converges the account to the manifests)")
 
 
-def abandon_unfinished(paths: StatePaths, environment: str, account_sid: str) -> list[str]:
+def abandon_unfinished(history: History) -> list[str]:
     ids = []
-    for record in History.of(paths, environment, account_sid).unfinished():
+    for record in history.unfinished():
         journals.append_outcome(record, "abandoned")
         ids.append(record.deploy_id)
     return ids
 
 
-def undo_deploys(gw: Gateway, paths: StatePaths, environment: str, records: list[journals.DeployRecord]) -> list[str]:
+def undo_deploys(gw: Gateway, store: StateStore, lease: Lease, environment: str,
+                 records: list[journals.DeployRecord]) -> list[str]:
+    """Undo `records` newest first, journalled in `store`; a run that loses its `lease` stops
+    between deploys (what it undid is journalled, the rest is left to resume)."""
     if not records:
         return ["nothing to roll back"]
-    journal = journals.Journal(paths.journal_folder(environment),
-                               journals.JournalHeader.for_rollback(environment, gw.account_sid,
-                                                                   [r.deploy_id for r in records]))
+    journal = store.start_journal(journals.JournalHeader.for_rollback(environment, gw.account_sid,
+                                                                     [r.deploy_id for r in records]))
     report: list[str] = []
     for record in records:
+        lease.check()
         report.append(f"rolling back deploy {record.deploy_id}")
         lines = undo_steps(gw, record.steps, partial(journals.append_undone, record, by=journal.deploy_id))
         report += lines

@@ -1,9 +1,11 @@
 """The only place that talks to Twilio: SDK client, retries, paging, upload, request counting.
 
 The `twilio` SDK addresses each product by its own host (studio.twilio.com,
-serverless.twilio.com, api.twilio.com, serverless-upload.twilio.com). To point it at
-the local emulator we redirect every one of those hosts to a single base URL inside the
-SDK's http client, so the rest of twideploy uses the real SDK unchanged.
+serverless.twilio.com, api.twilio.com, serverless-upload.twilio.com, sync.twilio.com). To
+point it at the local emulator we redirect every one of those hosts to a single base URL
+inside the SDK's http client, so the rest of twideploy uses the real SDK unchanged. Sync's
+paths are Serverless's (`/v1/Services/...`), so its host becomes a path prefix there
+(`emulator_url`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ from twideploy.secrets import Credentials
 T = TypeVar("T")
 R = TypeVar("R")
 
-TWILIO_HOST = re.compile(r"^https://[a-z0-9.-]+\.twilio\.com")
+TWILIO_HOST = re.compile(r"^https://(?P<host>[a-z0-9.-]+\.twilio\.com)")
+#: Hosts whose paths another product's also has, and the path prefix the emulator serves each under.
+EMULATOR_PATH_PREFIXES = {"sync.twilio.com": "/sync"}
 UPLOAD_BASE = "https://serverless-upload.twilio.com"
 MAX_PAGE_SIZE = 1000
 DEFAULT_CONCURRENCY = 16  # requests in flight at most, per account
@@ -74,7 +78,7 @@ class _RedirectingHttpClient(TwilioHttpClient):
         self._base_url = base_url.rstrip("/") if base_url else None
 
     def rewrite(self, url: str) -> str:
-        return TWILIO_HOST.sub(self._base_url, url) if self._base_url else url
+        return emulator_url(self._base_url, url) if self._base_url else url
 
     def request(self, method: str, url: str, params: dict[str, object] | None = None,
                 data: dict[str, object] | None = None, headers: dict[str, str] | None = None,
@@ -120,6 +124,14 @@ class _RedirectingHttpClient(TwilioHttpClient):
         if method == "DELETE" and response.status_code == 404 and retrying.statistics.get("attempt_number", 1) > 1:
             response.status_code = 204  # an earlier attempt, its answer lost, deleted it: what was asked is done
         return response
+
+
+def emulator_url(base_url: str, url: str) -> str:
+    """A Twilio URL on the emulator at `base_url`: the host replaced, its path prefix added if it has one."""
+    match = TWILIO_HOST.match(url)
+    if match is None:
+        return url
+    return base_url.rstrip("/") + EMULATOR_PATH_PREFIXES.get(match["host"], "") + url[match.end():]
 
 
 _backoff = wait_exponential_jitter(multiplier=0.2, max=10, jitter=0.2)
