@@ -29,6 +29,9 @@ from twideploy.plan.model import (
 from twideploy.plan.planner import Planned, comparable, comparable_fingerprints, make_plan
 from twideploy.providers import flows
 from twideploy.state.cache import ContentCache
+from twideploy.state.history import History
+from twideploy.state.local_store import LocalStore
+from twideploy.state.store import Notify
 from twideploy.workspace import Workspace
 
 
@@ -118,9 +121,11 @@ class ApplyResult(NamedTuple):
 
 def apply(ws: Workspace, options: ApplyOptions, *, saved: Plan | None = None,
           confirm: Callable[[Plan], bool] = lambda plan: True,
-          progress: Callable[[str], None] = lambda message: None) -> ApplyResult:
-    """Plan afresh under the lock, check a saved plan against it, confirm, execute."""
-    with ws.store.lock("apply", wait_seconds=options.lock_timeout, notify=progress) as lease:
+          progress: Callable[[str], None] = lambda message: None, notify: Notify = lambda message: None,
+          ) -> ApplyResult:
+    """Plan afresh under the lock, check a saved plan against it, confirm, execute. `notify` is
+    told what the user should read (a lock taken over from an expired holder)."""
+    with ws.store.lock("apply", wait_seconds=options.lock_timeout, notify=notify) as lease:
         history = ws.store.history()
         if options.abandon_unfinished:
             rollbacks.abandon_unfinished(history)
@@ -149,7 +154,7 @@ class RollbackResult:
 
 def rollback(ws: Workspace, *, to: str | None = None, flow: str | None = None, revision: int | None = None,
              lock_timeout: float = 0, confirm: Callable[[str], bool] = lambda what: True,
-             notify: Callable[[str], None] = lambda message: None) -> RollbackResult:
+             notify: Notify = lambda message: None) -> RollbackResult:
     with ws.store.lock("rollback", wait_seconds=lock_timeout, notify=notify) as lease:
         if flow is not None:
             if revision is None:
@@ -204,15 +209,7 @@ class HistoryReport:
 
 def history(ws: Workspace, *, limit: int = 20) -> HistoryReport:
     """Deploys from the journals, and the live revisions of the environment's flows."""
-    from twideploy.gitinfo import deploy_tags
-
-    journalled = ws.store.history()
-    reverted = journalled.reverted_ids()
-    tags = deploy_tags(ws.project.root, ws.env.name)
-    deploys = [DeployEntry(r.deploy_id, r.kind, r.status, r.deploy_id in reverted, r.header.git_sha,
-                           tags.get(r.deploy_id), r.header.started_at, list(r.header.changes),
-                           list(r.header.reverts), len(r.steps))
-               for r in journalled.records][-limit:]
+    deploys = _deploy_entries(ws, ws.store.history())[-limit:]
     names = {f.friendly_name for f in ws.project.flows.values() if f.name in ws.env.flows}
     live = flows.read(ws.gateway, set())
     managed = sorted(names & live.keys())
@@ -221,3 +218,45 @@ def history(ws: Workspace, *, limit: int = 20) -> HistoryReport:
                         for r in sorted(records, key=lambda r: r.revision, reverse=True)]
                  for name, records in zip(managed, listed, strict=True)}
     return HistoryReport(ws.env.name, deploys, revisions)
+
+
+def _deploy_entries(ws: Workspace, journalled: History) -> list[DeployEntry]:
+    from twideploy.gitinfo import deploy_tags
+
+    reverted = journalled.reverted_ids()
+    tags = deploy_tags(ws.project.root, ws.env.name)
+    return [DeployEntry(r.deploy_id, r.kind, r.status, r.deploy_id in reverted, r.header.git_sha,
+                        tags.get(r.deploy_id), r.header.started_at, list(r.header.changes),
+                        list(r.header.reverts), len(r.steps))
+            for r in journalled.records]
+
+
+@dataclass(frozen=True)
+class StateReport:
+    """What `twideploy state show` prints: where the state is, the lock, the journals, the hashes."""
+
+    environment: str
+    kind: str
+    where: str
+    lock: str
+    deploys: list[DeployEntry]
+    unfinished: list[str]
+    content_hashes: int
+
+
+def state_report(ws: Workspace) -> StateReport:
+    journalled = ws.store.history()
+    return StateReport(ws.env.name, ws.store.kind, ws.store.where, ws.store.describe_lock(),
+                       _deploy_entries(ws, journalled), [r.deploy_id for r in journalled.unfinished()],
+                       len(ws.store.content_cache().hashes))
+
+
+def migrate_state(ws: Workspace, *, lock_timeout: float = 0, notify: Notify = lambda message: None) -> list[str]:
+    """Upload this checkout's journals and content hashes of a `state: account` environment, once."""
+    from twideploy.state.account_store import AccountStore
+
+    if not isinstance(ws.store, AccountStore):
+        raise TwideployError(f"environment {ws.env.name} keeps its state in this checkout (state: local); "
+                             f"set `state: account` in {ws.env.file.name} to keep it in the account, then migrate")
+    with ws.store.lock("migrate", wait_seconds=lock_timeout, notify=notify):
+        return ws.store.migrate(LocalStore(ws.paths, ws.env.name, ws.gateway.account_sid))

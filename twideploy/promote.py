@@ -108,6 +108,7 @@ def promote(project: Project, *, to: str, from_env: str | None = None, ref: str 
             git_sha: str | None = None, options: deploy.ApplyOptions | None = None,
             confirm: Callable[[Plan, Source], bool] = lambda plan, source: True,
             progress: Callable[[str], None] = lambda message: None,
+            notify: Callable[[str], None] = lambda message: None,
             gateways: dict[str, Gateway] | None = None) -> PromoteResult:
     """Plan and (after `confirm`) apply `from_env`'s live state, or the manifests at `ref`, to `to`.
 
@@ -150,5 +151,6 @@ def promote(project: Project, *, to: str, from_env: str | None = None, ref: str 
                 source.origin[change_key] = f"git {ref} ({sha[:12]})"
         ws = Workspace(project, to_env, to_gw)
         options = dataclasses.replace(options, git_sha=git_sha)
-        planned, outcome = deploy.apply(ws, options, confirm=lambda plan: confirm(plan, source), progress=progress)
+        planned, outcome = deploy.apply(ws, options, confirm=lambda plan: confirm(plan, source), progress=progress,
+                                        notify=notify)
     return PromoteResult(planned, outcome, source, git_sha)

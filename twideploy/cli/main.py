@@ -18,6 +18,7 @@ from twideploy.cli.plan import plan
 from twideploy.cli.promote import promote
 from twideploy.cli.rollback import rollback
 from twideploy.cli.schema import schema
+from twideploy.cli.state import state
 from twideploy.cli.validate import validate
 
 
@@ -28,6 +29,6 @@ def cli() -> None:
 
 
 # Each command lives in its own module under twideploy/cli/; listed in the order of a workflow.
-for command in (init, validate, schema, plan, apply, rollback, history, drift, export, promote, envs, graph,
-                emulator):
+for command in (init, validate, schema, plan, apply, rollback, history, state, drift, export, promote, envs,
+                graph, emulator):
     cli.add_command(command)

@@ -39,7 +39,17 @@ from pathlib import Path
 from twideploy.errors import LockError, TwideployError
 from twideploy.state.cache import ContentCache
 from twideploy.state.history import History
-from twideploy.state.journal import Journal, JournalHeader, JsonObject, JsonOut, line, of_account, parse
+from twideploy.state.journal import (
+    Journal,
+    JournalFile,
+    JournalHeader,
+    JsonObject,
+    JsonOut,
+    line,
+    of_account,
+    parse,
+)
+from twideploy.state.local_store import LocalStore
 from twideploy.state.paths import StatePaths
 from twideploy.state.store import Lease, Notify
 from twideploy.twilio_api import sync
@@ -129,6 +139,46 @@ class AccountStore:
         finally:
             holder.release()
 
+    def describe_lock(self) -> str:
+        service = self.sync.service(create=False)
+        lease = sync.fetch_document(self.sync.gw, service, lease_document(self.environment)) if service else None
+        where = f"Sync document {lease_document(self.environment)}"
+        if lease is None:
+            return f"never taken ({where})"
+        expiry = lease_expiry(lease.data)
+        if expiry is None:
+            return f"free, released at {lease.data.get('released_at', '?')} ({where}, revision {lease.revision})"
+        state = "EXPIRED, free to take over" if expiry <= datetime.now(UTC) else "held"
+        return (f"{state}: {describe_holder(lease.data)}, lease until {lease.data.get('expires_at')} "
+                f"({where}, revision {lease.revision})")
+
+    def migrate(self, local: LocalStore) -> list[str]:
+        """Upload the local journals and content hashes of this environment and account once: a journal
+        already in the account is left as it is (one cut short by an interrupted migrate is completed)."""
+        remote = {r.deploy_id: r.source for r in self.history().records}
+        report = []
+        for record in local.history().records:
+            assert isinstance(record.source, JournalFile)
+            text = record.source.path.read_text(encoding="utf-8")
+            there = remote.get(record.deploy_id)
+            if there is None:
+                there = JournalBlocks(self.sync, self.environment, record.deploy_id, [])
+            assert isinstance(there, JournalBlocks)
+            if there.text == text:
+                report.append(f"{record.deploy_id}: already in the account")
+            elif text.startswith(there.text):
+                there.append_text(text[len(there.text):], own_line=False)
+                report.append(f"{record.deploy_id}: uploaded ({record.kind}, {record.status})")
+            else:
+                report.append(f"{record.deploy_id}: the account's journal differs from the local one "
+                              f"(written since the migration); kept the account's")
+        cache = self.content_cache()
+        cache.hashes.update(local.content_cache().hashes)
+        new = len(set(cache.hashes) - set(cache.shared))
+        self.share_content(cache)
+        report.append(f"content hashes: {new} uploaded, {len(cache.hashes)} in the account")
+        return report
+
     def content_cache(self) -> AccountContentCache:
         return AccountContentCache(self.paths.content_cache(self.sync.gw.account_sid), self.sync)
 
@@ -171,12 +221,14 @@ class JournalBlocks:
     def append(self, entry: Mapping[str, JsonOut]) -> None:
         self.append_text(line(entry))
 
-    def append_text(self, text: str) -> None:
+    def append_text(self, text: str, *, own_line: bool = True) -> None:
+        """Store `text` after what is there; `own_line`: after a line a killed run cut short, on a
+        line of its own (a migration completing an upload continues the text as it is)."""
         with self._lock:
             service = self.account.map_for_writing(self.map)
             stored = self.text
-            if stored and not stored.endswith("\n"):
-                text = "\n" + text  # after a line a killed run cut short, on a line of its own
+            if own_line and stored and not stored.endswith("\n"):
+                text = "\n" + text
             if self.blocks and _fits(_text(self.blocks[-1]) + text, self.block_bytes):
                 last = self.blocks[-1]
                 self.blocks[-1] = self._stored(service, last.key, _text(last) + text, revision=last.revision)

@@ -43,6 +43,11 @@ class LocalStore:
         with environment_lock(self.paths, self.environment, purpose=purpose, wait_seconds=wait_seconds):
             yield Lease()  # the kernel holds a file lock until the process ends: it cannot be lost
 
+    def describe_lock(self) -> str:
+        path = self.paths.lock(self.environment)
+        holder = path.read_text().strip() if path.exists() else ""
+        return f"held by {holder} (file lock {path})" if holder else f"free (file lock {path})"
+
     def content_cache(self) -> ContentCache:
         return ContentCache(self.paths.content_cache(self.account_sid))
 

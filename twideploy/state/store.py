@@ -75,6 +75,10 @@ class StateStore(Protocol):
         """Hold the environment's lock; LockError if another run holds it after `wait_seconds`."""
         ...
 
+    def describe_lock(self) -> str:
+        """Who holds the lock now, if anyone (for `twideploy state show`)."""
+        ...
+
     def content_cache(self) -> ContentCache:
         """The content hashes of the account's immutable things (see state.cache)."""
         ...

@@ -42,6 +42,7 @@ TWILIO_HOST = re.compile(r"^https://(?P<host>[a-z0-9.-]+\.twilio\.com)")
 #: Hosts whose paths another product's also has, and the path prefix the emulator serves each under.
 EMULATOR_PATH_PREFIXES = {"sync.twilio.com": "/sync"}
 UPLOAD_BASE = "https://serverless-upload.twilio.com"
+SYNC_BASE = "https://sync.twilio.com"
 MAX_PAGE_SIZE = 1000
 DEFAULT_CONCURRENCY = 16  # requests in flight at most, per account
 RETRY_AFTER_CAP_SECONDS = 60.0
@@ -84,19 +85,20 @@ class _RedirectingHttpClient(TwilioHttpClient):
                 data: dict[str, object] | None = None, headers: dict[str, str] | None = None,
                 auth: tuple[str, str] | None = None, timeout: float | None = None,
                 allow_redirects: bool = False) -> Response:
-        response = self.send(method, self.rewrite(url), params=params, data=data,
-                             headers=headers, auth=auth, timeout=timeout or self.timeout)
+        response = self.send(method, self.rewrite(url), params=params, data=data, headers=headers, auth=auth,
+                             timeout=timeout or self.timeout, state=url.startswith(SYNC_BASE))
         return Response(int(response.status_code), response.text, response.headers)
 
-    def send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """One logical request: attempts with tenacity until success or a final answer."""
+    def send(self, method: str, url: str, *, state: bool = False, **kwargs: Any) -> requests.Response:
+        """One logical request: attempts with tenacity until success or a final answer. `state`:
+        a request of twideploy's own state (Sync), counted apart from the account's resources."""
         method = method.upper()
         idempotent = method in ("GET", "DELETE") or getattr(_policy, "idempotent", False)
         retryable = RETRYABLE_IDEMPOTENT if idempotent else RETRYABLE_CREATE
         retry_errors = (requests.ConnectionError, requests.Timeout) if idempotent else (requests.ConnectTimeout,)
 
         def attempt() -> requests.Response:
-            self._gateway._count(method)
+            self._gateway._count(method, state=state)
             with self._gateway.in_flight:  # the bound holds however deeply `map` calls nest
                 response = self.session.request(method, url, allow_redirects=False, **kwargs)
             if response.status_code in retryable:
@@ -159,6 +161,7 @@ class Gateway:
         self.in_flight = threading.BoundedSemaphore(concurrency)
         self.max_attempts = max_attempts
         self.requests_by_method: Counter[str] = Counter()
+        self.state_requests_by_method: Counter[str] = Counter()  # Sync, where `state: account` keeps state
         self._lock = threading.Lock()
         self._http = _RedirectingHttpClient(self, base_url, timeout)
         self.client = Client(credentials.username, credentials.password.reveal(),
@@ -176,9 +179,9 @@ class Gateway:
     def writes_made(self) -> int:
         return sum(n for method, n in self.requests_by_method.items() if method != "GET")
 
-    def _count(self, method: str) -> None:
+    def _count(self, method: str, *, state: bool = False) -> None:
         with self._lock:
-            self.requests_by_method[method] += 1
+            (self.state_requests_by_method if state else self.requests_by_method)[method] += 1
 
     def list_all(self, resource_list: Any, **filters: Any) -> list[Any]:
         """Every record of an SDK list resource, in pages of the maximum size."""
