@@ -7,6 +7,7 @@ never share a file.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -204,6 +205,19 @@ def test_state_migrate_of_a_local_environment_says_what_to_change(tmp_path, cli_
     code, out = run(project, "state", "migrate", "--env", "local")
     assert code == 1 and out == "error: environment local keeps its state in this checkout (state: local); " \
                                 "set `state: account` in local.yaml to keep it in the account, then migrate\n"
+
+
+def test_state_show_of_local_state_says_who_holds_the_file_lock(tmp_path, cli_env):
+    project = checkout(tmp_path / "p", state="local")
+    assert run(project, "apply", "--env", "local", "--auto-approve")[0] == 0
+    code, out = run(project, "state", "show", "--env", "local")
+    assert code == 0 and "state of local: local (journals under" in out and "lock: free (file lock" in out
+    with open_ws(project, cli_env).store.lock("apply"):
+        code, out = run(project, "state", "show", "--env", "local", "--format", "json")
+    shown = json.loads(out)
+    assert shown["kind"] == "local" and shown["lock"].startswith(f'held by {{"pid": {os.getpid()}, ')
+    assert len(shown["deploys"]) == 1
+    assert shown["content_hashes"] > 0 and shown["unfinished"] == []
 
 
 def test_journal_lines_longer_than_a_block_and_concurrent_appends_read_back_whole(a, cli_env):

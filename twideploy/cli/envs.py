@@ -27,7 +27,8 @@ def _relative(path: Path, root: Path) -> str:
 
 @click.command()
 @project_dir_option
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of {name, target, state, file} (a CI matrix).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON array of {name, target, state, file} (a CI matrix).")
 @click.option("--target", type=click.Choice(["twilio", "emulator"]), help="Only environments with this target.")
 def envs(project_dir: Path, as_json: bool, target: str | None) -> None:
     """List the deployable environments (abstract ones are left out)."""

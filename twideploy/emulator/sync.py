@@ -15,6 +15,7 @@ most 16 KiB of JSON, as on Twilio.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -177,16 +178,6 @@ def create_document(ServiceSid: str) -> Response:
     return _with_etag(render_document(record), 201)
 
 
-@bp.get("/<ServiceSid>/Documents")
-def list_documents(ServiceSid: str) -> Response:
-    return paged("documents", "sync_document", _service(ServiceSid)["sid"], render_document)
-
-
-@bp.get("/<ServiceSid>/Documents/<Sid>")
-def fetch_document(ServiceSid: str, Sid: str) -> Response:
-    return _with_etag(render_document(_object("sync_document", _service(ServiceSid), Sid)))
-
-
 @bp.post("/<ServiceSid>/Documents/<Sid>")
 def update_document(ServiceSid: str, Sid: str) -> Response:
     document = _object("sync_document", _service(ServiceSid), Sid)
@@ -196,31 +187,31 @@ def update_document(ServiceSid: str, Sid: str) -> Response:
     return _with_etag(render_document(document))
 
 
-@bp.delete("/<ServiceSid>/Documents/<Sid>")
-def delete_document(ServiceSid: str, Sid: str) -> Response:
-    account().delete(_object("sync_document", _service(ServiceSid), Sid)["sid"])
-    return no_content()
-
-
 @bp.post("/<ServiceSid>/Maps")
 def create_map(ServiceSid: str) -> Response:
     return _with_etag(render_map(_create_object("sync_map", MAP, _service(ServiceSid))), 201)
 
 
-@bp.get("/<ServiceSid>/Maps")
-def list_maps(ServiceSid: str) -> Response:
-    return paged("maps", "sync_map", _service(ServiceSid)["sid"], render_map)
+def _read_and_delete_routes(path: str, kind: str, key: str, render: Callable[[Record], dict[str, Any]]) -> None:
+    """List, fetch and delete, alike for Documents and Maps."""
+
+    def list_objects(ServiceSid: str) -> Response:
+        return paged(key, kind, _service(ServiceSid)["sid"], render)
+
+    def fetch_object(ServiceSid: str, Sid: str) -> Response:
+        return _with_etag(render(_object(kind, _service(ServiceSid), Sid)))
+
+    def delete_object(ServiceSid: str, Sid: str) -> Response:
+        account().delete(_object(kind, _service(ServiceSid), Sid)["sid"])
+        return no_content()
+
+    bp.add_url_rule(f"/<ServiceSid>/{path}", f"list_{key}", list_objects, methods=["GET"])
+    bp.add_url_rule(f"/<ServiceSid>/{path}/<Sid>", f"fetch_{key}", fetch_object, methods=["GET"])
+    bp.add_url_rule(f"/<ServiceSid>/{path}/<Sid>", f"delete_{key}", delete_object, methods=["DELETE"])
 
 
-@bp.get("/<ServiceSid>/Maps/<Sid>")
-def fetch_map(ServiceSid: str, Sid: str) -> Response:
-    return _with_etag(render_map(_object("sync_map", _service(ServiceSid), Sid)))
-
-
-@bp.delete("/<ServiceSid>/Maps/<Sid>")
-def delete_map(ServiceSid: str, Sid: str) -> Response:
-    account().delete(_object("sync_map", _service(ServiceSid), Sid)["sid"])
-    return no_content()
+_read_and_delete_routes("Documents", "sync_document", "documents", render_document)
+_read_and_delete_routes("Maps", "sync_map", "maps", render_map)
 
 
 # Map Items: keyed by their map and key, listed in key order.

@@ -272,9 +272,9 @@ def _pieces(text: str, block_bytes: int) -> Iterator[str]:
 # -- the lease -----------------------------------------------------------------------------------
 
 
-def owner() -> dict[str, JsonOut]:
+def owner() -> JsonObject:
     """Who holds a lease: this machine and process, and the CI run under GitHub Actions."""
-    me: dict[str, JsonOut] = {"host": socket.gethostname(), "pid": os.getpid()}
+    me: JsonObject = {"host": socket.gethostname(), "pid": os.getpid()}
     if os.environ.get("GITHUB_ACTIONS") == "true":
         server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
         me["run_url"] = f"{server}/{os.environ.get('GITHUB_REPOSITORY', '')}/actions/runs/" \
@@ -315,14 +315,16 @@ class LeaseHolder:
         self.name = lease_document(environment)
         self.token = secrets.token_hex(8)
         self.revision: str | None = None
+        self.acquired_at = _stamp(datetime.now(UTC))
         self.expires: datetime | None = None
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
 
-    def _data(self, acquired_at: str) -> JsonObject:
+    def _data(self) -> JsonObject:
+        """The lease, valid for its length from now."""
         self.expires = datetime.now(UTC) + timedelta(seconds=self.seconds)
-        return {"owner": owner(), "purpose": self.purpose, "environment": self.environment,  # type: ignore[dict-item]
-                "token": self.token, "acquired_at": acquired_at, "expires_at": _stamp(self.expires)}
+        return {"owner": owner(), "purpose": self.purpose, "environment": self.environment, "token": self.token,
+                "acquired_at": self.acquired_at, "expires_at": _stamp(self.expires)}
 
     def _ours(self, entry: sync.Entry | None) -> bool:
         return entry is not None and entry.data.get("token") == self.token
@@ -331,7 +333,6 @@ class LeaseHolder:
         gw, service = self.account.gw, self.account.service(create=True)
         assert service is not None
         deadline = time.monotonic() + wait_seconds
-        acquired_at = _stamp(datetime.now(UTC))
         while True:
             current = sync.fetch_document(gw, service, self.name)
             expiry = lease_expiry(current.data) if current else None
@@ -339,9 +340,9 @@ class LeaseHolder:
                 made: sync.Entry | None
                 try:
                     if current is None:
-                        made = sync.create_document(gw, service, self.name, self._data(acquired_at))
+                        made = sync.create_document(gw, service, self.name, self._data())
                     else:
-                        made = sync.update_document(gw, service, self.name, self._data(acquired_at),
+                        made = sync.update_document(gw, service, self.name, self._data(),
                                                     revision=current.revision)
                 except sync.SyncConflict:
                     made = sync.fetch_document(gw, service, self.name)  # ours if only our answer was lost
@@ -364,12 +365,11 @@ class LeaseHolder:
     def _renew(self) -> None:
         gw, service = self.account.gw, self.account.service(create=True)
         assert service is not None
-        acquired_at = _stamp(datetime.now(UTC))
         while not self._stop.wait(self.seconds / 3):
             expires = self.expires
             try:
                 assert self.revision is not None
-                self.revision = sync.update_document(gw, service, self.name, self._data(acquired_at),
+                self.revision = sync.update_document(gw, service, self.name, self._data(),
                                                      revision=self.revision).revision
             except sync.SyncConflict:
                 current = sync.fetch_document(gw, service, self.name)
@@ -396,7 +396,7 @@ class LeaseHolder:
         assert service is not None
         try:
             sync.update_document(self.account.gw, service, self.name,
-                                 {"released_at": _stamp(datetime.now(UTC)), "released_by": owner()},  # type: ignore[dict-item]
+                                 {"released_at": _stamp(datetime.now(UTC)), "released_by": owner()},
                                  revision=self.revision)
         except TwideployError as error:  # taken over, or Sync out of reach: the lease expires on its own
             self.notify(f"could not release the lock of {self.environment} ({error}); it expires at "

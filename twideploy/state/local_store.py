@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from twideploy.state.cache import ContentCache
 from twideploy.state.history import History
 from twideploy.state.journal import Journal, JournalFile, JournalHeader, deploys
-from twideploy.state.lock import environment_lock
+from twideploy.state.lock import environment_lock, holder
 from twideploy.state.paths import StatePaths, journal_file
 from twideploy.state.store import Lease, Notify
 
@@ -44,9 +44,9 @@ class LocalStore:
             yield Lease()  # the kernel holds a file lock until the process ends: it cannot be lost
 
     def describe_lock(self) -> str:
-        path = self.paths.lock(self.environment)
-        holder = path.read_text().strip() if path.exists() else ""
-        return f"held by {holder} (file lock {path})" if holder else f"free (file lock {path})"
+        held_by = holder(self.paths, self.environment)
+        where = f"file lock {self.paths.lock(self.environment)}"
+        return f"held by {held_by} ({where})" if held_by else f"free ({where})"
 
     def content_cache(self) -> ContentCache:
         return ContentCache(self.paths.content_cache(self.account_sid))

@@ -27,6 +27,20 @@ from twideploy.state.paths import StatePaths
 POLL_SECONDS = 0.2
 
 
+def holder(paths: StatePaths, environment: str) -> str | None:
+    """Who holds the environment's lock now (what the holder wrote), or None when it is free."""
+    path = paths.lock(environment)
+    if not path.exists():
+        return None
+    with path.open("r") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return handle.read().strip() or "unknown holder"
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return None  # free (what a killed holder wrote may still be there)
+
+
 @contextmanager
 def environment_lock(paths: StatePaths, environment: str, *, purpose: str,
                      wait_seconds: float = 0) -> Iterator[None]:
