@@ -28,6 +28,7 @@ from twideploy.plan.model import (
 )
 from twideploy.plan.planner import Planned, comparable, comparable_fingerprints, make_plan
 from twideploy.providers import flows
+from twideploy.state.account_store import AccountStore
 from twideploy.state.cache import ContentCache
 from twideploy.state.history import History
 from twideploy.state.local_store import LocalStore
@@ -253,8 +254,6 @@ def state_report(ws: Workspace) -> StateReport:
 
 def migrate_state(ws: Workspace, *, lock_timeout: float = 0, notify: Notify = lambda message: None) -> list[str]:
     """Upload this checkout's journals and content hashes of a `state: account` environment, once."""
-    from twideploy.state.account_store import AccountStore
-
     if not isinstance(ws.store, AccountStore):
         raise TwideployError(f"environment {ws.env.name} keeps its state in this checkout (state: local); "
                              f"set `state: account` in {ws.env.file.name} to keep it in the account, then migrate")

@@ -176,7 +176,8 @@ def test_sync_out_of_reach_fails_before_any_write(a, cli_env, monkeypatch):
     monkeypatch.setitem(gateway_module.EMULATOR_PATH_PREFIXES, "sync.twilio.com", "/no-sync-here")
     before = cli_env.stats()["writes"]
     code, out = run(a, "apply", "--env", "local", "--auto-approve")
-    assert code == 1 and out.startswith("error: ") and out.count("\n") == 1 and "Traceback" not in out
+    assert code == 1 and out.startswith("error: the environment's state (state: account) is in the account's "
+                                        "Twilio Sync, which cannot be reached: ") and out.count("\n") == 1
     assert cli_env.stats()["writes"] == before
 
 

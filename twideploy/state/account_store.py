@@ -81,9 +81,15 @@ class SyncAccount:
         self._lock = threading.Lock()
 
     def service(self, *, create: bool) -> str | None:
+        """The service's SID (None if it was never made and `create` is false). Its first lookup is
+        a command's first Sync request: Sync out of reach fails it here, before any write."""
         with self._lock:
             if self._service is None:
-                self._service = sync.ensure_service(self.gw) if create else sync.find_service(self.gw)
+                try:
+                    self._service = sync.ensure_service(self.gw) if create else sync.find_service(self.gw)
+                except TwideployError as error:
+                    raise TwideployError(f"the environment's state (state: account) is in the account's Twilio "
+                                         f"Sync, which cannot be reached: {error}") from error
             return self._service
 
     def map_for_writing(self, name: str) -> str:

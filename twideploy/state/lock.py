@@ -1,10 +1,11 @@
-"""One writer per environment.
+"""One writer per environment, for `state: local` (see state.store).
 
 On one machine: an OS file lock (`flock`) on `.twideploy/locks/<env>.lock` (StatePaths.lock). The kernel
 drops it when the holder exits, even when killed, so a crash never leaves a stale lock;
 the file's content (pid, host, deploy id, time) only tells the waiting user who holds it.
 
-Across CI runners a file lock cannot help; there the workflows' `concurrency` group per
+Across CI runners a file lock cannot help: `state: account` environments take a lease in the
+account instead (state.account_store); besides, the workflows' `concurrency` group per
 environment serialises runs, and every apply re-reads the live state and compares its
 fingerprint with the plan before the first write, so an account changed by anyone in
 between is refused rather than overwritten (see README, "Locking").
