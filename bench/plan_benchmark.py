@@ -14,13 +14,14 @@
 3. Sets `--latency-ms` per request and measures `twideploy.deploy.plan` (the real engine)
    with a cold content cache (a fresh checkout, e.g. CI: function code is fetched) and a warm
    one (the machine that applied): wall time, requests (gateway.requests_made and emulator
-   stats), peak requests in flight, peak RSS (VmHWM). The emulator lists flows with
-   `definition: null`, as Twilio does, so plan fetches each managed flow in both.
+   stats), flow definitions fetched, peak requests in flight, peak RSS (VmHWM). The emulator
+   lists flows with `definition: null` and their `commit_message`, as Twilio does: a flow whose
+   message carries the hash of what its manifest compiles to is not fetched, cold or warm.
 4. Measures a naive baseline: sequential, one SDK request per resource, SIDs known in
    advance (a Terraform-style refresh from a state file): fetch each flow, per service fetch
    it and list its environments, functions, assets, builds and variables, fetch each deployed
    function version's content, fetch each number.
-5. Prints the lower bound (see `lower_bound`) and the ratios.
+5. Prints the lower bound (see `lower_bound`) and the ratios, among them cold / warm requests.
 
 Each measurement runs in a fresh child process (the emulator stays in this one), so its
 peak RSS and tracemalloc peak are the client's alone. Peak Python heap (tracemalloc) is
@@ -358,8 +359,8 @@ def lower_bound(*, flows: int, numbers: int, functions_per_service: list[int], a
     What the engine must read (lists in pages of 1,000), as dependency levels:
       L0  list flows (definitions null, as Twilio lists them), list services, list numbers
       L1  per service: list environments, list functions, list assets      (need the service SID);
-          per managed flow, fetch it for its definition                    (needs the flow SID;
-          with a warm cache only the flows whose revision's hash differs from the manifests)
+          per managed flow whose hash (from the cache, or from the commit message twideploy
+          wrote) differs from the manifests, fetch it for its definition   (needs the flow SID)
       L2  per service: fetch the deployed build, list the env's variables  (need env + build SID)
       L3  per deployed function: fetch its version's content               (needs the build's
           version SIDs; only with a cold content cache, else hashes come from the cache)
@@ -457,9 +458,11 @@ def main() -> None:
                      "services": [s.sid for s in live_services.values()]}
 
             def measured(fn, **extra: Any) -> dict[str, Any]:
-                before = emu.stats()["total"]
+                before = emu.stats()
                 result = in_child(fn, {**spec, **extra})
-                result["emulator_requests"] = emu.stats()["total"] - before
+                after = emu.stats()
+                result["emulator_requests"] = after["total"] - before["total"]
+                result["flow_fetches"] = after["by_route"].get(FLOW_FETCH, 0) - before["by_route"].get(FLOW_FETCH, 0)
                 return result
 
             # Memory runs (tracemalloc, latency 0), then the timed runs (no tracing).
@@ -472,15 +475,15 @@ def main() -> None:
 
     functions = [len(s.functions) for s in live_services.values()]
     assets = [len(s.assets) for s in live_services.values()]
-    managed = {f.friendly_name for f in project.flows.values()}
-    all_flows = sum(f.friendly_name in managed for f in live_flows)
     edited_flows = sum(address.startswith("flow.") for address in expected)
     bounds = [lower_bound(flows=len(live_flows), numbers=len(live_numbers), functions_per_service=functions,
                           assets_per_service=assets, concurrency=args.concurrency, cold_cache=options["cold_cache"],
-                          flow_fetches=all_flows if options["cold_cache"] else edited_flows)
+                          flow_fetches=edited_flows)
               for _, options in SCENARIOS]
     report(args, engine, naive, mem_engine, mem_naive, bounds, expected)
 
+
+FLOW_FETCH = "GET /v2/Flows/<Sid>"  # the emulator's stats by route
 
 #: (label, options of run_engine). The first is the headline: what CI sees (a fresh checkout,
 #: so no content cache).
@@ -538,6 +541,8 @@ def report(args, engine, naive, mem_engine, mem_naive, bounds, expected) -> None
     print("naive by kind: " + "; ".join(
         f"{kind} {p['read']}/{p['of']}: {p['seconds']:.2f} s, {p['requests']} requests"
         for kind, p in naive["parts"].items()))
+    print("flow definitions fetched: " + ", ".join(
+        f"{label} {r['flow_fetches']}" for (label, _), r in zip(SCENARIOS, engine, strict=True)))
     print("urllib3 'connection pool is full, discarding connection' warnings: " + ", ".join(
         f"{label} {r['pool_full_warnings']}" for (label, _), r in zip(SCENARIOS, engine, strict=True)))
     print(f"memory runs (tracemalloc, latency 0): engine ({SCENARIOS[0][0]}) {mem_engine['seconds']:.2f} s / "
@@ -556,6 +561,9 @@ def report(args, engine, naive, mem_engine, mem_naive, bounds, expected) -> None
     print("  engine time / uncapped bound      " + ", ".join(
         f"{r['seconds'] / (b['depth'] * latency):.2f}x {label}"
         for (label, _), r, b in zip(SCENARIOS, engine, bounds, strict=True)))
+    cold, warm = engine
+    print(f"  cold / warm requests              {cold['requests'] / warm['requests']:.2f}x "
+          f"({cold['requests']} / {warm['requests']})")
 
 
 if __name__ == "__main__":

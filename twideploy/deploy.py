@@ -23,6 +23,7 @@ from twideploy.plan.model import (
     MAX_PLAN_DEPTH,
     MAX_PLAN_VALUES,
     PLAN_FORMAT_VERSION,
+    Action,
     Plan,
     PlanFileSpec,
 )
@@ -141,7 +142,12 @@ def apply(ws: Workspace, options: ApplyOptions, *, saved: Plan | None = None,
             return ApplyResult(planned, None)
         executor = Executor(ws.gateway, planned, store=ws.store, history=history, lease=lease, cache=cache,
                             git_sha=options.git_sha, progress=progress)
-        return ApplyResult(planned, executor.run())
+        outcome = executor.run()
+        published = {c.address.owner for c in planned.plan.actionable
+                     if c.kind == "flow" and c.action in (Action.CREATE, Action.UPDATE)}
+        outcome.report += [f"preview: {line}" for line in rollbacks.end_preview_of(
+            ws.gateway, ws.store, ws.env.name, published)]
+        return ApplyResult(planned, outcome)
 
 
 @dataclass(frozen=True)

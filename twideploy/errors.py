@@ -84,3 +84,7 @@ class RollbackError(TwideployError):
 
 class GitError(TwideployError):
     """The git state forbids the operation (dirty tree under CI, unknown ref, ...)."""
+
+
+class PreviewError(TwideployError):
+    """A preview cannot start: bad label or testers, another preview open, a draft not ours."""

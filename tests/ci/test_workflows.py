@@ -12,6 +12,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from ruamel.yaml import YAML
@@ -19,8 +20,8 @@ from ruamel.yaml import YAML
 from tests.ci.conftest import REPO, SCRIPTS, WORKFLOWS, GitHubSandbox, parse_outputs
 from twideploy.manifest import load_project
 
-PINNED = {"actions/checkout@v4", "actions/setup-python@v5", "actions/cache@v4",
-          "actions/cache/restore@v4", "actions/cache/save@v4"}
+PINNED = {"actions/checkout@v4", "actions/setup-python@v5", "actions/setup-node@v4", "actions/cache@v4",
+          "actions/cache/restore@v4", "actions/cache/save@v4", "actions/upload-artifact@v4"}
 SECRET_NAMES = ("TWILIO_ACCOUNT_SID", "TWILIO_API_KEY", "TWILIO_API_SECRET", "CRM_TOKEN")
 
 
@@ -57,6 +58,7 @@ def test_least_privilege_permissions():
             assert isinstance(perms, dict), f"{name}/{job_name} has no permissions block"
             writes = {scope for scope, level in perms.items() if level == "write"}
             expected = {("pr.yml", "plan"): {"pull-requests"}, ("drift.yml", "drift"): {"issues"},
+                        ("preview.yml", "preview"): {"pull-requests"},
                         ("promote-prod.yml", "dispatch"): {"actions"}}.get((name, job_name), set())
             assert writes == expected, f"{name}/{job_name} writes {writes}"
 
@@ -287,6 +289,23 @@ def test_pr_validate_job_outputs_the_twilio_matrix(gh_sandbox: GitHubSandbox, pr
     assert run.ran == ["Validate", "List the Twilio environments"]
     matrix = json.loads(run.outputs["envs"]["matrix"])
     assert [e["name"] for e in matrix] == ["prod", "staging"]
+
+
+def test_pr_flow_tests_job_runs_the_scenarios_and_publishes_the_results(gh_sandbox: GitHubSandbox, project: Path):
+    steps = load("pr.yml")["jobs"]["flow-tests"]["steps"]
+    npm_cache = {"TWIDEPLOY_CACHE_DIR": str(REPO / ".twideploy" / "cache")}  # the repository's, already filled
+    run = run_steps(gh_sandbox, steps, project, pr_context({}), extra_env=npm_cache)
+    assert run.ok, run.log
+    assert run.ran == ["Run the scenarios"]
+    assert "twideploy test: 18 passed" in run.summary
+    assert ElementTree.parse(project / "flow-tests.xml").getroot().get("tests") == "18"
+    assert [s["with"]["path"] for s in steps if s.get("uses") == "actions/upload-artifact@v4"] == ["flow-tests.xml"]
+
+    menu = project / "flows/ivr-main.yaml"
+    menu.write_text(menu.read_text().replace("{event: timeout, next: voicemail_prompt}", "{event: timeout}"))
+    run = run_steps(gh_sandbox, steps, project, pr_context({}), extra_env=npm_cache)
+    assert not run.ok and run.failed == "Run the scenarios"
+    assert "FAIL" in run.summary and "a silent caller goes to voicemail" in run.summary
 
 
 def test_pr_validate_job_fails_on_a_broken_flow(gh_sandbox: GitHubSandbox, project: Path):

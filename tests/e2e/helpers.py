@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import copy
 import io
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import git
@@ -15,9 +20,10 @@ from click.testing import CliRunner
 from ruamel.yaml import YAML
 
 from twideploy.cli.main import cli
-from twideploy.emulator import Emulator
+from twideploy.emulator import Emulator, FaultConfig
 from twideploy.manifest import load_project
 from twideploy.secrets import Secret
+from twideploy.state.paths import StatePaths
 from twideploy.twilio_api.gateway import Credentials, Gateway
 from twideploy.workspace import Workspace, open_workspace
 
@@ -112,3 +118,27 @@ def last_journal_header(project_dir: Path, env: str) -> dict:
     """The newest journal's header line, as written, wherever the environment keeps its state."""
     with open_workspace(project_dir, env) as ws:
         return ws.store.history().records[-1].header.to_dict()
+
+
+def kill_after(project_dir: Path, emulator: Emulator, args: list[str], *, done_writes: int) -> None:
+    """Run `twideploy ARGS` in a real process, SIGKILL it once `done_writes` writes are journalled."""
+    emulator.set_faults(FaultConfig(latency_ms=150))  # slow enough to land the kill mid-run
+    env = {
+        **os.environ,
+        "TWIDEPLOY_EMULATOR_URL": emulator.base_url,
+        "TWIDEPLOY_EMULATOR_ACCOUNT_SID": emulator.account_sid,
+    }
+    process = subprocess.Popen([sys.executable, "-m", "twideploy", *args, "--project-dir", str(project_dir)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal_dir = StatePaths(project_dir).journal_folder("local")
+    earlier = set(journal_dir.glob("*.jsonl")) if journal_dir.exists() else set()  # watch this run's journal
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        files = [f for f in journal_dir.glob("*.jsonl") if f not in earlier] if journal_dir.exists() else []
+        if files and files[0].read_text().count('"type": "done"') >= done_writes:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    time.sleep(0.5)  # a request the process had in flight still lands (150 ms latency): let it settle
+    emulator.set_faults(FaultConfig())

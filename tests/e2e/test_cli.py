@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 
-from twideploy.emulator import FaultConfig
 from twideploy.state.lock import environment_lock
 from twideploy.state.paths import StatePaths
 
-from .helpers import edit_yaml, open_ws, run, set_greeting
+from .helpers import edit_yaml, kill_after, open_ws, run, set_greeting
 from .snapshot import account_state
 
 SECRET = "tok-9f8e7d6c5b4a"
@@ -80,34 +75,9 @@ def test_second_apply_waits_for_or_fails_on_the_lock(project_dir, cli_env):
     assert account_state(open_ws(project_dir, cli_env).gateway)["flows"] == {}
 
 
-def kill_apply_after(project_dir, emulator, *, done_writes: int) -> None:
-    """Run `twideploy apply` in a real process, SIGKILL it once `done_writes` writes are journalled."""
-    emulator.set_faults(FaultConfig(latency_ms=150))  # slow enough to land the kill mid-apply
-    env = {
-        **os.environ,
-        "TWIDEPLOY_EMULATOR_URL": emulator.base_url,
-        "TWIDEPLOY_EMULATOR_ACCOUNT_SID": emulator.account_sid,
-    }
-    process = subprocess.Popen([sys.executable, "-m", "twideploy", "apply", "--env", "local", "--auto-approve",
-                                "--project-dir", str(project_dir)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    journal_dir = StatePaths(project_dir).journal_folder("local")
-    earlier = set(journal_dir.glob("*.jsonl")) if journal_dir.exists() else set()  # watch this apply's journal
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        files = [f for f in journal_dir.glob("*.jsonl") if f not in earlier] if journal_dir.exists() else []
-        if files and files[0].read_text().count('"type": "done"') >= done_writes:
-            break
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    time.sleep(0.5)  # a request the process had in flight still lands (150 ms latency): let it settle
-    emulator.set_faults(FaultConfig())
-
-
 def test_killed_apply_is_detected_and_can_be_undone(project_dir, cli_env):
     before = account_state(open_ws(project_dir, cli_env).gateway)
-    kill_apply_after(project_dir, cli_env, done_writes=3)
+    kill_after(project_dir, cli_env, ["apply", "--env", "local", "--auto-approve"], done_writes=3)
     assert account_state(open_ws(project_dir, cli_env).gateway) != before  # it got somewhere
 
     code, out = run(project_dir, "apply", "--env", "local", "--auto-approve")
@@ -119,7 +89,7 @@ def test_killed_apply_is_detected_and_can_be_undone(project_dir, cli_env):
 
 
 def test_abandoning_an_interrupted_deploy_converges(project_dir, cli_env):
-    kill_apply_after(project_dir, cli_env, done_writes=1)
+    kill_after(project_dir, cli_env, ["apply", "--env", "local", "--auto-approve"], done_writes=1)
     code, out = run(project_dir, "apply", "--env", "local", "--auto-approve", "--abandon-unfinished")
     assert code == 0, out
     code, out = run(project_dir, "plan", "--env", "local", "--detailed-exitcode")
@@ -173,7 +143,8 @@ def test_rollback_of_a_killed_apply_undoes_the_variable_create_in_flight(project
     before = account_state(open_ws(project_dir, cli_env).gateway)
     edit_yaml(project_dir / "environments/local.yaml",
               lambda env: env["services"]["crm"]["variables"].update(NEW_A="a", NEW_B="b"))
-    kill_apply_after(project_dir, cli_env, done_writes=1)  # NEW_B's request is in flight
+    # NEW_B's request is in flight:
+    kill_after(project_dir, cli_env, ["apply", "--env", "local", "--auto-approve"], done_writes=1)
     journal = sorted(StatePaths(project_dir).journal_folder("local").glob("*.jsonl"))[-1].read_text()
     assert journal.count('"type": "done"') == 1 and journal.count('"type": "intent"') == 2
     time.sleep(0.5)  # the emulator finishes the request the killed client sent

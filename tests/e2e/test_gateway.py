@@ -9,7 +9,8 @@ import pytest
 from twideploy.emulator import Emulator, FaultConfig
 from twideploy.errors import TwilioApiError
 from twideploy.secrets import Secret
-from twideploy.twilio_api.gateway import Credentials, Gateway, call
+from twideploy.twilio_api import numbers
+from twideploy.twilio_api.gateway import AdaptiveLimit, Credentials, Gateway, call
 
 from .helpers import emulator_gateway
 
@@ -202,3 +203,32 @@ def test_a_delete_whose_answer_was_lost_is_done_when_the_retry_finds_nothing(emu
     assert gw.requests_made - before == 2
     emu.set_faults(FaultConfig())
     assert gw.list_all(gw.client.studio.v2.flows) == []
+
+
+def test_under_an_account_concurrency_limit_the_gateway_backs_off_and_recovers(emu):
+    """Twilio's 429s for too much in flight: AIMD gets far fewer of them than a fixed 16
+    would, every write still lands, and the limit climbs back once the account allows more."""
+    sids = list(emu.seed_numbers([f"+1500555{n:04d}" for n in range(64)]).values())
+    emu.set_faults(FaultConfig(max_in_flight=4, latency_ms=30, retry_after_s=0.05))
+
+    def throttled_updates(gw: Gateway, url: str) -> int:
+        before = emu.stats()["faults"].get("max_in_flight", 0)
+        gw.map(lambda sid: numbers.update_number(gw, sid, {"voice_url": url}), sids)
+        assert {n.fields["voice_url"] for n in numbers.list_numbers(gw)} == {url}  # every write landed
+        return emu.stats()["faults"]["max_in_flight"] - before
+
+    fixed = emulator_gateway(emu, max_attempts=100)
+    fixed.limiter = AdaptiveLimit(16, floor=16)
+    refused_fixed = throttled_updates(fixed, "https://example.com/fixed")
+    adaptive = emulator_gateway(emu)
+    refused_adaptive = throttled_updates(adaptive, "https://example.com/aimd")
+    print(f"429s for too much in flight: fixed 16 {refused_fixed}, AIMD {refused_adaptive}")
+    assert refused_adaptive * 3 < refused_fixed
+    assert adaptive.limiter.throttled == refused_adaptive
+    assert adaptive.limiter.limit <= 2 * 4  # it came down to about what the account allows
+    assert adaptive.limiter.peak_in_flight == 16  # it started at the ceiling
+
+    emu.set_faults(FaultConfig())
+    for _ in range(3):
+        adaptive.map(lambda sid: numbers.fetch_number(adaptive, sid), sids)
+    assert adaptive.limiter.limit == 16  # one round of answers at a time, back to the ceiling

@@ -61,7 +61,7 @@ def test_apply_tag_and_history(project_dir, cli_env, monkeypatch):
     # every flow revision carries the deploy id and the commit
     flow = account_state(open_ws(project_dir, cli_env).gateway)["flows"]["Acme IVR"]["sid"]
     revision = open_ws(project_dir, cli_env).gateway.client.studio.v2.flows(flow).fetch()
-    assert revision.commit_message == f"twideploy deploy {header['deploy_id']} git {repo.head.commit.hexsha}"
+    assert revision.commit_message.startswith(f"twideploy deploy {header['deploy_id']} git {repo.head.commit.hexsha} ")
 
 
 def test_tag_outside_git_fails_before_writing(project_dir, cli_env):

@@ -110,7 +110,7 @@ def test_promote_recompiles_every_reference_for_prod(two_accounts, tmp_path):
         assert after["numbers"]["+15005550007"]["voice_url"] == f"https://{domain}/hello"
 
         revision = gateways["prod"].client.studio.v2.flows(after["flows"]["Acme IVR"]["sid"]).fetch()
-        assert revision.commit_message == f"twideploy deploy {result.outcome.deploy_id} git abc123"
+        assert revision.commit_message.startswith(f"twideploy deploy {result.outcome.deploy_id} git abc123 ")
         again = promote(project, to="prod", from_env="staging", gateways=gateways)
         assert again.outcome.deploy_id is None and not again.planned.plan.has_changes
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -51,6 +52,26 @@ def test_429_carries_retry_after_in_seconds(emu, client):
     assert (error.value.status, error.value.code) == (429, 20429)
     emu.set_faults(FaultConfig())
     assert client.studio.v2.flows.list() == []  # the refused create changed nothing
+
+
+def test_max_in_flight_refuses_what_exceeds_it_with_429_and_changes_nothing(emu, client):
+    emu.set_faults(FaultConfig(max_in_flight=3, latency_ms=300, retry_after_s=0.5))
+    with ThreadPoolExecutor(8) as pool:  # 8 creates at once: 3 are served, 5 are refused
+        outcomes = list(pool.map(lambda i: api_request(client, "POST", "/v2/Flows", data={
+            "FriendlyName": f"f{i}", "Status": "draft", "Definition": json.dumps(definition())}), range(8)))
+    refused = [o for o in outcomes if o.status_code == 429]
+    assert (len(refused), sorted({o.headers["Retry-After"] for o in refused})) == (5, ["0.5"])
+    assert {json.loads(o.text)["code"] for o in refused} == {20429}
+    assert emu.stats()["faults"] == {"max_in_flight": 5}
+    assert len(client.studio.v2.flows.list()) == 3  # the refused creates made nothing
+
+
+def test_stats_count_requests_by_route(emu, client):
+    flow = client.studio.v2.flows.create(friendly_name="f", status="draft", definition=definition())
+    client.studio.v2.flows(flow.sid).fetch()
+    client.studio.v2.flows(flow.sid).fetch()
+    client.studio.v2.flows.list()
+    assert emu.stats()["by_route"] == {"GET /v2/Flows": 1, "GET /v2/Flows/<Sid>": 2, "POST /v2/Flows": 1}
 
 
 def test_5xx_answers_500_and_503(emu, client):
@@ -160,12 +181,12 @@ def test_fail_nth_write_on_update_and_delete_leaves_state_unchanged(emu, client)
 def test_admin_faults_endpoint_sets_reads_and_validates(emu):
     config = {"seed": 5, "latency_ms": 0, "jitter_ms": 0, "rate_429": 0.5, "retry_after_s": 0.05,
               "rate_5xx": 0.25, "rate_drop": 0, "rate_lost_response": 0.1, "fail_nth_write": 2,
-              "fail_writes": [3, 7], "fail_next_build": True}
+              "fail_writes": [3, 7], "fail_next_build": True, "max_in_flight": 4}
     assert admin(emu, "POST", "faults", config) == config
     assert admin(emu, "GET", "faults") == config
     for bad in ({"rate_429": 2}, {"rate_429": 0.6, "rate_5xx": 0.6}, {"rate_teapot": 1},
                 {"fail_nth_write": 0}, {"fail_next_build": "yes"}, ["rate_429"], {"fail_writes": [0]},
-                {"fail_writes": 3}, {"rate_lost_response": 0.5, "rate_5xx": 0.6}):
+                {"fail_writes": 3}, {"rate_lost_response": 0.5, "rate_5xx": 0.6}, {"max_in_flight": 0}):
         response = requests.post(f"{emu.base_url}/_admin/faults", json=bad, timeout=5)
         assert response.status_code == 400 and response.json()["code"] == 20001, bad
     assert admin(emu, "POST", "faults", {}) == FaultConfig().to_dict()

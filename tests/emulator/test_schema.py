@@ -37,6 +37,9 @@ def exercise_every_operation(emu, client, on_response) -> None:
     studio.flows(flow.sid).revisions.list()
     studio.flows(flow.sid).revisions("1").fetch()
     studio.flows(flow.sid).executions.list()
+    studio.flows(flow.sid).revisions("LatestPublished").fetch()
+    studio.flows(flow.sid).test_users().update(test_users=["+15551230001", "client:alice"])
+    studio.flows(flow.sid).test_users().fetch()
     studio.flow_validate.update(friendly_name="tour", status="draft", definition=definition())
     with pytest.raises(TwilioRestException):
         studio.flow_validate.update(friendly_name="tour", status="draft", definition={"states": []})

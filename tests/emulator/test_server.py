@@ -114,4 +114,5 @@ def test_stats_count_requests_by_method_and_status(client, emu):
     assert admin(emu, "GET", "stats") == emu.stats() == {
         "total": 4, "writes": 2, "by_method": {"DELETE": 1, "GET": 2, "POST": 1},
         "by_status": {"200": 2, "201": 1, "204": 1}, "faults": {},
+        "by_route": {"DELETE /v2/Flows/<Sid>": 1, "GET /v2/Flows": 1, "GET /v2/Flows/<Sid>": 1, "POST /v2/Flows": 1},
     }

@@ -185,3 +185,34 @@ def test_console_edit_makes_a_new_published_revision_by_a_person(client, emu):
                             json={"definition": definition()}, timeout=5)
     assert missing.status_code == 404 and missing.json()["code"] == 20404
     assert client.studio.v2.flows(flow.sid).fetch().revision == 3
+
+
+def test_a_draft_is_the_flows_latest_revision_while_the_published_one_serves_callers(client, emu):
+    """As Twilio documents: the Flow answers its latest revision; LatestPublished, callers' one."""
+    flow = create(client, definition=definition(say("Hello"), first="Hello"))
+    draft = client.studio.v2.flows(flow.sid).update(status="draft", definition=definition(say("Hi"), first="Hi"),
+                                                    commit_message="try")
+    assert (draft.revision, draft.status, draft.definition) == (2, "draft", definition(say("Hi"), first="Hi"))
+    fetched = client.studio.v2.flows(flow.sid).fetch()
+    assert (fetched.revision, fetched.status) == (2, "draft")
+    published = client.studio.v2.flows(flow.sid).revisions("LatestPublished").fetch()
+    assert (published.revision, published.status, published.definition) == \
+        (1, "published", definition(say("Hello"), first="Hello"))
+    listed = client.studio.v2.flows(flow.sid).revisions.list()
+    assert [(r.revision, r.status, r.definition) for r in listed] == [(2, "draft", None), (1, "published", None)]
+    assert emu.reached_revision(flow.sid, "+15551230001")["revision"] == 1  # not a test user: the published one
+
+
+def test_test_users_are_replaced_whole_and_reach_the_latest_draft(client, emu):
+    flow = create(client)
+    users = client.studio.v2.flows(flow.sid).test_users()
+    assert users.fetch().test_users == []
+    client.studio.v2.flows(flow.sid).update(status="draft", definition=definition(say("Hi"), first="Hi"))
+    assert users.update(test_users=["+15551230001", "client:alice"]).test_users == ["+15551230001", "client:alice"]
+    assert users.fetch().test_users == ["+15551230001", "client:alice"]
+    assert emu.reached_revision(flow.sid, "client:alice")["status"] == "draft"
+    assert emu.reached_revision(flow.sid, "+15550000000")["status"] == "published"
+    assert users.update(test_users=[]).test_users == []  # the SDK sends no TestUsers: the list is emptied
+    with pytest.raises(TwilioRestException) as error:
+        users.update(test_users=["client:" + "x" * 300])
+    assert error.value.status == 400

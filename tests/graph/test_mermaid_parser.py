@@ -100,3 +100,13 @@ def test_mermaid_parses_the_pictures_of_a_plan_comment(tmp_path, monkeypatch):
     assert blocks and all("class " in block for block in blocks)
     results = parse(tmp_path, {f"plan{i}": block for i, block in enumerate(blocks)})
     assert [(r["ok"], r.get("error")) for r in results.values()] == [(True, None)] * len(blocks)
+
+
+def test_mermaid_parses_the_coverage_pictures_of_a_flow_test_report(tmp_path):
+    """`twideploy test --format markdown` draws what no scenario reached, greyed and dashed."""
+    code, markdown = run(copy_example(tmp_path / "project"), "test", "--format", "markdown", "-k", "HOURS")
+    assert code == 0, markdown
+    blocks = re.findall(r"```mermaid\n(.*?)```", markdown, re.S)
+    assert blocks and all("class " in block and "-.->" in block for block in blocks)
+    results = parse(tmp_path, {f"coverage{i}": block for i, block in enumerate(blocks)})
+    assert [(r["ok"], r.get("error")) for r in results.values()] == [(True, None)] * len(blocks)

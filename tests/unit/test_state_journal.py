@@ -58,11 +58,21 @@ sha = st.text("0123456789abcdef", min_size=7, max_size=40)
 deploy_ids = st.from_regex(r"\A[0-9]{8}-[0-9]{9}-[0-9a-f]{4}\Z")
 
 
-@given(deploy_ids, st.none() | sha)
-def test_the_deploy_commit_message_parses_back_to_what_it_says(deploy_id, git_sha):
+@given(deploy_ids, st.none() | sha, st.none() | st.text("0123456789abcdef", min_size=64, max_size=64))
+def test_the_deploy_commit_message_parses_back_to_what_it_says(deploy_id, git_sha, definition_hash):
     message = commits.deploy_message(deploy_id, git_sha)
-    assert commits.parse_deploy(message) == commits.DeployCommit(deploy_id, git_sha)
+    if definition_hash is not None:
+        message = commits.with_definition_hash(message, definition_hash)
+    short = definition_hash[:commits.HASH_DIGITS] if definition_hash else None
+    assert commits.parse_deploy(message) == commits.DeployCommit(deploy_id, git_sha, short)
     assert commits.is_ours(message)
+
+
+def test_a_definition_hash_is_read_only_in_full():
+    message = commits.deploy_message("20261130-011506123-ab12", "1a2b3c4")
+    assert commits.parse_deploy(f"{message} definition 0123456789abcdef").definition_hash == "0123456789abcdef"
+    assert commits.parse_deploy(f"{message} definition 0123456789abcde") is None
+    assert commits.parse_deploy(f"{message} definition 0123456789abcdef0") is None
 
 
 def test_other_messages_are_not_deploys():

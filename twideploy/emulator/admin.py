@@ -5,13 +5,16 @@
     POST /_admin/numbers  ["+15005550006", ...]  seed numbers -> {"+15005550006": "PN..."}
                           (or {"numbers": [...], "account_sid": "AC..."})
     POST /_admin/flows/{FlowSid}/console-edit    {"definition": {...}, "commit_message": "...",
-                                                  "account_sid": "AC..."}
+                                                  "status": "published"|"draft", "account_sid": "AC..."}
                                                  -> {"sid": "FW...", "revision": N}
+    GET  /_admin/flows/{FlowSid}/reached?from=A  the revision a call or message from A runs
+                                                 (a Test User: the latest; others: the latest
+                                                 published) -> {revision, status, definition}
     GET  /_admin/versions/{VersionSid}/content   the bytes a function or asset version holds
                                                  (Twilio has no API for an asset's content;
                                                  checks that compare builds need it)
     POST /_admin/reset                           wipe all state and request counts
-    GET  /_admin/stats                           request counts (by method, status, fault)
+    GET  /_admin/stats                           request counts (by method, status, fault, route)
 
 `account_sid` is optional: the emulator's default account when absent.
 """
@@ -81,8 +84,21 @@ def console_edit(FlowSid: str) -> Response:
     commit_message = body.get("commit_message") or ""
     if not isinstance(commit_message, str):
         raise bad_param("commit_message must be a string")
-    revision = studio.console_edit(_account_for(body), FlowSid, body["definition"], commit_message)
+    status = body.get("status", "published")
+    if status not in studio.STATUSES:
+        raise bad_param(f"status must be one of {', '.join(studio.STATUSES)}")
+    revision = studio.console_edit(_account_for(body), FlowSid, body["definition"], commit_message, status)
     return json_response({"sid": FlowSid, "revision": revision})
+
+
+@bp.get("/flows/<FlowSid>/reached")
+def reached(FlowSid: str) -> Response:
+    """What a call or message from `?from=ADDRESS` runs: {revision, status, definition}."""
+    caller = request.args.get("from")
+    if not caller:
+        raise bad_param("Expected ?from=ADDRESS (a phone number or client:identity)")
+    rev = studio.reached_revision(_account_for(request.args.to_dict()), FlowSid, caller)
+    return json_response({"revision": rev["revision"], "status": rev["status"], "definition": rev["definition"]})
 
 
 @bp.get("/versions/<VersionSid>/content")

@@ -1,9 +1,10 @@
 """The Flask app: every API on one base URL, routed by path alone (Sync under `/sync`, see emulator.sync).
 
-Each API request goes through, in order: counting, fault injection (delay, then maybe a
-dropped connection, 429, 5xx or the failing Nth write), Basic auth, then its handler inside
-one store transaction, then (for a lost response) a connection closed after the handler has
-committed. `/_admin/` requests skip counting, faults and Twilio credentials.
+Each API request goes through, in order: counting, the account's concurrency limit (a 429
+when `max_in_flight` are being served), fault injection (delay, then maybe a dropped
+connection, 429, 5xx or the failing Nth write), Basic auth, then its handler inside one store
+transaction, then (for a lost response) a connection closed after the handler has committed.
+`/_admin/` requests skip counting, faults and Twilio credentials.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def create_app(emulator_state: EmulatorState) -> Flask:
         app.register_blueprint(blueprint)
     app.before_request(_before_api_request)
     app.after_request(_count_status)
+    app.teardown_request(_leave)
     app.register_error_handler(TwilioError, lambda e: e.response())
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
@@ -52,8 +54,10 @@ def _before_api_request() -> Response | None:
     if _is_admin():
         g.account_sid = s.account_sid
         return None
-    s.stats.count(f"method:{request.method}")
-    outcome = s.faults.decide(request.method)
+    s.stats.count(f"method:{request.method}", f"route:{request.method} {_route()}")
+    refused = s.faults.admit()
+    g.admitted = refused is None
+    outcome = refused or s.faults.decide(request.method)
     if outcome.delay_s:
         time.sleep(outcome.delay_s)
     if outcome.fault is not None:
@@ -63,7 +67,7 @@ def _before_api_request() -> Response | None:
         request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
         g.dropped = True
         return Response(status=500)  # never sent
-    if outcome.fault == "429":
+    if outcome.fault in ("429", "max_in_flight"):
         retry_after = outcome.retry_after_s
         header = str(int(retry_after)) if retry_after == int(retry_after) else str(retry_after)
         raise TwilioError(429, 20429, "Too Many Requests", headers={"Retry-After": header})
@@ -74,6 +78,16 @@ def _before_api_request() -> Response | None:
     g.lose_response = outcome.fault == "lost_response"
     _authenticate(s)
     return None
+
+
+def _route() -> str:
+    """The request's endpoint as the app routes it (`/v2/Flows/<Sid>`), for the stats."""
+    return request.url_rule.rule if request.url_rule is not None else "(no route)"
+
+
+def _leave(error: BaseException | None) -> None:
+    if g.get("admitted"):
+        state().faults.leave()
 
 
 def _authenticate(s: EmulatorState) -> None:

@@ -7,6 +7,11 @@ generator and restarts the write count.
 
 A dropped request never reaches its handler; a lost response is the opposite case a client
 cannot tell apart from it: the request was carried out, only the answer is lost.
+
+`max_in_flight` is an account's concurrency limit, as Twilio enforces one: a request that
+arrives while that many are being served is answered 429 (with Retry-After) after the
+latency, draws no numbers and counts as no write (it never reached the account). Which
+requests it refuses depends on timing, so it is the one fault that is not reproducible.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ class FaultConfig:
     fail_nth_write: int | None = None  # the Nth POST/DELETE from now answers 500, changing nothing
     fail_writes: tuple[int, ...] = ()  # so do these POST/DELETEs from now (1 = the next one)
     fail_next_build: bool = False  # the next Build created ends `failed`
+    max_in_flight: int | None = None  # a request beyond this many being served is answered 429
 
     def __post_init__(self) -> None:
         for name in RATES:
@@ -46,6 +52,8 @@ class FaultConfig:
             raise ValueError("fail_nth_write counts from 1")
         if any(n < 1 for n in self.fail_writes):
             raise ValueError("fail_writes count from 1")
+        if self.max_in_flight is not None and self.max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaultConfig:
@@ -60,7 +68,7 @@ class FaultConfig:
                 if not isinstance(value, bool):
                     raise ValueError("fail_next_build must be true or false")
                 values[name] = value
-            elif name == "fail_nth_write":
+            elif name in ("fail_nth_write", "max_in_flight"):
                 values[name] = None if value is None else int(value)
             elif name == "fail_writes":
                 if not isinstance(value, list):
@@ -82,13 +90,14 @@ class Outcome:
     """What to do to one request: wait `delay_s`, then `fault` (None: answer normally)."""
 
     delay_s: float
-    fault: str | None = None  # "drop" | "429" | "500" | "503" | "nth_write" | "lost_response"
+    fault: str | None = None  # "drop" | "429" | "500" | "503" | "nth_write" | "lost_response" | "max_in_flight"
     retry_after_s: float = 0  # for a 429
 
 
 class FaultInjector:
     def __init__(self, config: FaultConfig | None = None):
         self._lock = threading.Lock()
+        self._in_flight = 0  # requests admitted and not yet answered (a new configuration keeps it)
         self.configure(config or FaultConfig())
 
     def configure(self, config: FaultConfig) -> None:
@@ -107,6 +116,21 @@ class FaultInjector:
                 self._config, fail_nth_write=self._writes_left, fail_next_build=self._fail_next_build,
                 fail_writes=tuple(sorted(n - self._writes_seen for n in self._failing_writes)),
             )
+
+    def admit(self) -> Outcome | None:
+        """Let a request in (None; `leave` when it is answered), or refuse it: more than
+        `max_in_flight` would be in flight (a 429 after the latency)."""
+        with self._lock:
+            c = self._config
+            if c.max_in_flight is not None and self._in_flight >= c.max_in_flight:
+                return Outcome(c.latency_ms / 1000, "max_in_flight", c.retry_after_s)
+            self._in_flight += 1
+            return None
+
+    def leave(self) -> None:
+        """An admitted request was answered (or failed)."""
+        with self._lock:
+            self._in_flight -= 1
 
     def decide(self, method: str) -> Outcome:
         with self._lock:

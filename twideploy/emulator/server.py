@@ -95,9 +95,14 @@ class Emulator:
         """Give the account these E.164 numbers (idempotent); returns number -> PN sid."""
         return api2010.seed_numbers(self._account(), numbers)
 
-    def console_edit(self, flow_sid: str, definition: dict[str, Any], commit_message: str = "") -> int:
+    def console_edit(self, flow_sid: str, definition: dict[str, Any], commit_message: str = "",
+                     status: str = "published") -> int:
         """Change a flow as if edited and published in the Twilio console; the new revision."""
-        return studio.console_edit(self._account(), flow_sid, definition, commit_message)
+        return studio.console_edit(self._account(), flow_sid, definition, commit_message, status)
+
+    def reached_revision(self, flow_sid: str, caller: str) -> dict[str, Any]:
+        """The revision (status, definition) a call or message from `caller` runs (see studio)."""
+        return studio.reached_revision(self._account(), flow_sid, caller)
 
     def _account(self) -> Account:
         return Account(self._state.store, self.account_sid)

@@ -1,8 +1,24 @@
-"""Studio v2: Flows with revisions, Revisions, Validate, Executions (always empty).
+"""Studio v2: Flows with revisions, Revisions, Validate, Test Users, Executions (always empty).
 
 A flow keeps its current revision's fields; every revision is also stored on its own
 (`FWxxx/N`), so earlier definitions can be read back (listed newest first). A new revision
 is made when the definition or the status changes; other updates change the flow in place.
+
+Drafts, as Twilio documents them:
+- "Fetching the parent Flow resource will always return the latest Flow Revision"
+  (twilio.com/docs/studio/rest-api/v2/flow-revision): after an update with `Status=draft`
+  the flow answers the draft's status, revision number and definition.
+- "the latest Revision and latest published Revision can be fetched using the magic
+  identifiers LatestPublished and LatestRevision in place of an integer" (same page; error
+  81021 names them): `/Revisions/LatestPublished` is how the definition that callers run
+  is read while a draft is the latest revision.
+- The Revisions list carries each revision's `status`, and no definition: the spec's list
+  example (twilio_studio_v2.json, ListFlowRevision) has `"definition": null`.
+- "Test Users are the contact addresses (e.g. phone numbers, Chat identities) who can test
+  the latest drafts of a Flow even if they aren't yet published. [...] Each Test User
+  identity can be up to 300 bytes" (twilio.com/docs/studio/rest-api/v2/test-user):
+  `GET/POST /v2/Flows/{Sid}/TestUsers`, the list replaced whole. `reached_revision` is who
+  runs what: a test user the latest revision, everyone else the latest published one.
 """
 
 from __future__ import annotations
@@ -19,6 +35,7 @@ from twideploy.emulator.wire import (
     account,
     bad_param,
     json_response,
+    list_param,
     no_content,
     not_found,
     now,
@@ -32,6 +49,7 @@ from twideploy.manifest.widgets import STUDIO_TYPES
 bp = Blueprint("studio", __name__, url_prefix="/v2")
 
 STATUSES = ("draft", "published")
+MAX_TEST_USER_BYTES = 300
 
 # Widget types Studio accepts in a definition: those of Twilio's flow-definition schema.
 WIDGET_TYPES = frozenset(STUDIO_TYPES)
@@ -182,8 +200,10 @@ def _commit_revision(
     return flow["revision"]
 
 
-def console_edit(db: Account, flow_sid: str, definition: dict[str, Any], commit_message: str = "") -> int:
-    """Change a flow as a person publishing in the Twilio console would: a new revision."""
+def console_edit(db: Account, flow_sid: str, definition: dict[str, Any], commit_message: str = "",
+                 status: str = "published") -> int:
+    """Change a flow as a person in the Twilio console would: a new revision, published or
+    (the console's "Save" without "Publish") a draft."""
     with db.store.transaction():
         flow = db.get("flow", flow_sid)
         if flow is None:
@@ -193,7 +213,7 @@ def console_edit(db: Account, flow_sid: str, definition: dict[str, Any], commit_
             raise TwilioError(400, 20001, "Invalid Flow Definition", details={"errors": errors})
         console_user = sids.stable_sid(sids.USER, db.sid, "console-user")
         return _commit_revision(
-            db, flow, definition=definition, status="published",
+            db, flow, definition=definition, status=status,
             commit_message=commit_message, author_sid=console_user,
         )
 
@@ -273,7 +293,8 @@ def delete_flow(Sid: str) -> Response:
 @bp.get("/Flows/<Sid>/Revisions")
 def list_revisions(Sid: str) -> Response:
     _flow(Sid)
-    return paged("revisions", "flow_revision", Sid, render_revision, newest_first=True)
+    return paged("revisions", "flow_revision", Sid, lambda rev: {**render_revision(rev), "definition": None},
+                 newest_first=True)
 
 
 @bp.get("/Flows/<Sid>/Revisions/<Revision>")
@@ -284,10 +305,9 @@ def fetch_revision(Sid: str, Revision: str) -> Response:
     if Revision == "LatestRevision":
         number = flow["revision"]
     elif Revision == "LatestPublished":
-        published = db.select("flow_revision", Sid, equal={"status": "published"}, limit=1, newest_first=True)
-        if not published:
+        number = _latest_published(db, Sid)
+        if number is None:
             raise not_found()
-        number = published[0]["revision"]
     elif Revision.isdigit():
         number = int(Revision)
     else:
@@ -296,6 +316,58 @@ def fetch_revision(Sid: str, Revision: str) -> Response:
     if rev is None:
         raise not_found()
     return json_response(render_revision(rev))
+
+
+def _latest_published(db: Account, flow_sid: str) -> int | None:
+    published = db.select("flow_revision", flow_sid, equal={"status": "published"}, limit=1, newest_first=True)
+    return published[0]["revision"] if published else None
+
+
+def _test_users(db: Account, flow_sid: str) -> list[str]:
+    record = db.get("flow_test_users", f"{flow_sid}/TestUsers", flow_sid)
+    return list(record["test_users"]) if record else []
+
+
+def _render_test_users(flow_sid: str, test_users: list[str]) -> dict[str, Any]:
+    return {"sid": flow_sid, "test_users": test_users, "url": f"{_flow_url(flow_sid)}/TestUsers"}
+
+
+@bp.get("/Flows/<Sid>/TestUsers")
+def fetch_test_users(Sid: str) -> Response:
+    _flow(Sid)
+    return json_response(_render_test_users(Sid, _test_users(account(), Sid)))
+
+
+@bp.post("/Flows/<Sid>/TestUsers")
+def update_test_users(Sid: str) -> Response:
+    """The list is replaced whole. Form encoding cannot say "an empty list" other than by sending
+    no `TestUsers` at all (the SDK's `update(test_users=[])` does that), so that empties it."""
+    db = account()
+    _flow(Sid)
+    test_users = list_param("TestUsers")
+    for user in test_users:
+        if not user or len(user.encode()) > MAX_TEST_USER_BYTES:
+            raise bad_param(f"Invalid TestUsers entry {user[:40]!r}: 1 to {MAX_TEST_USER_BYTES} bytes")
+    key = f"{Sid}/TestUsers"
+    with db.store.transaction():
+        if db.get("flow_test_users", key, Sid) is None:
+            db.insert("flow_test_users", Sid, {"test_users": test_users}, key=key)
+        else:
+            db.put(key, {"test_users": test_users})
+    return json_response(_render_test_users(Sid, test_users))
+
+
+def reached_revision(db: Account, flow_sid: str, caller: str) -> Record:
+    """The revision a call or message from `caller` runs: a test user runs the latest revision
+    (a draft, when there is one), everyone else the latest published one."""
+    flow = db.get("flow", flow_sid)
+    if flow is None:
+        raise TwilioError(404, 20404, f"Flow {flow_sid} was not found")
+    number = flow["revision"] if caller in _test_users(db, flow_sid) else _latest_published(db, flow_sid)
+    rev = db.get("flow_revision", f"{flow_sid}/{number}", flow_sid) if number is not None else None
+    if rev is None:
+        raise TwilioError(404, 20404, f"Flow {flow_sid} has no published revision for {caller} to run")
+    return rev
 
 
 @bp.post("/Flows/Validate")

@@ -53,6 +53,7 @@ class RequestStats:
             "by_method": by_method,
             "by_status": group("status:"),
             "faults": group("fault:"),
+            "by_route": group("route:"),  # "GET /v2/Flows/<Sid>": how often each endpoint was asked
         }
 
 

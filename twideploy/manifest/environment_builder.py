@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from twideploy.errors import ManifestError, Problem
+from twideploy.manifest.contacts import E164, tester_problem
 from twideploy.manifest.documents import Document, LineMap, format_path
 from twideploy.manifest.files import ProjectFiles
 from twideploy.manifest.models import EnvironmentSpec
@@ -26,7 +27,6 @@ from twideploy.manifest.references import parse_target
 from twideploy.manifest.templates import NAME, EnvRef, VarRef, has_url_password, parse_template, scalar_text
 from twideploy.secrets import Secret
 
-E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 SERVERLESS_ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 DOMAIN_SUFFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,15}")
 ACCOUNT_SID = re.compile(r"AC[0-9a-f]{32}")
@@ -248,6 +248,8 @@ class _EnvironmentBuilder:
                     targets[field] = parse_target(text)
             numbers[number] = Binding(**targets, friendly_name=binding.friendly_name)
 
+        testers = self.testers(spec)
+
         seen: set[str] = set()
         for i, flow in enumerate(spec.flows):
             if flow in seen:
@@ -275,12 +277,36 @@ class _EnvironmentBuilder:
             numbers=numbers,
             prune=spec.prune,
             state=spec.state,
+            preview_testers=testers,
             lines=self.lines,
         )
         env._account = account
         env._account_lines = {key: self.lines.locate(("account", key)) for key in account}
         env._missing = self.missing
         return env
+
+    def testers(self, spec: EnvironmentSpec) -> list[str]:
+        """`preview.testers`: each a phone number or client identity, ${env:...} and ${vars.x} allowed."""
+        testers: list[str] = []
+        for i, raw in enumerate(spec.preview.testers if spec.preview else []):
+            path = ("preview", "testers", i)
+            value = self.parse(raw, path)
+            if value is None:
+                continue
+            if value.secret or value.uses_secret():
+                self.fail(path, f"preview.testers[{i}]: a tester is shown in every preview's output, "
+                                f"so it cannot be a secret")
+                continue
+            text, problems = value.render()
+            if problems:  # an ${env:...} not set: reported like every other missing one
+                self.missing += [p for p in problems if p not in self.missing]
+                continue
+            problem = tester_problem(text)
+            if problem:
+                self.fail(path, f"preview.testers[{i}]: {problem}")
+            else:
+                testers.append(text)
+        return list(dict.fromkeys(testers))
 
     def no_templates(self, *path: Any) -> None:
         def walk(value: Any, p: tuple) -> None:

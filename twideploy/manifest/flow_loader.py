@@ -2,7 +2,8 @@
 
 A flow's name is its path under flows/ without the suffix (`subflows/lookup-caller`), which
 environments list and widgets reference, so two files for one name, or a name Studio
-references cannot carry, are errors here. The definition is kept with Studio's defaults
+references cannot carry, are errors here. Scenario files (`*.test.yaml`, `twideploy test`) live
+next to the flows they test and are skipped. The definition is kept with Studio's defaults
 made explicit (`normalize_flow`), so that a file which leaves them out compares equal to
 the flow Studio returns; export uses it to tell whether a file already says what it would write.
 """
@@ -10,6 +11,7 @@ the flow Studio returns; export uses it to tell whether a file already says what
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 from twideploy.manifest.files import ProjectFiles, visible
@@ -18,6 +20,11 @@ from twideploy.manifest.project import FlowSource
 from twideploy.manifest.references import _FLOW_NAME
 
 FLOW_SUFFIXES = (".yaml", ".yml", ".json")
+SCENARIO_SUFFIXES = (".test.yaml", ".test.yml")  # flow tests (twideploy.flowtest), never flows
+
+
+def is_scenario_file(path: Path) -> bool:
+    return path.name.endswith(SCENARIO_SUFFIXES)
 
 
 def load_flows(files: ProjectFiles) -> dict[str, FlowSource]:
@@ -27,7 +34,8 @@ def load_flows(files: ProjectFiles) -> dict[str, FlowSource]:
     base = files.root / "flows"
     if not base.is_dir():
         return flows
-    for path in sorted(p for p in base.rglob("*") if p.is_file() and visible(p.relative_to(files.root))):
+    for path in sorted(p for p in base.rglob("*")
+                       if p.is_file() and visible(p.relative_to(files.root)) and not is_scenario_file(p)):
         file = files.rel(path)
         if path.suffix not in FLOW_SUFFIXES:
             files.warn(file, 1, "ignored: flow files end in .yaml, .yml or .json")

@@ -161,6 +161,14 @@ class BindingSpec(_Spec):
     friendly_name: NumberFriendlyName | None = None
 
 
+class PreviewSpec(_Spec):
+    """How `twideploy preview` previews a pull request on this environment."""
+
+    testers: list[str] = Field(
+        default_factory=list,
+        description="Who reaches the preview: E.164 numbers or client:IDENTITY; ${env:NAME} allowed.")
+
+
 class EnvironmentSpec(_Spec):
     """environments/<name>.yaml: one deployment target."""
 
@@ -179,6 +187,7 @@ class EnvironmentSpec(_Spec):
     state: Literal["local", "account"] = Field(
         "local", description="Where deploy journals, the lock and content hashes live: local (.twideploy/ of this "
                              "checkout) or account (a Twilio Sync service of the account, shared by every machine).")
+    preview: PreviewSpec | None = Field(None, description="Defaults of `twideploy preview` (its testers).")
 
 
 # --------------------------------------------------------------------------- functions/<svc>/service.yaml

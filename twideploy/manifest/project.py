@@ -180,6 +180,7 @@ class Environment:
     numbers: dict[str, Binding]
     prune: bool
     state: Literal["local", "account"] = "local"  # where journals, the lock and content hashes live
+    preview_testers: list[str] = field(default_factory=list)
     # Not part of the public model: how to get credentials, and which non-secret values
     # still wait for an environment variable (`Project.environment()` reports those).
     _account: dict[str, Callable[[], str]] = field(default_factory=dict, repr=False, compare=False)

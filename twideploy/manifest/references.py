@@ -241,13 +241,14 @@ def infer_vars(text: str, vars: Mapping[str, str | Secret]) -> str:
     return "".join(out)
 
 
-def _map_strings(value: Any, fn) -> Any:
+def map_strings(value: Any, fn) -> Any:
+    """`value` (JSON-like data) with `fn` applied to every string in it."""
     if isinstance(value, str):
         return fn(value)
     if isinstance(value, list):
-        return [_map_strings(v, fn) for v in value]
+        return [map_strings(v, fn) for v in value]
     if isinstance(value, dict):
-        return {k: _map_strings(v, fn) for k, v in value.items()}
+        return {k: map_strings(v, fn) for k, v in value.items()}
     return value
 
 
@@ -267,18 +268,18 @@ def _map_content(definition: dict, fn) -> dict:
                         new_state[skey] = copy.deepcopy(svalue)
                     elif skey == "transitions" and isinstance(svalue, list):
                         new_state[skey] = [
-                            {tk: (copy.deepcopy(tv) if tk in _STRUCTURAL_STATE_KEYS else _map_strings(tv, fn))
+                            {tk: (copy.deepcopy(tv) if tk in _STRUCTURAL_STATE_KEYS else map_strings(tv, fn))
                              for tk, tv in t.items()} if isinstance(t, dict) else copy.deepcopy(t)
                             for t in svalue
                         ]
                     else:
-                        new_state[skey] = _map_strings(svalue, fn)
+                        new_state[skey] = map_strings(svalue, fn)
                 states.append(new_state)
             out[key] = states
         elif key == "initial_state":
             out[key] = copy.deepcopy(value)
         else:
-            out[key] = _map_strings(value, fn)
+            out[key] = map_strings(value, fn)
     return out
 
 
@@ -303,6 +304,11 @@ def _replace_key(props: dict, old: str, new_items: dict) -> dict:
     return out
 
 
+def substitute_flow_vars(definition: dict, vars: Mapping[str, str | Secret]) -> dict:
+    """A copy of `definition` with `${vars.x}` substituted in every content string (secrets revealed!)."""
+    return _map_content(definition, lambda s: substitute_vars(s, vars))
+
+
 def compile_flow(definition: dict, *, vars: Mapping[str, str | Secret], book: AddressBook) -> dict:
     """Symbolic flow -> the Studio definition that `POST /v2/Flows` takes for this account.
 
@@ -311,7 +317,7 @@ def compile_flow(definition: dict, *, vars: Mapping[str, str | Secret], book: Ad
     content string (secrets revealed!); Liquid is untouched; initial_state defaults to the
     trigger. Unknown references compile to UNKNOWN placeholders, as a plan shows them.
     """
-    result = _map_content(definition, lambda s: substitute_vars(s, vars))
+    result = substitute_flow_vars(definition, vars)
     for state in result.get("states") or []:
         if not isinstance(state, dict) or not isinstance(state.get("properties"), dict):
             continue

@@ -599,12 +599,16 @@ def validate_project(project: Project, env_names: list[str] | None) -> list[Prob
 
 
 def validate_directory(root, env_names: list[str] | None) -> list[Problem]:
-    """Load (leniently) and validate the project at `root`: everything `validate` reports."""
+    """Load (leniently) and validate the project at `root`: everything `validate` reports,
+    the flow scenario files (`flows/**/*.test.yaml`) included."""
+    from twideploy.flowtest.scenario import load_scenario_files, scenario_problems
     from twideploy.manifest.loader import analyze
 
     project, problems = analyze(root)
+    scenario_files, scenario_schema_problems = load_scenario_files(project.root)
     seen = set(problems)
-    for problem in validate_project(project, env_names):
+    for problem in [*validate_project(project, env_names), *scenario_schema_problems,
+                    *scenario_problems(project, scenario_files)]:
         if problem not in seen:
             seen.add(problem)
             problems.append(problem)

@@ -56,20 +56,34 @@ class Executor:
         plan = self.planned.plan
         if not plan.has_changes:
             return Outcome(None, 0, ["No changes."])
-        context = self._context()
+        context = self.context()
         for provider in PROVIDERS:
             provider.check(context, self._changes(provider.family))
         header = journals.JournalHeader.for_deploy(plan.environment, plan.account_sid, git_sha=self.git_sha,
                                                    summary=plan.summary(),
                                                    changes=[str(c.address) for c in plan.actionable])
-        self.journal = self.store.start_journal(header)
-        writes_before = self.gw.writes_made
-        try:
-            context.commit_message = commits.deploy_message(self.journal.deploy_id, self.git_sha)
+
+        def deploy(context: ApplyContext) -> None:
+            context.commit_message = commits.deploy_message(header.deploy_id, self.git_sha)
             for provider in PROVIDERS:
                 provider.apply(context, self._changes(provider.family))
             for provider in reversed(PROVIDERS):
                 provider.prune(context, self._changes(provider.family))
+
+        writes = self.journalled(header, context, deploy)
+        return Outcome(header.deploy_id, writes, [f"{c.action.value} {c.address}" for c in plan.actionable])
+
+    def journalled(self, header: journals.JournalHeader, context: ApplyContext, body: Callable[[ApplyContext], None],
+                   *, what: str = "apply", finish_with: str = "",
+                   blocks: str = "apply refuses to run until the rollback is finished") -> int:
+        """Run `body`, whose every write through `context.write` is journalled under `header`;
+        on any failure undo its writes newest first and raise ApplyError (the command that
+        finishes an incomplete undo is `finish_with`). Returns the number of writes made."""
+        self.journal = self.store.start_journal(header)
+        finish_with = finish_with or f"twideploy rollback --env {header.environment}"
+        writes_before = self.gw.writes_made
+        try:
+            body(context)
         except BaseException as error:
             # Twilio's error text may quote a value we sent; never let a secret through.
             secrets = self.planned.desired.secret_values()
@@ -81,15 +95,13 @@ class Executor:
             if isinstance(error, KeyboardInterrupt):
                 raise
             if not failures:
-                raise ApplyError(f"apply failed: {reason}; {rolled_back(report)}", report) from error
-            raise ApplyError(f"apply failed: {reason}; the rollback was incomplete ({len(failures)} undo step(s) "
-                             f"failed: {'; '.join(failures)}), so the account is half-applied and apply refuses "
-                             f"to run until the rollback is finished. Finish it with: "
-                             f"twideploy rollback --env {plan.environment}", report) from error
+                raise ApplyError(f"{what} failed: {reason}; {rolled_back(report)}", report) from error
+            raise ApplyError(f"{what} failed: {reason}; the rollback was incomplete ({len(failures)} undo step(s) "
+                             f"failed: {'; '.join(failures)}), so the account is half-applied and {blocks}. "
+                             f"Finish it with: {finish_with}", report) from error
         self.journal.finish("applied", writes=self.gw.writes_made - writes_before)
         self._keep_content_hashes()
-        return Outcome(self.journal.deploy_id, self.gw.writes_made - writes_before,
-                       [f"{c.action.value} {c.address}" for c in plan.actionable])
+        return self.gw.writes_made - writes_before
 
     def _keep_content_hashes(self) -> None:
         """Share what this run hashed; a store out of reach now costs the next plan fetches, nothing more."""
@@ -121,7 +133,7 @@ class Executor:
 
     # -- what every provider is given ------------------------------------------------------
 
-    def _context(self) -> ApplyContext:
+    def context(self) -> ApplyContext:
         """The plan's address book serves the whole apply: providers add what they create to it."""
         planned, plan = self.planned, self.planned.plan
         return ApplyContext(self.gw, planned.desired, planned.live, planned.book,

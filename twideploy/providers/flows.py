@@ -5,6 +5,11 @@ revision, which is also how the journal undoes an update. Studio keeps every rev
 journal holds the revision number and the definition is fetched when undoing: a definition
 may hold secret values (a secret `${vars.x}`), and no file may hold one.
 
+A flow whose latest revision is a draft (a preview, or a console "Save" without "Publish")
+is read as callers see it: its latest published revision, with the draft noted (`Draft`).
+A draft is not deployed: plan and apply compare against the published revision, and
+publishing over a draft twideploy did not make says so in the plan.
+
 Each flow is compiled once, when planning, into `PlanContext.compiled`; apply writes that
 definition, recompiling only a flow that refers to what this deploy creates (it showed
 "(known after apply)"), and then only after checking that the result is the planned one with
@@ -69,11 +74,39 @@ from twideploy.twilio_api.gateway import Gateway
 from twideploy.yaml_writer import plain, read_document
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A draft revision newer than the published one: callers do not run it, Test Users do."""
+
+    revision: int
+    commit_message: str | None
+    date_updated: str
+
+    @property
+    def ours(self) -> bool:
+        """Whether twideploy made it (a preview)."""
+        return commits.parse_preview(self.commit_message) is not None
+
+    def describe(self) -> str:
+        made = f"preview {commits.parse_preview(self.commit_message)}" if self.ours else \
+            f"made outside twideploy ({self.commit_message or 'no commit message'!r}, {self.date_updated})"
+        return f"draft revision {self.revision} {made}"
+
+
 @dataclass
 class LiveFlow(studio.Flow):
-    """A live flow as the planner sees it: Twilio's record plus what the cache knows of it."""
+    """A live flow as the planner sees it: Twilio's record (of the published revision when a
+    draft is the latest: `draft`) plus what the cache knows of it."""
 
-    known_hash: str | None = None  # the definition's hash when known without fetching it
+    #: The definition's `definition_hash` when known without fetching it: all of it from this
+    #: machine's cache, or its first `commits.HASH_DIGITS` from the commit message of the
+    #: revision twideploy wrote (what a fresh CI runner, without the cache, has).
+    known_hash: str | None = None
+    draft: Draft | None = None
+
+    def known_to_be(self, definition: JsonObject) -> bool:
+        """Whether the definition not fetched is known to be `definition`, to the letter."""
+        return self.known_hash is not None and definition_hash(definition).startswith(self.known_hash)
 
 
 def read(gw: Gateway, managed_names: set[str], cache: ContentCache | None = None, *,
@@ -81,20 +114,31 @@ def read(gw: Gateway, managed_names: set[str], cache: ContentCache | None = None
     """Every flow of the account by friendly_name; definitions only for the managed ones.
 
     Twilio's list has no definitions, so managed flows are fetched, concurrently, except,
-    with `skip_known`, those whose current revision's hash the `cache` knows: they come
-    back with `definition=None` and `known_hash`, for the planner to fetch only if they
-    differ from the manifests (`fetch_definitions`).
+    with `skip_known`, those whose current revision's hash is known (`known_hash`): they
+    come back with `definition=None`, for the planner to fetch only if that is not the hash
+    of what the manifests compile to (`fetch_definitions`). A managed flow whose latest revision
+    is a draft is read as its latest published revision (`read_published`).
     """
     flows = {r.friendly_name: _live(r) for r in studio.list_flows(gw)}
+    drafted = [f for name, f in flows.items() if name in managed_names and f.status == "draft"]
+    gw.map(lambda flow: read_published(gw, flow), drafted)
+    for flow in drafted:
+        remember(cache, flow)
     missing = []
     for name, flow in flows.items():
         if name in managed_names and flow.definition is None:
-            if skip_known and cache is not None:
-                flow.known_hash = cache.hashes.get(revision_key(flow.sid, flow.revision))
+            if skip_known:
+                flow.known_hash = _known_hash(flow, cache)
             if flow.known_hash is None:
                 missing.append(flow)
     fetch_definitions(gw, missing, cache)
     return flows
+
+
+def _known_hash(flow: LiveFlow, cache: ContentCache | None) -> str | None:
+    cached = cache.hashes.get(revision_key(flow.sid, flow.revision)) if cache is not None else None
+    commit = commits.parse_deploy(flow.commit_message)
+    return cached or (commit.definition_hash if commit else None)
 
 
 def fetch_definitions(gw: Gateway, missing: list[LiveFlow], cache: ContentCache | None) -> None:
@@ -103,6 +147,23 @@ def fetch_definitions(gw: Gateway, missing: list[LiveFlow], cache: ContentCache 
     for flow, full in zip(missing, fetched, strict=True):
         flow.definition, flow.revision, flow.status = full.definition, full.revision, full.status
         remember(cache, flow)
+
+
+def read_published(gw: Gateway, flow: LiveFlow) -> None:
+    """Turn a flow listed with a draft as its latest revision into its latest published revision
+    (Studio's `LatestPublished`), the draft kept in `flow.draft`. A flow never published has
+    nothing else: it stays the draft it is."""
+    try:
+        published = studio.fetch_revision(gw, flow.sid, studio.LATEST_PUBLISHED)
+    except TwilioApiError as error:
+        if error.status != 404:
+            raise
+        full = studio.fetch_flow(gw, flow.sid)
+        flow.definition, flow.revision, flow.status = full.definition, full.revision, full.status
+        return
+    flow.draft = Draft(flow.revision, flow.commit_message, flow.date_updated)
+    flow.revision, flow.status, flow.definition = published.revision, published.status, published.definition
+    flow.commit_message, flow.date_updated = published.commit_message, published.date_updated
 
 
 def remember(cache: ContentCache | None, flow: LiveFlow) -> None:
@@ -139,7 +200,17 @@ def plan(name: str, friendly_name: str, status: str, compiled: dict[str, Any], l
         widgets = diff_shown(live.definition, compiled, shown(live.definition), shown(compiled))
     if live.status != status:
         widgets.insert(0, WidgetChange("(flow)", "flow", "status", live.status, status))
-    return Change("flow", address, Action.UPDATE if widgets else Action.NOOP, before, after, widgets)
+    action = Action.UPDATE if widgets else Action.NOOP
+    return Change("flow", address, action, before, after, widgets, _draft_note(live.draft, action))
+
+
+def _draft_note(draft: Draft | None, action: Action) -> str:
+    """What the plan says of a draft on a flow: publishing replaces it as the latest revision."""
+    if draft is None or action is not Action.UPDATE:
+        return ""
+    if draft.ours:
+        return f"publishing ends its {draft.describe()} (apply clears that preview)"
+    return f"{draft.describe()} is replaced as the latest revision by this publish (it stays in the revisions)"
 
 
 def plan_unmanaged(name: str, live: LiveFlow, prune: bool) -> Change:
@@ -254,10 +325,60 @@ def _sid_named(gw: Gateway, friendly_name: str) -> str | None:
     return next((f.sid for f in studio.list_flows(gw) if f.friendly_name == friendly_name), None)
 
 
+# --------------------------------------------------------------------------- preview drafts
+
+def write_draft(gw: Gateway, change: Change, live: LiveFlow, definition: JsonObject, commit_message: str,
+                preview_id: str, write: Writer) -> int:
+    """Write `definition` as a draft revision of `live` (callers keep running the published one);
+    the draft's revision number. Undone by republishing the published definition."""
+    undo = {"sid": live.sid, "friendly_name": live.friendly_name, "published_revision": live.revision,
+            "commit_message": commit_message, "preview_id": preview_id}
+    result = write("flow.draft", change.address, undo, lambda: {"revision": studio.update_flow(
+        gw, live.sid, status="draft", definition=definition, commit_message=commit_message).revision})
+    return int(result["revision"])
+
+
+def set_test_users(gw: Gateway, change: Change, live: LiveFlow, testers: list[str], write: Writer) -> list[str]:
+    """Add `testers` to the flow's Test Users (others already there stay); the list as set."""
+    previous = studio.fetch_test_users(gw, live.sid)
+    wanted = list(dict.fromkeys([*previous, *testers]))
+    write("flow.test_users", change.address, {"sid": live.sid, "friendly_name": live.friendly_name,
+                                              "previous": previous},
+          lambda: {"test_users": studio.update_test_users(gw, live.sid, wanted)})
+    return wanted
+
+
+def _undo_draft(gw: Gateway, undo: dict, result: dict) -> str:
+    """End a preview's draft: Studio has no "discard draft", so the latest published definition
+    is written back as a new published revision, its commit message saying so. A flow already
+    published since (apply publishes over a preview) needs nothing; a newer draft someone
+    else made is left alone (it is theirs to publish or drop)."""
+    name, sid = undo["friendly_name"], undo["sid"]
+    current = studio.fetch_flow(gw, sid)
+    if current.status == "published":
+        return f"flow {name}: no draft to end (revision {current.revision} is published)"
+    if current.commit_message != undo["commit_message"]:
+        raise NotUndoable(f"flow {name}: its latest revision {current.revision} is a draft this preview did not "
+                          f"write ({current.commit_message or 'no commit message'!r}); left as it is")
+    published = studio.fetch_revision(gw, sid, studio.LATEST_PUBLISHED)
+    new = studio.update_flow(gw, sid, status="published", definition=published.definition,
+                             commit_message=commits.preview_cleared_message(undo["preview_id"],
+                                                                            published.revision)).revision
+    return f"flow {name}: draft ended, published revision {published.revision}'s definition is revision {new}"
+
+
+def _undo_test_users(gw: Gateway, undo: dict, result: dict) -> str:
+    previous = [str(user) for user in undo["previous"]]
+    studio.update_test_users(gw, undo["sid"], previous)
+    return f"flow {undo['friendly_name']}: Test Users back to {', '.join(previous) or 'none'}"
+
+
 UNDO: dict[str, UndoFunction] = {
     "flow.create": _undo_create,
     "flow.update": _undo_update,
     "flow.delete": _undo_delete,
+    "flow.draft": _undo_draft,
+    "flow.test_users": _undo_test_users,
 }
 
 
@@ -281,7 +402,8 @@ def _attribute(ctx: AuditContext, change: Change) -> DriftItem | None:
                          "in the manifests but not in the account (never applied, or deleted)")
     if live is None:
         return None
-    written = sorted(revisions(ctx.gw, live.sid), key=lambda r: r.revision)
+    # A draft after the published revision serves no caller: reported apart (`_draft_item`).
+    written = sorted((r for r in revisions(ctx.gw, live.sid) if r.revision <= live.revision), key=lambda r: r.revision)
     ours = [r for r in written if commits.is_ours(r.commit_message)]
     last_ours = ours[-1] if ours else None
     outside = [r for r in written if r.revision > (last_ours.revision if last_ours else 0)
@@ -323,6 +445,30 @@ def _attribute(ctx: AuditContext, change: Change) -> DriftItem | None:
                      f"live is twideploy's revision {last_ours.revision} ({last_ours.commit_message}); "
                      f"the manifests changed since (not applied yet)", changes, False,
                      iso(live.date_updated), details)
+
+
+def _draft_item(ctx: AuditContext, name: str, live: LiveFlow) -> DriftItem | None:
+    """A draft is information, never drift: callers run the published revision. Twideploy's own
+    is an open preview (its label, testers and start); another is someone's work in progress."""
+    draft = live.draft
+    if draft is None:
+        return None
+    details: dict[str, Any] = {"draft": {"revision": draft.revision, "commit_message": draft.commit_message or "",
+                                         "date_updated": iso(draft.date_updated)}}
+    if not draft.ours:
+        return DriftItem(Address.flow(name), "flow", INFO, "draft",
+                         f"{draft.describe()}: only its Test Users reach it, callers run published revision "
+                         f"{live.revision}; twideploy never writes over it unannounced", [], True,
+                         iso(draft.date_updated), details)
+    record = ctx.history.open_preview()
+    testers = ", ".join(record.header.testers) if record else "unknown testers"
+    since = record.header.started_at if record else iso(draft.date_updated)
+    details["preview"] = {"label": commits.parse_preview(draft.commit_message),
+                          "testers": list(record.header.testers) if record else [], "since": since}
+    return DriftItem(Address.flow(name), "flow", INFO, "preview",
+                     f"in preview {commits.parse_preview(draft.commit_message)} since {since} for {testers} "
+                     f"(draft revision {draft.revision}; callers run published revision {live.revision})",
+                     [], False, since, details)
 
 
 def _revisions_text(revisions: list[studio.Revision]) -> str:
@@ -409,7 +555,7 @@ class _FlowExport:
         for friendly in self._chosen(ctx):
             name = self.names[friendly]
             self.symbolic[name] = self._decompile(ctx, friendly, name)
-            for ref in _function_refs(self.symbolic[name]):
+            for ref in function_refs(self.symbolic[name]):
                 ctx.referred.add(Address.service(ref.service))
         ctx.kept.update(Address.flow(name) for name in [*self.symbolic, *ctx.env.flows])
 
@@ -525,7 +671,7 @@ def _subflow_sids(definition: dict[str, Any]) -> list[str]:
             if s.get("type") == "run-subflow" and isinstance((s.get("properties") or {}).get("flow_sid"), str)]
 
 
-def _function_refs(definition: dict[str, Any]) -> list[FunctionRef]:
+def function_refs(definition: dict[str, Any]) -> list[FunctionRef]:
     refs = []
     for state in definition.get("states") or []:
         function = (state.get("properties") or {}).get("function") if state.get("type") == "run-function" else None
@@ -554,7 +700,7 @@ class FlowsProvider:
             ctx.compiled[flow.name] = compile_flow(flow.definition, vars=env.vars, book=ctx.book)
         fetch_definitions(ctx.gw, [found for flow in desired.flows
                                    if (found := live.flows.get(flow.friendly_name)) and found.definition is None
-                                   and (found.known_hash != definition_hash(ctx.compiled[flow.name])
+                                   and (not found.known_to_be(ctx.compiled[flow.name])
                                         or found.status != flow.status)], ctx.cache)
         changes = [plan(flow.name, flow.friendly_name, flow.status, ctx.compiled[flow.name],
                         live.flows.get(flow.friendly_name),
@@ -588,7 +734,8 @@ class FlowsProvider:
                 verify(change.address, definition, resolved)
                 definition = resolved
             current = write_flow(ctx.gw, change, source.friendly_name, source.status, definition,
-                                 ctx.live.flows.get(source.friendly_name), ctx.commit_message, ctx.write)
+                                 ctx.live.flows.get(source.friendly_name),
+                                 revision_message(ctx, source.friendly_name, definition), ctx.write)
             ctx.live.flows[source.friendly_name] = current
             remember(ctx.cache, current)
             ctx.book.flows[source.name] = FlowAddress(current.sid, current.webhook_url)
@@ -600,7 +747,10 @@ class FlowsProvider:
                 delete_flow(ctx.gw, change, found, ctx.write, partial(ctx.desired.holds_secret, found.friendly_name))
 
     def attribute(self, ctx: AuditContext, changes: list[Change]) -> list[DriftItem]:
-        return [item for change in changes if (item := _attribute(ctx, change)) is not None]
+        names = {source.friendly_name: name for name, source in ctx.project.flows.items()}
+        drafts = [item for friendly, live in sorted(ctx.live.flows.items())
+                  if (item := _draft_item(ctx, names.get(friendly, friendly), live)) is not None]
+        return [item for change in changes if (item := _attribute(ctx, change)) is not None] + drafts
 
     def decompile(self, ctx: DecompileContext) -> None:
         """The flows `target_env` deploys, decompiled from what the source account runs."""
@@ -629,6 +779,14 @@ class FlowsProvider:
 
     def export(self, ctx: ExportContext) -> _FlowExport:
         return _FlowExport(ctx)
+
+
+def revision_message(ctx: ApplyContext, friendly_name: str, definition: JsonObject) -> str:
+    """The deploy's commit message, with the hash of `definition` unless it may hold a secret
+    (see `commits`): what lets a plan without this machine's cache skip fetching it."""
+    if ctx.desired.holds_secret(friendly_name, definition):
+        return ctx.commit_message
+    return commits.with_definition_hash(ctx.commit_message, definition_hash(definition))
 
 
 def _unknown_in(value: object) -> bool:

@@ -1157,10 +1157,38 @@ class ServerlessProvider:
         return _ServiceExport(ctx)
 
 
-def _enter(book: AddressBook, name: str, service: LiveService | None) -> None:
-    """The functions of service `name` in the address book (once it has an environment)."""
+def _enter(book: AddressBook, name: str, service: LiveService | None, paths: set[str] | None = None) -> None:
+    """The functions of service `name` (those at `paths`, or all) in the address book, as its
+    environment serves them (once it has one)."""
     if not service or not service.environment:
         return
     for path, code in service.functions.items():
-        book.functions[FunctionRef(name, path)] = FunctionAddress(
-            service.sid, service.environment.sid, code.sid, f"https://{service.environment.domain_name}{path}")
+        if paths is None or path in paths:
+            book.functions[FunctionRef(name, path)] = FunctionAddress(
+                service.sid, service.environment.sid, code.sid, f"https://{service.environment.domain_name}{path}")
+
+
+def deploy_preview(ctx: ApplyContext, name: str, paths: set[str], environment: str, domain_suffix: str,
+                   book: AddressBook) -> LiveService:
+    """Deploy the functions at `paths` of service `name`, and only those, to a Serverless
+    environment of their own (a preview's, `environment` / `domain_suffix`) with the service's
+    variables, and enter them in `book` as that environment serves them. The service's other
+    environments are left alone: function resources and versions are service-wide, builds
+    and deployments per environment. The writes are a deploy's (journalled by `ctx.write`,
+    undone the same way: deleting the environment deletes its build and variables)."""
+    source, settings = ctx.desired.services[name]
+    live = ctx.live.services.get(name)
+    if live is None:
+        raise TwideployError(f"service {name} does not exist in {ctx.desired.env.name} yet: apply it once before "
+                             f"previewing changes to its functions")
+    only = dataclasses.replace(source, functions=[f for f in source.functions if f.path in paths], assets=[])
+    where = dataclasses.replace(settings, environment=environment, domain_suffix=domain_suffix)
+    fresh = LiveService(live.sid, live.unique_name, live.friendly_name, live.ui_editable,
+                        functions={path: LiveCode(code.sid, path) for path, code in live.functions.items()})
+    changes = [dataclasses.replace(c, action=Action.NOOP) if c.kind == "service" else c
+               for c in plan(name, only, where, fresh, prune=False)]
+    deployer = ServiceDeployer(ctx.gw, name, only, where, fresh, ctx.write, ctx.cache, ctx.progress,
+                               secret_history(ctx.records))
+    service = deployer.apply(changes)
+    _enter(book, name, service, paths)
+    return service

@@ -23,10 +23,11 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
 ADDED, CHANGED, REMOVED = "added", "changed", "removed"
+UNREACHED = "unreached"  # flow-test coverage: no scenario reached the widget or took the transition
 NodeMarks = dict[str, str]
-"""Widget name -> ADDED, CHANGED or REMOVED."""
+"""Widget name -> ADDED, CHANGED, REMOVED or UNREACHED."""
 EdgeMarks = dict[tuple[str, str, str], str]
-"""(source, event label, target), as `Edge.key` -> ADDED or REMOVED."""
+"""(source, event label, target), as `Edge.key` -> ADDED, REMOVED or UNREACHED."""
 
 MAX_LABEL = 40  # characters of a call or condition label; a longer one ends in "..."
 
@@ -77,7 +78,7 @@ class FlowGraph:
                 continue
             for transition in state.get("transitions") or []:
                 if isinstance(transition, dict) and transition.get("next") in names:
-                    edges.append(Edge(state["name"], transition["next"], _event_label(transition)))
+                    edges.append(Edge(state["name"], transition["next"], event_label(transition)))
         return cls(nodes, edges)
 
 
@@ -114,7 +115,8 @@ def _calls(widget_type: str, props: dict[str, Any]) -> str | None:
     return None
 
 
-def _event_label(transition: dict[str, Any]) -> str:
+def event_label(transition: dict[str, Any]) -> str:
+    """How a transition is labelled (and named in `Edge.key`): its event, `match: <condition>` for a match."""
     event = str(transition.get("event", ""))
     conditions = transition.get("conditions")
     if event == "match" and isinstance(conditions, list) and conditions and isinstance(conditions[0], dict):
@@ -130,8 +132,10 @@ _MERMAID_CLASSES = {
     ADDED: "fill:#dafbe1,stroke:#1a7f37,stroke-width:2px,color:#000",
     CHANGED: "fill:#fff8c5,stroke:#9a6700,stroke-width:2px,color:#000",
     REMOVED: "fill:#ffebe9,stroke:#cf222e,stroke-width:2px,stroke-dasharray:5 3,color:#000",
+    UNREACHED: "fill:#f6f8fa,stroke:#8c959f,stroke-width:2px,stroke-dasharray:5 3,color:#57606a",
 }
-_MERMAID_EDGE_STYLES = {ADDED: "stroke:#1a7f37,stroke-width:2px", REMOVED: "stroke:#cf222e,stroke-width:2px"}
+_MERMAID_EDGE_STYLES = {ADDED: "stroke:#1a7f37,stroke-width:2px", REMOVED: "stroke:#cf222e,stroke-width:2px",
+                        UNREACHED: "stroke:#8c959f,stroke-width:2px"}
 
 
 def _mermaid_text(text: str) -> str:
@@ -151,12 +155,12 @@ def to_mermaid(graph: FlowGraph, marks: NodeMarks | None = None, edge_marks: Edg
         lines.append(f'    {ids[node.name]}["{_mermaid_text(node.name)}<br/><small>{second}</small>"]')
     styles = []
     for index, edge in enumerate(graph.edges):
-        arrow = "-.->" if edge_marks.get(edge.key) == REMOVED else "-->"
+        arrow = "-.->" if edge_marks.get(edge.key) in (REMOVED, UNREACHED) else "-->"
         lines.append(f'    {ids[edge.source]} {arrow}|"{_mermaid_text(edge.event)}"| {ids[edge.target]}')
         if edge.key in edge_marks:
             styles.append(f"    linkStyle {index} {_MERMAID_EDGE_STYLES[edge_marks[edge.key]]}")
     lines += styles
-    used = [mark for mark in (ADDED, CHANGED, REMOVED) if mark in marks.values()]
+    used = [mark for mark in (ADDED, CHANGED, REMOVED, UNREACHED) if mark in marks.values()]
     for mark in used:
         lines.append(f"    classDef {mark} {_MERMAID_CLASSES[mark]}")
         members = ",".join(ids[name] for name in ids if marks.get(name) == mark)

@@ -9,6 +9,11 @@ oldest first, so each is unit-tested on records built in memory.
 A rollback journal holds no steps of its own: it names the deploys it `reverts`, and once it
 is `applied` those deploys no longer count as active (a rollback that failed midway leaves
 them to retry).
+
+Previews (and the clears that end them) are journalled in the same folder but are not
+deploys: they wrote drafts, Test Users and a preview Serverless environment, nothing callers
+run, so every question about what is deployed looks at deploys and rollbacks only
+(`deploys`); `open_preview` and `previews` answer for them.
 """
 
 from __future__ import annotations
@@ -17,7 +22,11 @@ from dataclasses import dataclass
 
 from twideploy.addresses import Address
 from twideploy.errors import TwideployError
-from twideploy.state.journal import DEPLOY, ROLLBACK, DeployRecord, Step
+from twideploy.state.journal import DEPLOY, PREVIEW, ROLLBACK, DeployRecord, Step
+
+#: How a preview that still has writes in the account may have ended: open (applied), killed
+#: (interrupted) or failed with an incomplete undo; `preview --clear` ends each of them.
+OPEN_PREVIEW = ("applied", "interrupted", "rollback_failed")
 
 #: The journalled write that deploys a build (serverless), replayed by `expected_build`.
 DEPLOYMENT_CREATE = "deployment.create"
@@ -29,6 +38,19 @@ class History:
 
     records: list[DeployRecord]
 
+    @property
+    def deploys(self) -> list[DeployRecord]:
+        """The deploys and rollbacks (not previews or their clears), oldest first."""
+        return [r for r in self.records if r.kind in (DEPLOY, ROLLBACK)]
+
+    def previews(self) -> list[DeployRecord]:
+        return [r for r in self.records if r.kind == PREVIEW]
+
+    def open_preview(self) -> DeployRecord | None:
+        """The newest preview not yet cleared (one per environment at a time)."""
+        open_ = [r for r in self.previews() if r.status in OPEN_PREVIEW]
+        return open_[-1] if open_ else None
+
     def reverted_ids(self) -> set[str]:
         """Deploys undone by a rollback that finished; one that failed midway leaves them to retry."""
         return {deploy_id for r in self.records if r.kind == ROLLBACK and r.status == "applied"
@@ -37,7 +59,7 @@ class History:
     def active(self) -> list[DeployRecord]:
         """Applied deploys (and rollbacks) that were not reverted since, oldest first."""
         reverted = self.reverted_ids()
-        return [r for r in self.records if r.status == "applied" and r.deploy_id not in reverted]
+        return [r for r in self.deploys if r.status == "applied" and r.deploy_id not in reverted]
 
     def unfinished(self) -> list[DeployRecord]:
         """Deploys that left the account half-applied: interrupted, or failed with a rollback that
@@ -53,7 +75,7 @@ class History:
         if unfinished and not to:
             return unfinished[::-1]
         reverted = self.reverted_ids()
-        applied = [r for r in self.records if r.kind == DEPLOY and r.status == "applied"
+        applied = [r for r in self.deploys if r.kind == DEPLOY and r.status == "applied"
                    and r.deploy_id not in reverted]
         if not to:
             if not applied:
@@ -93,7 +115,7 @@ class History:
 
     def our_deployments(self, service: str) -> dict[str, DeployRecord]:
         """Deployment SID -> the deploy that made it (every journal, reverted or not)."""
-        return {str(step.result.get("sid")): record for record in self.records
+        return {str(step.result.get("sid")): record for record in self.deploys
                 for step in self._deployment_steps(record, service) if step.result is not None}
 
     def expected_build(self, service: str, build_of: dict[str, str]) -> tuple[str | None, DeployRecord | None]:
@@ -101,7 +123,7 @@ class History:
         deploys and rollbacks in order. `build_of`: deployment SID -> its build SID (live)."""
         by_id = self._by_id()
         expected: tuple[str | None, DeployRecord | None] = (None, None)
-        for record in self.records:
+        for record in self.deploys:
             if record.status != "applied":
                 continue
             if record.kind == ROLLBACK:

@@ -41,7 +41,10 @@ JsonOut: TypeAlias = None | bool | int | float | str | Sequence["JsonOut"] | Map
 
 JOURNAL_FORMAT_VERSION = 1
 DEPLOY, ROLLBACK = "deploy", "rollback"
-OUTCOMES = ("applied", "rolled_back", "rollback_failed", "abandoned", "no_changes")
+#: A preview writes drafts, Test Users and a preview Serverless environment (never what callers
+#: run); its clear undoes those writes (see twideploy.preview). Neither counts as a deploy.
+PREVIEW, CLEAR = "preview", "clear"
+OUTCOMES = ("applied", "rolled_back", "rollback_failed", "abandoned", "no_changes", "cleared")
 #: A deploy in one of these states left the account half-applied: it must be rolled back
 #: (or abandoned) before another apply.
 UNFINISHED = ("interrupted", "rollback_failed")
@@ -70,6 +73,8 @@ class JournalHeader:
     summary: dict[str, int] = field(default_factory=dict)
     changes: tuple[str, ...] = ()
     reverts: tuple[str, ...] = ()
+    label: str | None = None  # a preview's (and its clear's)
+    testers: tuple[str, ...] = ()  # a preview's
 
     @classmethod
     def for_deploy(cls, environment: str, account_sid: str, *, git_sha: str | None, summary: dict[str, int],
@@ -80,12 +85,28 @@ class JournalHeader:
     def for_rollback(cls, environment: str, account_sid: str, reverts: list[str]) -> JournalHeader:
         return cls(new_deploy_id(), environment, now(), ROLLBACK, account_sid, reverts=tuple(reverts))
 
+    @classmethod
+    def for_preview(cls, environment: str, account_sid: str, *, label: str, testers: list[str],
+                    git_sha: str | None, changes: list[str]) -> JournalHeader:
+        return cls(new_deploy_id(), environment, now(), PREVIEW, account_sid, git_sha, changes=tuple(changes),
+                   label=label, testers=tuple(testers))
+
+    @classmethod
+    def for_clear(cls, environment: str, account_sid: str, preview: JournalHeader) -> JournalHeader:
+        return cls(new_deploy_id(), environment, now(), CLEAR, account_sid, reverts=(preview.deploy_id,),
+                   label=preview.label)
+
     def to_dict(self) -> JsonObject:
         """The header line's fields (each kind writes only its own)."""
         data: JsonObject = {"deploy_id": self.deploy_id, "environment": self.environment,
                             "started_at": self.started_at, "kind": self.kind, "account_sid": self.account_sid}
         if self.kind == ROLLBACK:
             return {**data, "reverts": list(self.reverts)}
+        if self.kind == CLEAR:
+            return {**data, "reverts": list(self.reverts), "label": self.label}
+        if self.kind == PREVIEW:
+            return {**data, "git_sha": self.git_sha, "changes": list(self.changes), "label": self.label,
+                    "testers": list(self.testers)}
         return {**data, "git_sha": self.git_sha, "summary": dict(self.summary), "changes": list(self.changes)}
 
     @classmethod
@@ -95,7 +116,8 @@ class JournalHeader:
         return cls(str(data["deploy_id"]), str(data.get("environment") or ""), str(data.get("started_at") or ""),
                    str(data.get("kind") or DEPLOY), _text(data.get("account_sid")), _text(data.get("git_sha")),
                    counts, tuple(str(c) for c in _list(data.get("changes"))),
-                   tuple(str(r) for r in _list(data.get("reverts"))))
+                   tuple(str(r) for r in _list(data.get("reverts"))), _text(data.get("label")),
+                   tuple(str(t) for t in _list(data.get("testers"))))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@
   journal/<env>/<deploy-id>.jsonl   deploy journals (see state.journal)
   locks/<env>.lock                  one writer per environment (see state.lock)
   cache/content-<account>.json      content hashes (see state.cache)
+  cache/node/                       npm packages of the Functions `twideploy test` runs (flowtest)
   plan-key                          key of the plan fingerprints' HMACs (see state.plan_key)
   emulator/<env>.sqlite             the local emulator's database of an environment
 ```
@@ -12,6 +13,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +49,13 @@ class StatePaths:
     def content_cache(self, account_sid: str) -> Path:
         """Per account: SIDs of one account mean nothing in another."""
         return self.root / "cache" / f"content-{account_sid}.json"
+
+    @property
+    def node_cache(self) -> Path:
+        """Where `twideploy test` installs npm packages; under `$TWIDEPLOY_CACHE_DIR` when set, so CI
+        (or several checkouts) can keep one between runs."""
+        shared = os.environ.get("TWIDEPLOY_CACHE_DIR")
+        return (Path(shared) if shared else self.root / "cache") / "node"
 
     @property
     def plan_key(self) -> Path:

@@ -1,4 +1,5 @@
-"""The only place that talks to Twilio: SDK client, retries, paging, upload, request counting.
+"""The only place that talks to Twilio: SDK client, retries, paging, upload, request counting,
+and how many requests are in flight (`AdaptiveLimit`: fewer while Twilio answers 429).
 
 The `twilio` SDK addresses each product by its own host (studio.twilio.com,
 serverless.twilio.com, api.twilio.com, serverless-upload.twilio.com, sync.twilio.com). To
@@ -14,8 +15,9 @@ import json
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import requests
@@ -44,7 +46,7 @@ EMULATOR_PATH_PREFIXES = {"sync.twilio.com": "/sync"}
 UPLOAD_BASE = "https://serverless-upload.twilio.com"
 SYNC_BASE = "https://sync.twilio.com"
 MAX_PAGE_SIZE = 1000
-DEFAULT_CONCURRENCY = 16  # requests in flight at most, per account
+DEFAULT_CONCURRENCY = 16  # requests in flight at most, per account (the ceiling of `AdaptiveLimit`)
 RETRY_AFTER_CAP_SECONDS = 60.0
 
 #: Statuses worth another attempt. A request that sends the same outcome however often it
@@ -99,8 +101,9 @@ class _RedirectingHttpClient(TwilioHttpClient):
 
         def attempt() -> requests.Response:
             self._gateway._count(method, state=state)
-            with self._gateway.in_flight:  # the bound holds however deeply `map` calls nest
+            with self._gateway.limiter.slot() as answered:  # the bound holds however deeply `map` calls nest
                 response = self.session.request(method, url, allow_redirects=False, **kwargs)
+                answered(response.status_code)
             if response.status_code in retryable:
                 raise _RetryableStatus(response)
             return response
@@ -151,6 +154,60 @@ def _wait_retry_after(state: RetryCallState) -> float:
     return _backoff(state)
 
 
+class AdaptiveLimit:
+    """How many requests may be in flight: additive increase, multiplicative decrease (AIMD).
+
+    Twilio answers 429 when an account sends too much at once. A 429 halves the limit (not
+    below `floor`, 1), at most once per round: requests sent before the last halving were
+    sent under the higher limit, so their 429s say nothing new (without this, one burst of
+    16 rejections would take 16 down to 1). Every `limit` answers that are not 429, about one
+    round's worth, raise it by one, up to `ceiling` (`Gateway(concurrency=...)`, which
+    `--parallelism` sets). It starts at the ceiling, so an account that is never throttled
+    never waits. A request that got no answer (a dropped connection) changes nothing.
+    Thread-safe: every attempt of every thread goes through `slot`.
+    """
+
+    def __init__(self, ceiling: int, *, floor: int = 1):
+        if not 1 <= floor <= ceiling:
+            raise ValueError(f"the concurrency must be at least {floor}")
+        self.ceiling, self.floor, self.limit = ceiling, floor, ceiling
+        self.in_flight = 0
+        self.peak_in_flight = 0  # the most requests in flight at once, ever
+        self.throttled = 0  # 429 answers received
+        self._answered = 0  # answers, not 429, since the limit last changed
+        self._round = 0  # how many times it was halved
+        self._room = threading.Condition()
+
+    @contextmanager
+    def slot(self) -> Iterator[Callable[[int], None]]:
+        """Wait for room, then hold one place while a request is in flight; call the function
+        it yields with the HTTP status of the answer (not calling it: no answer came)."""
+        with self._room:
+            while self.in_flight >= self.limit:
+                self._room.wait()
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            sent_in_round = self._round
+        status: list[int] = []
+        try:
+            yield status.append
+        finally:
+            self._release(sent_in_round, status[-1] if status else None)
+
+    def _release(self, sent_in_round: int, status: int | None) -> None:
+        with self._room:
+            self.in_flight -= 1
+            if status == 429:
+                self.throttled += 1
+                if sent_in_round == self._round:
+                    self.limit, self._round, self._answered = max(self.floor, self.limit // 2), self._round + 1, 0
+            elif status is not None:
+                self._answered += 1
+                if self._answered >= self.limit and self.limit < self.ceiling:
+                    self.limit, self._answered = self.limit + 1, 0
+            self._room.notify_all()
+
+
 class Gateway:
     """A Twilio account as twideploy sees it: the SDK client plus the plumbing around it."""
 
@@ -158,7 +215,7 @@ class Gateway:
                  concurrency: int = DEFAULT_CONCURRENCY, timeout: float = 30.0, max_attempts: int = 8):
         self.credentials = credentials
         self.concurrency = concurrency
-        self.in_flight = threading.BoundedSemaphore(concurrency)
+        self.limiter = AdaptiveLimit(concurrency)  # its `limit` now, `peak_in_flight`, `throttled`
         self.max_attempts = max_attempts
         self.requests_by_method: Counter[str] = Counter()
         self.state_requests_by_method: Counter[str] = Counter()  # Sync, where `state: account` keeps state
@@ -189,8 +246,8 @@ class Gateway:
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """`fn` over `items` on threads, results in order. Calls may nest (a service's reads
-        inside the read of all services); the semaphore around each HTTP attempt keeps the
-        whole gateway at `concurrency` requests in flight."""
+        inside the read of all services); the limiter around each HTTP attempt keeps the
+        whole gateway at `concurrency` requests in flight at most (fewer when throttled)."""
         items = list(items)
         if len(items) <= 1 or self.concurrency <= 1:
             return [fn(item) for item in items]

@@ -66,8 +66,24 @@ def validate_flow(gw: Gateway, *, friendly_name: str, status: str, definition: J
         friendly_name=friendly_name, status=status, definition=definition), idempotent=True)
 
 
-def fetch_revision(gw: Gateway, sid: str, number: int) -> Revision:
+#: Studio's name for the revision callers run while a draft is the latest (`fetch_revision`).
+LATEST_PUBLISHED = "LatestPublished"
+
+
+def fetch_revision(gw: Gateway, sid: str, number: int | str) -> Revision:
+    """Revision `number`, or `LATEST_PUBLISHED` (Studio's magic identifier)."""
     return _revision(call(lambda: gw.client.studio.v2.flows(sid).revisions(str(number)).fetch()))
+
+
+def fetch_test_users(gw: Gateway, sid: str) -> list[str]:
+    """Who reaches the flow's latest draft instead of its published revision."""
+    return list(call(lambda: gw.client.studio.v2.flows(sid).test_users().fetch()).test_users or [])
+
+
+def update_test_users(gw: Gateway, sid: str, test_users: list[str]) -> list[str]:
+    """Replace the flow's Test Users (an absolute state: safe to retry)."""
+    return list(call(lambda: gw.client.studio.v2.flows(sid).test_users().update(test_users=test_users),
+                     idempotent=True).test_users or [])
 
 
 def list_revisions(gw: Gateway, sid: str) -> list[Revision]:
