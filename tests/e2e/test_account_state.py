@@ -181,6 +181,15 @@ def test_sync_out_of_reach_fails_before_any_write(a, cli_env, monkeypatch):
     assert cli_env.stats()["writes"] == before
 
 
+@pytest.mark.parametrize("seconds", ["0", "-5", "nan", "a minute"])
+def test_a_lease_length_that_is_no_positive_number_is_refused_before_any_write(a, cli_env, monkeypatch, seconds):
+    monkeypatch.setenv(LEASE_SECONDS_VARIABLE, seconds)
+    before = cli_env.stats()["writes"]
+    code, out = run(a, "apply", "--env", "local", "--auto-approve")
+    assert (code, out) == (1, f"error: TWIDEPLOY_LEASE_SECONDS={seconds!r} is not a number of seconds above 0\n")
+    assert cli_env.stats()["writes"] == before
+
+
 def test_local_journals_migrate_once_and_b_then_sees_them(tmp_path, b, cli_env):
     a = checkout(tmp_path / "laptop", state="local")
     assert run(a, "apply", "--env", "local", "--auto-approve")[0] == 0

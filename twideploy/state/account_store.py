@@ -25,6 +25,7 @@ in practice); `TWIDEPLOY_LEASE_SECONDS` sets the lease's length (default 60).
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 import socket
@@ -197,9 +198,12 @@ class AccountStore:
 def lease_seconds() -> float:
     raw = os.environ.get(LEASE_SECONDS_VARIABLE)
     try:
-        return float(raw) if raw else DEFAULT_LEASE_SECONDS
+        seconds = float(raw) if raw else DEFAULT_LEASE_SECONDS
     except ValueError:
-        raise TwideployError(f"{LEASE_SECONDS_VARIABLE}={raw!r} is not a number of seconds") from None
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise TwideployError(f"{LEASE_SECONDS_VARIABLE}={raw!r} is not a number of seconds above 0")
+    return seconds
 
 
 # -- journals ------------------------------------------------------------------------------------
