@@ -146,7 +146,7 @@ def apply(ws: Workspace, options: ApplyOptions, *, saved: Plan | None = None,
         published = {c.address.owner for c in planned.plan.actionable
                      if c.kind == "flow" and c.action in (Action.CREATE, Action.UPDATE)}
         outcome.report += [f"preview: {line}" for line in rollbacks.end_preview_of(
-            ws.gateway, ws.store, ws.env.name, published)]
+            ws.gateway, ws.store, history, ws.env.name, published)]
         return ApplyResult(planned, outcome)
 
 

@@ -111,11 +111,13 @@ def end_preview(gw: Gateway, store: StateStore, environment: str, record: journa
     return report
 
 
-def end_preview_of(gw: Gateway, store: StateStore, environment: str, published: set[str]) -> list[str]:
+def end_preview_of(gw: Gateway, store: StateStore, history: History, environment: str,
+                   published: set[str]) -> list[str]:
     """After apply published the flows `published`: end their part of the open preview (their
     Test Users back; publishing already replaced the drafts), and the whole preview (its
-    Serverless environment too) when no previewed flow is left in it."""
-    record = store.history().open_preview()
+    Serverless environment too) when no previewed flow is left in it. `history`: the journals
+    as apply found them (an apply journals no preview, so the open one is the same after it)."""
+    record = history.open_preview()
     if record is None:
         return []
     ours = {str(Address.flow(name)) for name in published}

@@ -31,13 +31,14 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from pathlib import Path
+from typing import TypeVar
 
-from twideploy.errors import LockError, TwideployError
+from twideploy.errors import LockError, TwideployError, TwilioApiError
 from twideploy.state.cache import ContentCache
 from twideploy.state.history import History
 from twideploy.state.journal import (
@@ -55,6 +56,8 @@ from twideploy.state.paths import StatePaths
 from twideploy.state.store import Lease, Notify
 from twideploy.twilio_api import sync
 from twideploy.twilio_api.gateway import Gateway
+
+T = TypeVar("T")
 
 LEASE_SECONDS_VARIABLE = "TWIDEPLOY_LEASE_SECONDS"
 DEFAULT_LEASE_SECONDS = 60.0
@@ -93,15 +96,20 @@ class SyncAccount:
                                          f"Sync, which cannot be reached: {error}") from error
             return self._service
 
-    def map_for_writing(self, name: str) -> str:
-        """The service SID, with the map `name` made if missing."""
+    def write_to_map(self, name: str, write: Callable[[str], T]) -> T:
+        """`write(service SID)` of an item of the map `name`; the map is made when the write
+        finds it missing (404), once, so a deploy to an existing map costs no check."""
         service = self.service(create=True)
         assert service is not None
+        try:
+            return write(service)
+        except TwilioApiError as error:
+            if error.status != 404 or name in self._maps:
+                raise
         with self._lock:
-            if name not in self._maps:
-                sync.ensure_map(self.gw, service, name)
-                self._maps.add(name)
-        return service
+            sync.ensure_map(self.gw, service, name)
+            self._maps.add(name)
+        return write(service)
 
 
 class AccountStore:
@@ -235,25 +243,27 @@ class JournalBlocks:
         """Store `text` after what is there; `own_line`: after a line a killed run cut short, on a
         line of its own (a migration completing an upload continues the text as it is)."""
         with self._lock:
-            service = self.account.map_for_writing(self.map)
             stored = self.text
             if own_line and stored and not stored.endswith("\n"):
                 text = "\n" + text
             if self.blocks and _fits(_text(self.blocks[-1]) + text, self.block_bytes):
                 last = self.blocks[-1]
-                self.blocks[-1] = self._stored(service, last.key, _text(last) + text, revision=last.revision)
+                self.blocks[-1] = self._stored(last.key, _text(last) + text, revision=last.revision)
                 return
             for piece in _pieces(text, self.block_bytes):
-                self.blocks.append(self._stored(service, f"{self.deploy_id}.{len(self.blocks):04d}", piece))
+                self.blocks.append(self._stored(f"{self.deploy_id}.{len(self.blocks):04d}", piece))
 
-    def _stored(self, service: str, key: str, text: str, *, revision: str | None = None) -> sync.Entry:
+    def _stored(self, key: str, text: str, *, revision: str | None = None) -> sync.Entry:
         gw = self.account.gw
-        try:
+
+        def store(service: str) -> sync.Entry:
             if revision is None:
                 return sync.create_item(gw, service, self.map, key, {"text": text})
             return sync.update_item(gw, service, self.map, key, {"text": text}, revision=revision)
+        try:
+            return self.account.write_to_map(self.map, store)
         except sync.SyncConflict:
-            now_there = sync.fetch_item(gw, service, self.map, key)
+            now_there = sync.fetch_item(gw, str(self.account.service(create=True)), self.map, key)
             if now_there is not None and _text(now_there) == text:
                 return now_there
             raise TwideployError(f"the journal of deploy {self.deploy_id} (Sync map {self.map}, item {key}) "
@@ -432,11 +442,10 @@ class AccountContentCache(ContentCache):
         new = {key: value for key, value in self.hashes.items() if key not in self.shared}
         if not new:
             return
-        service = self.account.map_for_writing(CONTENT_MAP)
-
         def create(key: str) -> None:
             try:
-                sync.create_item(self.account.gw, service, CONTENT_MAP, key, {"sha256": new[key]})
+                self.account.write_to_map(CONTENT_MAP, lambda service: sync.create_item(
+                    self.account.gw, service, CONTENT_MAP, key, {"sha256": new[key]}))
             except sync.SyncConflict:
                 pass  # shared meanwhile by another run: content never changes, nor does its hash
         self.account.gw.map(create, sorted(new))
