@@ -227,6 +227,25 @@ def test_local_journals_migrate_once_and_b_then_sees_them(tmp_path, b, cli_env):
     assert run(a, "plan", "--env", "local", "--detailed-exitcode")[0] == 2  # the laptop's greeting is gone
 
 
+def test_a_migrate_cut_short_is_completed_and_a_journal_written_since_is_kept(tmp_path, cli_env):
+    laptop = checkout(tmp_path / "laptop", state="local")
+    assert run(laptop, "apply", "--env", "local", "--auto-approve")[0] == 0
+    set_greeting(laptop, "second")
+    assert run(laptop, "apply", "--env", "local", "--auto-approve")[0] == 0
+    first, second = (r.source.path.read_text() for r in open_ws(laptop, cli_env).store.history().records)
+    edit_yaml(laptop / "environments/local.yaml", lambda env: env.__setitem__("state", "account"))
+    ws = open_ws(laptop, cli_env)
+    first_id, second_id = (json.loads(text.splitlines()[0])["deploy_id"] for text in (first, second))
+    JournalBlocks(SyncAccount(ws.gateway), "local", first_id, []).append_text(first[:100])  # killed mid-upload
+    JournalBlocks(SyncAccount(ws.gateway), "local", second_id, []).append_text(second + "{\"type\": \"x\"}\n")
+
+    code, out = run(laptop, "state", "migrate", "--env", "local")
+    assert code == 0 and f"{first_id}: uploaded (deploy, applied)" in out, out
+    assert f"{second_id}: the account's journal differs from the local one" in out
+    texts = {r.deploy_id: r.source.text for r in open_ws(laptop, cli_env).store.history().records}
+    assert texts == {first_id: first, second_id: second + "{\"type\": \"x\"}\n"}
+
+
 def test_state_migrate_of_a_local_environment_says_what_to_change(tmp_path, cli_env):
     project = checkout(tmp_path / "p", state="local")
     code, out = run(project, "state", "migrate", "--env", "local")

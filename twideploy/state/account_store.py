@@ -128,17 +128,16 @@ class AccountStore:
                 f"map {journal_map(self.environment)}")
 
     def history(self) -> History:
-        service = self.sync.service(create=False)
-        if service is None:
-            return History([])
-        items = sync.list_items(self.sync.gw, service, journal_map(self.environment))
-        records = []
-        for deploy_id, blocks in groupby(items, key=lambda item: item.key.rpartition(".")[0]):
-            journal = JournalBlocks(self.sync, self.environment, deploy_id, list(blocks))
-            record = parse(journal.text, journal)
-            if record is not None:
-                records.append(record)
+        records = [r for r in (parse(j.text, j) for j in self._journals().values()) if r is not None]
         return History(of_account(records, self.sync.gw.account_sid))
+
+    def _journals(self) -> dict[str, JournalBlocks]:
+        """Every journal in the environment's map by deploy id, oldest first (even one whose
+        header a killed run cut short, which `history` leaves out)."""
+        service = self.sync.service(create=False)
+        items = sync.list_items(self.sync.gw, service, journal_map(self.environment)) if service else []
+        return {deploy_id: JournalBlocks(self.sync, self.environment, deploy_id, list(blocks))
+                for deploy_id, blocks in groupby(items, key=lambda item: item.key.rpartition(".")[0])}
 
     def start_journal(self, header: JournalHeader) -> Journal:
         return Journal(JournalBlocks(self.sync, self.environment, header.deploy_id, []), header)
@@ -170,15 +169,12 @@ class AccountStore:
     def migrate(self, local: LocalStore) -> list[str]:
         """Upload the local journals and content hashes of this environment and account once: a journal
         already in the account is left as it is (one cut short by an interrupted migrate is completed)."""
-        remote = {r.deploy_id: r.source for r in self.history().records}
+        remote = self._journals()
         report = []
         for record in local.history().records:
             assert isinstance(record.source, JournalFile)
             text = record.source.path.read_text(encoding="utf-8")
-            there = remote.get(record.deploy_id)
-            if there is None:
-                there = JournalBlocks(self.sync, self.environment, record.deploy_id, [])
-            assert isinstance(there, JournalBlocks)
+            there = remote.get(record.deploy_id) or JournalBlocks(self.sync, self.environment, record.deploy_id, [])
             if there.text == text:
                 report.append(f"{record.deploy_id}: already in the account")
             elif text.startswith(there.text):
