@@ -145,9 +145,22 @@ def apply(ws: Workspace, options: ApplyOptions, *, saved: Plan | None = None,
         outcome = executor.run()
         published = {c.address.owner for c in planned.plan.actionable
                      if c.kind == "flow" and c.action in (Action.CREATE, Action.UPDATE)}
-        outcome.report += [f"preview: {line}" for line in rollbacks.end_preview_of(
-            ws.gateway, ws.store, history, ws.env.name, published)]
+        ended = rollbacks.end_preview_of(ws.gateway, ws.store, history, ws.env.name, published)
+        outcome.report += [f"preview: {line}" for line in ended] + \
+            (_preview_left_open(history, ws.env.name) if ended else [])
         return ApplyResult(planned, outcome)
+
+
+def _preview_left_open(history: History, environment: str) -> list[str]:
+    """After apply ended part of a preview: what stays in it (a flow drafted only because it runs
+    a changed Function, which apply did not publish), so the output does not read as the preview ended.
+    `history` is the one apply read, which ending the preview brought up to date in memory."""
+    record = history.open_preview()
+    if record is None:
+        return []
+    left = sorted({s.address for s in record.steps if s.address.startswith("flow.") and not s.undone})
+    return [f"preview: preview {record.header.label} stays open for {', '.join(left)} (not published by this "
+            f"apply); end it with: twideploy preview --env {environment} --clear"]
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ class PreviewResult:
     testers: list[str]
     preview_id: str | None = None
     flows: list[PreviewedFlow] = field(default_factory=list)
+    changed_functions: list[str] = field(default_factory=list)  # service/path, deployed to the preview environment
     functions: dict[str, str] = field(default_factory=dict)  # service/path -> URL in the preview environment
     left_out: list[str] = field(default_factory=list)
     replaced: ClearResult | None = None  # the same label's earlier preview, ended first
@@ -115,7 +116,7 @@ def preview(ws: Workspace, *, label: str, testers: list[str], git_sha: str | Non
             notify: Callable[[str], None] = lambda message: None) -> PreviewResult:
     """Preview the manifests on `ws`'s environment for `testers` (see the module docstring)."""
     env = ws.env.name
-    result = PreviewResult(env, check_label(label), check_testers(testers or ws.env.preview_testers, env))
+    result = PreviewResult(env, check_label(label), check_testers(testers or ws.env.default_testers(), env))
     with ws.store.lock(f"preview {label}", wait_seconds=lock_timeout, notify=notify) as lease:
         history = ws.store.history()
         rollbacks.check_no_unfinished(history, env)
@@ -130,15 +131,16 @@ def preview(ws: Workspace, *, label: str, testers: list[str], git_sha: str | Non
         if not flow_changes:
             return result
         _refuse_foreign_drafts(planned, flow_changes)
-        result.flows = [PreviewedFlow(c.address.owner, planned.live.flows[_friendly(planned, c)].friendly_name,
-                                      planned.live.flows[_friendly(planned, c)].revision, 0,
-                                      _ways_in(planned, c.address.owner)) for c in flow_changes]
+        result.flows = _previewed(planned, flow_changes)
+        result.changed_functions = [f"{name}{path}" for name, paths in sorted(functions.items())
+                                    for path in sorted(paths)]
         if not confirm(result):
             result.cancelled = True
             return result
         if open_ is not None:
             result.replaced = _clear(ws, open_)
             planned = deploy.plan(ws, git_sha=git_sha)  # the clear republished: read the account again
+            result.flows = _previewed(planned, flow_changes)  # callers now run the revisions it wrote
             history = ws.store.history()
         executor = Executor(ws.gateway, planned, store=ws.store, history=history, lease=lease,
                             cache=ws.content_cache(), git_sha=git_sha, progress=progress)
@@ -182,6 +184,13 @@ def _what_to_preview(planned: Planned, result: PreviewResult) -> tuple[dict[str,
                     if source.name in changed_flows | runs_changed
                     and by_address[Address.flow(source.name)].action is not Action.CREATE]
     return functions, flow_changes
+
+
+def _previewed(planned: Planned, flow_changes: list[Change]) -> list[PreviewedFlow]:
+    """The flows to draft as the account has them now (the draft revision is not known yet)."""
+    return [PreviewedFlow(c.address.owner, planned.live.flows[_friendly(planned, c)].friendly_name,
+                          planned.live.flows[_friendly(planned, c)].revision, 0, _ways_in(planned, c.address.owner))
+            for c in flow_changes]
 
 
 def _friendly(planned: Planned, change: Change) -> str:

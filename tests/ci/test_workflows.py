@@ -195,10 +195,10 @@ def lookup(path: str, context: dict) -> Any:
 
 def evaluate(text: str, context: dict) -> str:
     def one(match: re.Match) -> str:
-        expr = match.group(1).strip()
-        if not re.fullmatch(r"[\w.-]+", expr):
-            raise NotImplementedError(f"expression {expr!r}")
-        value = lookup(expr, context)
+        paths = [path.strip() for path in match.group(1).split("||")]  # `a || b`: the first that is set
+        if not all(re.fullmatch(r"[\w.-]+", path) for path in paths):
+            raise NotImplementedError(f"expression {match.group(1).strip()!r}")
+        value = next((v for v in (lookup(path, context) for path in paths) if v not in ("", None)), "")
         return value if isinstance(value, str) else json.dumps(value)
     return re.sub(r"\$\{\{(.*?)\}\}", one, str(text))
 
@@ -535,3 +535,36 @@ def test_action_installs_the_requested_twideploy(gh_sandbox: GitHubSandbox, spec
     assert proc.returncode == 0, proc.stderr
     assert record.read_text().splitlines()[-1] == installs
     assert record.read_text().splitlines()[:3] == ["-m", "pip", "install"]
+
+
+PREVIEW_CONTEXT = {"secrets": SECRETS, "github": {"token": "ghs_fake", "run_id": "4242", "repository": "acme/cc",
+                                                  "event": {"pull_request": {"number": 17}}}}
+
+
+def test_preview_job_comments_why_a_preview_was_refused(gh_sandbox: GitHubSandbox, project: Path):
+    """The error (another pull request's preview is open) is on stderr: it goes into the comment."""
+    gh_sandbox.fake_program("twideploy", f'''\
+        echo "error: preview pr-3 is open on staging; end it first with twideploy preview --env staging --clear \
+--label pr-3 ({SECRETS['CRM_TOKEN']})" >&2
+        exit 1
+    ''')
+    run = run_job(gh_sandbox, "preview.yml", "preview", project, PREVIEW_CONTEXT)
+    assert not run.ok and run.failed == "Preview" and run.ran[-2:] == ["Preview", "Comment how to try it"]
+    assert [c["argv"][:3] for c in gh_sandbox.gh_calls()] == [["pr", "comment", "17"]]
+    comment = (project / "comment.md").read_text()
+    assert "error: preview pr-3 is open on staging" in comment and "+ twideploy" not in comment
+    assert SECRETS["CRM_TOKEN"] not in comment and "***" in comment
+
+
+@pytest.mark.parametrize("error, ok", [
+    ("error: the preview open on staging is pr-3, not pr-17 (clear it with --label pr-3)", True),
+    ("error: preview pr-17 not fully cleared, 1 step(s) failed: HTTP 503", False),
+])
+def test_clear_job_fails_unless_the_open_preview_is_another_pull_requests(gh_sandbox: GitHubSandbox,
+                                                                          project: Path, error: str, ok: bool):
+    gh_sandbox.fake_program("twideploy", f'echo "{error}" >&2\nexit 1\n')
+    context = {**PREVIEW_CONTEXT, "github": {**PREVIEW_CONTEXT["github"], "event": {
+        "action": "closed", "pull_request": {"number": 17}}}}
+    run = run_job(gh_sandbox, "preview.yml", "clear", project, context)
+    assert run.ok is ok and error in run.log, run.log
+    assert ("::warning::the open preview is not pr-17's" in run.log) is ok

@@ -120,6 +120,7 @@ def test_bad_input_is_one_line_and_writes_nothing(project_dir, cli_env):
         (["--env", "local", "--testers", "client:has space"], "neither an E.164 phone number"),
         (["--env", "local", "--testers", TESTER, "--label", "Not_OK"], "--label"),
         (["--env", "local"], "no testers"),
+        (["--env", "local", "--clear", "--testers", TESTER], "--clear ends the preview for every tester"),
     ):
         code, out = run(project_dir, "preview", *args, "--auto-approve")
         assert code == 1 and out.count("\n") == 1 and message in out, (args, out)  # `error: ` or `file: `
@@ -187,3 +188,55 @@ def test_a_console_draft_is_reported_never_overwritten_and_rollback_never_publis
     code, out = run(project_dir, "rollback", "--env", "local", "--flow", "ivr-main", "--revision", str(draft),
                     "--auto-approve")
     assert code == 1 and "is a draft, never published" in out
+
+
+def test_testers_waiting_for_an_unset_env_variable_stop_only_a_preview_that_needs_them(project_dir, cli_env,
+                                                                                      monkeypatch):
+    """The deploy job has no QA_PHONE: plan and apply must not need the testers of previews."""
+    monkeypatch.delenv("QA_PHONE", raising=False)
+    edit_yaml(project_dir / "environments/local.yaml",
+              lambda env: env.__setitem__("preview", {"testers": ["${env:QA_PHONE}"]}))
+    _apply(project_dir)
+    set_greeting(project_dir, "Preview greeting")
+    code, out = run(project_dir, "plan", "--env", "local", "--detailed-exitcode")
+    assert code == 2, out
+    code, out = run(project_dir, "preview", "--env", "local", "--testers", TESTER, "--auto-approve")
+    assert code == 0 and f"for {TESTER} only" in out, out
+    run(project_dir, "preview", "--env", "local", "--clear")
+    writes = cli_env.stats()["writes"]
+    code, out = run(project_dir, "preview", "--env", "local", "--auto-approve")
+    assert code == 1 and out.count("\n") == 1, out
+    assert "environments/local.yaml:" in out and "QA_PHONE is not set (needed by preview.testers[0]" in out
+    assert cli_env.stats()["writes"] == writes
+
+
+def test_the_same_label_again_names_the_revisions_callers_run_after_the_replaced_preview(project_dir, cli_env):
+    """Replacing a preview republishes (a new published revision): the output names that one,
+    and the confirmation lists the Functions that go to the preview environment."""
+    _apply(project_dir)
+    gw, flows = _studio(cli_env, project_dir)
+    _change_greeting_and_function(project_dir)
+    code, out = run(project_dir, "preview", "--env", "local", "--testers", TESTER, "--auto-approve")
+    assert code == 0 and "+ function crm/lookup: deployed to Serverless environment preview-default only" in out
+    code, out = run(project_dir, "preview", "--env", "local", "--testers", TESTER, "--auto-approve")
+    assert code == 0, out
+    republished = _published(gw, flows["Acme IVR"].sid)["revision"]
+    assert f"flow ivr-main: draft revision {republished + 1}; everyone else still runs published revision " \
+           f"{republished}" in out, out
+
+
+def test_apply_says_what_stays_in_preview_and_the_clear_names_the_preview_environment(project_dir, cli_env):
+    """The subflow is previewed only because it runs the changed Function: apply does not publish
+    it, so the preview stays open for it, and apply says so."""
+    _apply(project_dir)
+    _change_greeting_and_function(project_dir)
+    code, out = run(project_dir, "preview", "--env", "local", "--testers", TESTER, "--auto-approve")
+    assert code == 0, out
+    code, out = run(project_dir, "apply", "--env", "local", "--auto-approve")
+    assert code == 0, out
+    assert "preview default stays open for flow.subflows/lookup-caller (not published by this apply); end it " \
+           "with: twideploy preview --env local --clear" in out, out
+    code, out = run(project_dir, "preview", "--env", "local", "--clear")
+    assert code == 0 and "preview default ended" in out, out
+    assert "deleted variable CRM_TOKEN of environment preview-default" in out
+    assert "deleted the new Serverless environment preview-default" in out

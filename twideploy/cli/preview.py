@@ -14,6 +14,7 @@ from twideploy.cli.common import (
     notice,
     project_dir_option,
 )
+from twideploy.errors import PreviewError
 from twideploy.gitinfo import deploy_sha
 from twideploy.render.preview import render_clear, render_preview, render_preview_plan
 from twideploy.workspace import open_workspace
@@ -34,6 +35,8 @@ from twideploy.workspace import open_workspace
               help="Under CI (CI=true or GITHUB_ACTIONS=true), preview uncommitted manifest changes anyway.")
 def preview(env_name, project_dir, testers, label, clear, auto_approve, lock_timeout, allow_dirty):
     """Write the changed flows as Studio drafts that only the testers reach (never published)."""
+    if clear and testers:
+        raise PreviewError("--testers: --clear ends the preview for every tester; run it without --testers")
     if label is not None:
         previews.check_label(label)
     if testers:

@@ -6,7 +6,8 @@ environment) and `{secret: ...}`. A value that uses a secret must be a secret it
 plain value holding a URL with a password is refused, since plans and logs print plain
 values. Environment variables are read lazily where they may be missing on the machine
 that loads the project: a missing one for a plain value is recorded (`Environment._missing`,
-raised only when that environment is used), and credentials and secrets read theirs only
+raised only when that environment is used; in `preview.testers`, `_missing_testers`, raised
+only when a preview reads them), and credentials and secrets read theirs only
 when revealed, so `validate` without `--env` does not need prod's secrets.
 """
 
@@ -112,6 +113,7 @@ class _EnvironmentBuilder:
         self.resolving: list[str] = []
         self.too_deep = False
         self.missing: list[Problem] = []
+        self.missing_testers: list[Problem] = []
 
     def fail(self, path: tuple, message: str, lines: LineMap | None = None) -> None:
         self.files.problems.append((lines or self.lines).problem(path, message))
@@ -283,6 +285,7 @@ class _EnvironmentBuilder:
         env._account = account
         env._account_lines = {key: self.lines.locate(("account", key)) for key in account}
         env._missing = self.missing
+        env._missing_testers = self.missing_testers
         return env
 
     def testers(self, spec: EnvironmentSpec) -> list[str]:
@@ -298,8 +301,8 @@ class _EnvironmentBuilder:
                                 f"so it cannot be a secret")
                 continue
             text, problems = value.render()
-            if problems:  # an ${env:...} not set: reported like every other missing one
-                self.missing += [p for p in problems if p not in self.missing]
+            if problems:  # an ${env:...} not set: reported when a preview needs the testers
+                self.missing_testers += [p for p in problems if p not in self.missing_testers]
                 continue
             problem = tester_problem(text)
             if problem:

@@ -186,6 +186,7 @@ class Environment:
     _account: dict[str, Callable[[], str]] = field(default_factory=dict, repr=False, compare=False)
     _account_lines: dict[str, tuple[str, int]] = field(default_factory=dict, repr=False, compare=False)
     _missing: list[Problem] = field(default_factory=list, repr=False, compare=False)
+    _missing_testers: list[Problem] = field(default_factory=list, repr=False, compare=False)
     lines: LineMap | None = field(default=None, repr=False, compare=False)
 
     def credentials(self) -> Credentials:
@@ -210,6 +211,14 @@ class Environment:
         if "api_key" in values:
             return Credentials(values["sid"], values["api_key"], Secret(values["api_secret"]))
         return Credentials(values["sid"], values["sid"], Secret(values["auth_token"]))
+
+    def default_testers(self) -> list[str]:
+        """`preview.testers`, for a preview given no `--testers`. An `${env:...}` in them that is
+        not set is reported only here: only a preview reads them, so it stops no other command
+        (the deploy job need not know the QA team's phones)."""
+        if self._missing_testers:
+            raise ManifestError(list(self._missing_testers))
+        return self.preview_testers
 
     def missing_env(self) -> list[Problem]:
         """Every `${env:NAME}` this environment needs that is not set, each with file:line."""

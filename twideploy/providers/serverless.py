@@ -425,7 +425,7 @@ class ServiceDeployer:
         for change in changes:
             key = _member(change.address)
             where = {"service_sid": self.service.sid, "environment_sid": env.sid, "service": self.service.unique_name,
-                     "key": key}
+                     "environment": env.unique_name, "key": key}
             if change.action is Action.CREATE:
                 secret, value = isinstance(self.settings.variables[key], Secret), reveal(self.settings.variables[key])
                 self.write("variable.create", change.address, {**where, "secret": secret},
@@ -544,7 +544,7 @@ def _undo_environment_create(gw: Gateway, undo: dict, result: dict) -> str:
     delete_created(result, lambda: next((e.sid for e in api.list_environments(gw, service)
                                          if name and e.unique_name == name), None),
                    lambda sid: api.delete_environment(gw, service, sid))
-    return "deleted the new Serverless environment"
+    return f"deleted the new Serverless environment {name}" if name else "deleted the new Serverless environment"
 
 
 def _undo_function_delete(gw: Gateway, undo: dict, result: dict) -> str:
@@ -635,15 +635,22 @@ def _variable_sid(gw: Gateway, undo: dict) -> str | None:
                  if v.key == undo["key"]), None)
 
 
+def _variable_named(undo: dict) -> str:
+    """`variable KEY of environment NAME` (journals older than the name say only the key): a
+    preview's clear deletes its own environment's variables, not the deployed ones."""
+    where = f" of environment {undo['environment']}" if "environment" in undo else ""
+    return f"variable {undo['key']}{where}"
+
+
 def _undo_variable_create(gw: Gateway, undo: dict, result: dict) -> str:
     delete_created(result, lambda: _variable_sid(gw, undo),
                    lambda sid: api.delete_variable(gw, undo["service_sid"], undo["environment_sid"], sid))
-    return f"deleted variable {undo['key']}"
+    return f"deleted {_variable_named(undo)}"
 
 
 def _undo_variable_update(gw: Gateway, undo: dict, result: dict) -> str:
     api.update_variable(gw, undo["service_sid"], undo["environment_sid"], undo["sid"], _previous_value(undo))
-    return f"restored variable {undo['key']}"
+    return f"restored {_variable_named(undo)}"
 
 
 def _undo_variable_delete(gw: Gateway, undo: dict, result: dict) -> str:
@@ -653,7 +660,7 @@ def _undo_variable_delete(gw: Gateway, undo: dict, result: dict) -> str:
         api.update_variable(gw, undo["service_sid"], undo["environment_sid"], sid, value)
     else:
         api.create_variable(gw, undo["service_sid"], undo["environment_sid"], undo["key"], value)
-    return f"recreated variable {undo['key']}"
+    return f"recreated {_variable_named(undo)}"
 
 
 def _previous_value(undo: dict) -> str:

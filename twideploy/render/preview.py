@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
+from twideploy import preview as previews
 from twideploy.preview import ClearResult, PreviewResult
 
 
@@ -14,6 +15,9 @@ def render_preview_plan(out: Console, result: PreviewResult) -> None:
     for flow in result.flows:
         out.print(f"  ~ flow.{flow.name}: a draft of the manifests; callers keep published revision "
                   f"{flow.published_revision}")
+    for function in result.changed_functions:
+        out.print(f"  + function {function}: deployed to Serverless environment "
+                  f"{previews.environment_name(result.label)} only (its other environments are not touched)")
     for line in result.left_out:
         out.print(f"  [dim]not previewed: {escape(line)}[/]")
 
@@ -36,7 +40,7 @@ def render_preview(out: Console, result: PreviewResult) -> None:
         out.print(f"  flow {flow.name}: draft revision {flow.draft_revision}; everyone else still runs published "
                   f"revision {flow.published_revision}")
     for function, url in sorted(result.functions.items()):
-        out.print(f"  function {function}: {url} (Serverless environment preview-{result.label})")
+        out.print(f"  function {function}: {url} (Serverless environment {previews.environment_name(result.label)})")
     for line in result.left_out:
         out.print(f"  [dim]not previewed: {escape(line)}[/]")
     ways = [way for flow in result.flows for way in flow.try_it]
