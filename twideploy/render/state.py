@@ -8,7 +8,7 @@ import json
 from rich.console import Console
 
 from twideploy.deploy import StateReport
-from twideploy.render.history import deploys_table
+from twideploy.render.history import deploys_table, print_wide
 
 
 def render_json(report: StateReport) -> str:
@@ -22,4 +22,4 @@ def render_text(report: StateReport, console: Console) -> None:
     if report.unfinished:
         console.print(f"unfinished deploys: {', '.join(report.unfinished)} "
                       f"(twideploy rollback --env {report.environment})")
-    console.print(deploys_table(report.environment, report.deploys))
+    print_wide(deploys_table(report.environment, report.deploys), console)
