@@ -13,6 +13,7 @@ from twideploy.cli.common import (
     console,
     env_option,
     lock_timeout_option,
+    notice,
     project_dir_option,
 )
 from twideploy.errors import GitError
@@ -56,7 +57,7 @@ def apply(plan_file, env_name, project_dir, auto_approve, prune, include_layout,
     with open_workspace(project_dir, env_name) as ws:
         with console.status("applying...") as status:
             outcome = deploy.apply(ws, options, saved=saved, confirm=ask,
-                                   progress=lambda message: status.update(message)).outcome
+                                   progress=lambda message: status.update(message), notify=notice).outcome
     render_apply(console, outcome, ws.env.name)
     if tag and outcome is not None and outcome.deploy_id:
         console.print(f"Tagged {create_deploy_tag(project_dir, ws.env.name, outcome.deploy_id, options.git_sha)}")

@@ -7,7 +7,14 @@ from rich.console import Console
 
 from twideploy import deploy
 from twideploy import promote as promotion
-from twideploy.cli.common import auto_approve_option, confirm, console, lock_timeout_option, project_dir_option
+from twideploy.cli.common import (
+    auto_approve_option,
+    confirm,
+    console,
+    lock_timeout_option,
+    notice,
+    project_dir_option,
+)
 from twideploy.errors import GitError
 from twideploy.gitinfo import create_deploy_tag, deploy_sha
 from twideploy.manifest import load_project
@@ -60,7 +67,8 @@ def promote(from_env, to_env, ref, project_dir, auto_approve, fmt, prune, includ
     options = deploy.ApplyOptions(prune=prune, include_layout=include_layout, lock_timeout=lock_timeout)
     with out.status("promoting...") as status:
         result = promotion.promote(project, to=to_env, from_env=None if ref else from_env, ref=ref, git_sha=git_sha,
-                                   options=options, confirm=ask, progress=lambda message: status.update(message))
+                                   options=options, confirm=ask, progress=lambda message: status.update(message),
+                                   notify=notice)
     plan, outcome = result.planned.plan, result.outcome
     if fmt == "markdown":
         click.echo(render_markdown(plan, result.source, from_name=None if ref else from_env,

@@ -29,7 +29,7 @@ from twideploy.state import commits
 from twideploy.state import journal as journals
 from twideploy.state.cache import ContentCache
 from twideploy.state.history import History
-from twideploy.state.paths import StatePaths
+from twideploy.state.store import Lease, StateStore
 from twideploy.twilio_api.gateway import Gateway
 
 
@@ -41,10 +41,14 @@ class Outcome:
 
 
 class Executor:
-    def __init__(self, gw: Gateway, planned: Planned, *, paths: StatePaths, cache: ContentCache,
-                 git_sha: str | None, progress: Progress = lambda message: None):
+    """`store` keeps the journal, `history` is what it held when the lock was taken, `lease` that lock:
+    a run that loses it makes no further write and rolls back."""
+
+    def __init__(self, gw: Gateway, planned: Planned, *, store: StateStore, history: History, lease: Lease,
+                 cache: ContentCache, git_sha: str | None, progress: Progress = lambda message: None):
         self.gw, self.planned = gw, planned
-        self.paths, self.cache, self.git_sha, self.progress = paths, cache, git_sha, progress
+        self.store, self.history, self.lease = store, history, lease
+        self.cache, self.git_sha, self.progress = cache, git_sha, progress
         self.made: list[journals.Step] = []  # this run's writes; their undo data has secrets (memory only)
         self.journal: journals.Journal | None = None
 
@@ -75,7 +79,7 @@ class Executor:
         """Run `body`, whose every write through `context.write` is journalled under `header`;
         on any failure undo its writes newest first and raise ApplyError (the command that
         finishes an incomplete undo is `finish_with`). Returns the number of writes made."""
-        self.journal = journals.Journal(self.paths.journal_folder(header.environment), header)
+        self.journal = self.store.start_journal(header)
         finish_with = finish_with or f"twideploy rollback --env {header.environment}"
         writes_before = self.gw.writes_made
         try:
@@ -87,7 +91,7 @@ class Executor:
             failures = [line.removeprefix("FAILED ") for line in report if line.startswith("FAILED ")]
             reason = mask_text(_safe(error), secrets)
             self.journal.finish("rollback_failed" if failures else "rolled_back", error=reason, report=report)
-            self.cache.save()
+            self._keep_content_hashes()
             if isinstance(error, KeyboardInterrupt):
                 raise
             if not failures:
@@ -96,8 +100,15 @@ class Executor:
                              f"failed: {'; '.join(failures)}), so the account is half-applied and {blocks}. "
                              f"Finish it with: {finish_with}", report) from error
         self.journal.finish("applied", writes=self.gw.writes_made - writes_before)
-        self.cache.save()
+        self._keep_content_hashes()
         return self.gw.writes_made - writes_before
+
+    def _keep_content_hashes(self) -> None:
+        """Share what this run hashed; a store out of reach now costs the next plan fetches, nothing more."""
+        try:
+            self.store.share_content(self.cache)
+        except TwideployError as error:
+            self.progress(f"content hashes not shared: {error}")
 
     @property
     def _journal(self) -> journals.Journal:
@@ -110,6 +121,7 @@ class Executor:
 
     def write(self, op: str, address: Address, undo: dict[str, Any], run: Callable[[], Any],
               *, secret_undo: dict[str, Any] | None = None) -> dict[str, Any]:
+        self.lease.check()  # a run that lost the lock writes nothing more (and rolls back)
         seq = self._journal.intent(op, str(address), undo)
         made = journals.Step(seq, op, str(address), {**undo, **(secret_undo or {})})
         self.made.append(made)
@@ -126,7 +138,7 @@ class Executor:
         planned, plan = self.planned, self.planned.plan
         return ApplyContext(self.gw, planned.desired, planned.live, planned.book,
                             planned.compiled, plan.include_layout, self.write, self.cache, self.progress,
-                            History.of(self.paths, plan.environment, plan.account_sid).records)
+                            self.history.records)
 
     def _changes(self, family: str) -> list[Change]:
         """The plan's changes of one provider's resources."""
