@@ -108,12 +108,15 @@ def write_depth(ws: Any, planned: Any) -> int | None:
     """1 (validation) + the weighted critical path of this engine's write tasks; None when the
     engine has no task graph (an older one)."""
     try:
-        from twideploy.plan.executor import Executor
+        from twideploy.plan.executor import write_tasks
         from twideploy.plan.scheduler import waves
+        from twideploy.providers.base import ApplyContext
     except ImportError:
         return None
-    executor = Executor(ws.gateway, planned, paths=ws.paths, cache=ws.content_cache(), git_sha=None)
-    tasks = executor._tasks(executor.context())  # noqa: SLF001 - benchmark instrumentation only
+    context = ApplyContext(ws.gateway, planned.desired, planned.live, planned.book, planned.compiled,
+                           planned.plan.include_layout, lambda *args, **kwargs: {}, ws.content_cache(),
+                           lambda event: None, [])  # the tasks are made, never run
+    tasks = write_tasks(context, planned.plan.changes)
     actions = {c.address: c.action.value for c in planned.plan.changes}
     by_address = {t.address: t for t in tasks}
     path: dict[Any, int] = {}
@@ -194,9 +197,7 @@ def undo_depth(ws: Any) -> int | None:
         from twideploy.plan.executor import undo_waves
     except ImportError:
         return None
-    from twideploy.state.journal import deploys
-
-    record = deploys(ws.paths.journal_folder(ENV))[-1]
+    record = ws.store.history().records[-1]
     return sum(max(2 if step.op == "number.update" and step.undo.get("flows") else UNDO_ROUNDS.get(step.op, 1)
                    for step in wave) for wave in undo_waves(record.steps) if wave)
 

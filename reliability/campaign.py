@@ -3,6 +3,7 @@ tool tells the user to run, each checked resource by resource against the live a
 
     python -m reliability.campaign [--runs 200] [--kills 50] [--seed 1] [--latency-ms 0]
                                    [--parallelism 16] [--jobs 2] [--only N[,N...]] [--work-dir DIR] [--keep]
+                                   [--state local|account]
 
 Run from the repository root with the project's virtualenv. It starts `twideploy emulator
 serve` (one per job: fault settings are per emulator) in processes of its own, on free
@@ -30,6 +31,11 @@ emulator account and a fresh copy of the example project:
    at exactly its before- or its after-state; all at the after-state when the apply (or the
    apply a follow-up ran) succeeded, all at the before-state when the account was rolled back.
 
+With `--state account` the example's `local` environment keeps its journals, lock and content
+hashes in the emulator's Sync (`state: account`), with a lease of LEASE_SECONDS: its Sync
+writes are writes the faults may hit too, and the apply run again after a kill waits for the
+killed run's lease to expire (`--lock-timeout`), as its error tells a user to.
+
 It prints one line per run, then the counts and every violation with its run number and
 seed, and exits 1 when there was a violation (2 when the campaign itself could not run).
 Everything a run chooses (its fault configuration and kill moment, its fault seed, its
@@ -48,6 +54,7 @@ import re
 import shlex
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -77,6 +84,7 @@ NAMED_COMMAND = re.compile(r"twideploy (?:rollback|apply)\b[^`\n()]*")
 CLAIMS_FULL_ROLLBACK = "every change made was rolled back"
 LOCAL_URL = re.compile(r"http://127\.0\.0\.1:\d+")
 ANY_SID = re.compile(r"\b[A-Z]{2}[0-9a-f]{32}\b")
+LEASE_SECONDS = 3  # under --state account: how long a killed apply's lease holds the environment
 
 
 class CampaignError(Exception):
@@ -154,6 +162,7 @@ class EmulatorProcess:
             raise CampaignError(f"`twideploy emulator serve` did not start: {banner.strip() or 'no output'} "
                                 f"(see {work / 'emulator.log'})")
         self.base_url = found.group(1)
+        self.db = work / "emulator.sqlite"
 
     def admin(self, method: str, path: str, body: Any = None) -> Any:
         response = requests.request(method, f"{self.base_url}/_admin/{path}", json=body, timeout=30)
@@ -197,12 +206,18 @@ class Templates:
     secret_keys: set[str]
 
     @classmethod
-    def make(cls, work: Path) -> Templates:
+    def make(cls, work: Path, state: str) -> Templates:
         before, after = work / "template", work / "template-changed"
         before.mkdir()
         for name in PROJECT_FILES:
             source = REPO / name
             (shutil.copytree if source.is_dir() else shutil.copy)(source, before / name)
+        if state != "local":
+            environment = before / "environments" / f"{ENV}.yaml"
+            yaml = YAML()
+            data = yaml.load(environment.read_text())
+            data["state"] = state
+            yaml.dump(data, environment)
         shutil.copytree(before, after)
         apply_change_set(after)
         return cls(before, after, _secret_keys(before) | _secret_keys(after))
@@ -220,7 +235,14 @@ class Campaign:
     def env(self, account_sid: str) -> dict[str, str]:
         return {**child_env(), "TWIDEPLOY_EMULATOR_URL": self.emulator.base_url,
                 "TWIDEPLOY_EMULATOR_ACCOUNT_SID": account_sid, "TWIDEPLOY_EMULATOR_AUTH_TOKEN": AUTH_TOKEN,
-                "TWIDEPLOY_PARALLELISM": str(self.args.parallelism)}
+                "TWIDEPLOY_LEASE_SECONDS": str(LEASE_SECONDS), "TWIDEPLOY_PARALLELISM": str(self.args.parallelism)}
+
+    @property
+    def in_account(self) -> bool:
+        return self.args.state == "account"
+
+    def journal_watch(self, root: Path, account_sid: str) -> JournalWatch | SyncJournalWatch:
+        return SyncJournalWatch(self.emulator.db, account_sid) if self.in_account else JournalWatch(root)
 
     def twideploy(self, root: Path, account_sid: str, *args: str) -> Result:
         done = subprocess.run([sys.executable, "-m", "twideploy", *args], cwd=root, env=self.env(account_sid),
@@ -263,7 +285,7 @@ class Campaign:
         root, before = self.fresh_project("calibration", account_sid)
         self.change(root)
         writes_before = self.emulator.stats()["writes"]
-        journal = JournalWatch(root)
+        journal = self.journal_watch(root, account_sid)
         started = time.monotonic()
         process = subprocess.Popen(self.apply_command(), cwd=root, env=self.env(account_sid),
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -347,9 +369,10 @@ class Campaign:
         else:
             result = self.kill(root, run, run.kill)
         self.emulator.set_faults(self.quiet)
-        if result is None:  # killed: the user runs the same command again
-            run.commands.append(f"twideploy apply --env {ENV} --auto-approve")
-            result = self.twideploy(root, run.account_sid, "apply", "--env", ENV, "--auto-approve")
+        if result is None:  # killed: the user runs the same command again (waiting out its lease)
+            wait = ["--lock-timeout", str(3 * LEASE_SECONDS)] if self.in_account else []
+            run.commands.append(shlex.join(["twideploy", "apply", "--env", ENV, "--auto-approve", *wait]))
+            result = self.twideploy(root, run.account_sid, "apply", "--env", ENV, "--auto-approve", *wait)
         elif result.code != 0:
             run.apply_error = ANY_SID.sub("…", LOCAL_URL.sub("EMULATOR", result.message()))
         expect: str | None
@@ -363,7 +386,7 @@ class Campaign:
 
     def kill(self, root: Path, run: Run, kill: Kill) -> Result | None:
         """Start apply and SIGKILL it at the chosen moment; its Result if it finished first."""
-        journal = JournalWatch(root)
+        journal = self.journal_watch(root, run.account_sid)
         failed_writes = self.emulator.stats()["faults"].get("nth_write", 0)
         started = time.monotonic()
         process = subprocess.Popen(self.apply_command(), cwd=root, env=self.env(run.account_sid),
@@ -443,6 +466,50 @@ class JournalWatch:
 
     def done(self) -> int:
         return self.file.read_text().count('"type": "done"') if self.started() and self.file else 0
+
+
+class SyncJournalWatch:
+    """The journal a new apply writes to the account's Sync (`--state account`), read straight from
+    the emulator's database (read-only, every 10 ms at most) so that watching it is no request the
+    faults could hit."""
+
+    DEPLOY_BLOCK = re.compile(r"^(\d{8}-\d{9}-[0-9a-f]{4})\.\d{4}$")
+
+    def __init__(self, db: Path, account_sid: str):
+        self.db, self.account_sid = db, account_sid
+        self.earlier = set(self._texts())
+        self.deploy_id: str | None = None
+        self.count, self.read_at = 0, 0.0
+
+    def _texts(self) -> dict[str, str]:
+        """Deploy id -> its journal's text, of every journal in the account."""
+        with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=10) as db:
+            rows = db.execute("SELECT json_extract(data, '$.key'), json_extract(data, '$.data.text') FROM resources "
+                              "WHERE kind = 'sync_map_item' AND account_sid = ? ORDER BY json_extract(data, '$.key')",
+                              (self.account_sid,)).fetchall()
+        texts: dict[str, str] = {}
+        for key, text in rows:
+            found = self.DEPLOY_BLOCK.match(str(key))
+            if found:
+                texts[found[1]] = texts.get(found[1], "") + str(text)
+        return texts
+
+    def _refresh(self) -> None:
+        if time.monotonic() - self.read_at < 0.01:
+            return
+        self.read_at = time.monotonic()
+        new = {k: v for k, v in self._texts().items() if k not in self.earlier}
+        if new:
+            self.deploy_id = self.deploy_id or min(new)
+            self.count = new[self.deploy_id].count('"type": "done"')
+
+    def started(self) -> bool:
+        self._refresh()
+        return self.deploy_id is not None
+
+    def done(self) -> int:
+        self._refresh()
+        return self.count
 
 
 def named_command(stderr: str) -> list[str] | None:
@@ -544,6 +611,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="comma-separated run numbers to replay (with the same --seed)")
     parser.add_argument("--work-dir", type=Path, help="default: a new temporary folder")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (projects, journals, emulator db)")
+    parser.add_argument("--state", choices=["local", "account"], default="local",
+                        help="where the example's local environment keeps its journals and lock (`state:`)")
     args = parser.parse_args(argv)
     indexes = [int(i) for i in args.only.split(",")] if args.only else list(range(args.runs + args.kills))
     work = Path(tempfile.mkdtemp(prefix="twideploy-campaign-", dir=args.work_dir))
@@ -551,7 +620,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     emulators: list[EmulatorProcess] = []
     try:
-        templates = Templates.make(work)
+        templates = Templates.make(work, args.state)
         for n in range(max(1, min(args.jobs, len(indexes)))):
             emulators.append(EmulatorProcess(work / f"emulator-{n}"))
         campaigns = [Campaign(args, work, templates, emulator) for emulator in emulators]

@@ -30,14 +30,18 @@ from twideploy.plan.model import (
 from twideploy.plan.planner import Planned, comparable, comparable_fingerprints, make_plan
 from twideploy.providers import flows
 from twideploy.providers.base import Progress
+from twideploy.state.account_store import AccountStore
+from twideploy.state.cache import ContentCache
 from twideploy.state.history import History
-from twideploy.state.lock import environment_lock
+from twideploy.state.local_store import LocalStore
+from twideploy.state.store import Notify
 from twideploy.workspace import Workspace
 
 
 def plan(ws: Workspace, *, prune: bool | None = None, include_layout: bool = False,
-         git_sha: str | None = None) -> Planned:
-    cache = ws.content_cache()
+         git_sha: str | None = None, cache: ContentCache | None = None) -> Planned:
+    """`cache` is the one apply shares when it is done; a plan alone keeps only its local copy."""
+    cache = cache or ws.content_cache()
     planned = make_plan(ws.gateway, ws.project, ws.env, cache=cache, plan_key=ws.plan_key(), prune=prune,
                         include_layout=include_layout, git_sha=git_sha)
     cache.save()
@@ -120,38 +124,44 @@ class ApplyResult(NamedTuple):
 
 def apply(ws: Workspace, options: ApplyOptions, *, saved: Plan | None = None,
           confirm: Callable[[Plan], bool] = lambda plan: True,
-          progress: Progress = lambda message: None) -> ApplyResult:
-    """Plan afresh under the lock, check a saved plan against it, confirm, execute."""
-    with environment_lock(ws.paths, ws.env.name, purpose="apply", wait_seconds=options.lock_timeout):
+          progress: Progress = lambda message: None, notify: Notify = lambda message: None,
+          ) -> ApplyResult:
+    """Plan afresh under the lock, check a saved plan against it, confirm, execute. `notify` is
+    told what the user should read (a lock taken over from an expired holder)."""
+    with ws.store.lock("apply", wait_seconds=options.lock_timeout, notify=notify) as lease:
+        history = ws.store.history()
         if options.abandon_unfinished:
-            rollbacks.abandon_unfinished(ws.paths, ws.env.name, ws.gateway.account_sid)
-        rollbacks.check_no_unfinished(ws.paths, ws.env.name, ws.gateway.account_sid)
+            rollbacks.abandon_unfinished(history)
+        rollbacks.check_no_unfinished(history, ws.env.name)
         prune = saved.prune if saved else options.prune
         include_layout = saved.include_layout if saved else options.include_layout
-        planned = plan(ws, prune=prune, include_layout=include_layout, git_sha=options.git_sha)
+        cache = ws.content_cache()
+        planned = plan(ws, prune=prune, include_layout=include_layout, git_sha=options.git_sha, cache=cache)
         if saved is not None:
             check_saved_plan(saved, planned.plan)
         if planned.plan.has_changes and not confirm(planned.plan):
             return ApplyResult(planned, None)
-        executor = Executor(ws.gateway, planned, paths=ws.paths, cache=ws.content_cache(),
+        executor = Executor(ws.gateway, planned, store=ws.store, history=history, lease=lease, cache=cache,
                             git_sha=options.git_sha, progress=progress)
         outcome = executor.run()
         published = {c.address.owner for c in planned.plan.actionable
                      if c.kind == "flow" and c.action in (Action.CREATE, Action.UPDATE)}
-        ended = rollbacks.end_preview_of(ws.gateway, ws.paths, ws.env.name, published)
-        outcome.report += [f"preview: {line}" for line in ended] + (_preview_left_open(ws) if ended else [])
+        ended = rollbacks.end_preview_of(ws.gateway, ws.store, history, ws.env.name, published)
+        outcome.report += [f"preview: {line}" for line in ended] + \
+            (_preview_left_open(history, ws.env.name) if ended else [])
         return ApplyResult(planned, outcome)
 
 
-def _preview_left_open(ws: Workspace) -> list[str]:
+def _preview_left_open(history: History, environment: str) -> list[str]:
     """After apply ended part of a preview: what stays in it (a flow drafted only because it runs
-    a changed Function, which apply did not publish), so the output does not read as the preview ended."""
-    record = History.of(ws.paths, ws.env.name, ws.gateway.account_sid).open_preview()
+    a changed Function, which apply did not publish), so the output does not read as the preview ended.
+    `history` is the one apply read, which ending the preview brought up to date in memory."""
+    record = history.open_preview()
     if record is None:
         return []
     left = sorted({s.address for s in record.steps if s.address.startswith("flow.") and not s.undone})
     return [f"preview: preview {record.header.label} stays open for {', '.join(left)} (not published by this "
-            f"apply); end it with: twideploy preview --env {ws.env.name} --clear"]
+            f"apply); end it with: twideploy preview --env {environment} --clear"]
 
 
 @dataclass(frozen=True)
@@ -164,8 +174,9 @@ class RollbackResult:
 
 
 def rollback(ws: Workspace, *, to: str | None = None, flow: str | None = None, revision: int | None = None,
-             lock_timeout: float = 0, confirm: Callable[[str], bool] = lambda what: True) -> RollbackResult:
-    with environment_lock(ws.paths, ws.env.name, purpose="rollback", wait_seconds=lock_timeout):
+             lock_timeout: float = 0, confirm: Callable[[str], bool] = lambda what: True,
+             notify: Notify = lambda message: None) -> RollbackResult:
+    with ws.store.lock("rollback", wait_seconds=lock_timeout, notify=notify) as lease:
         if flow is not None:
             if revision is None:
                 raise TwideployError("--flow needs --revision N")
@@ -177,12 +188,11 @@ def rollback(ws: Workspace, *, to: str | None = None, flow: str | None = None, r
             if not confirm(f"write revision {revision} of flow {flow} back as a new revision"):
                 return RollbackResult([], cancelled=True)
             return RollbackResult([rollbacks.flow_to_revision(ws.gateway, live, revision)])
-        records = History.of(ws.paths, ws.env.name, ws.gateway.account_sid).to_undo(
-            to, environment=ws.env.name, journals=ws.paths.journals)
+        records = ws.store.history().to_undo(to, environment=ws.env.name, where=ws.store.where)
         what = ", ".join(f"{r.deploy_id} ({r.status}, {len(r.steps)} writes)" for r in records)
         if records and not confirm(f"undo deploy(s) {what}"):
             return RollbackResult([], cancelled=True)
-        return RollbackResult(rollbacks.undo_deploys(ws.gateway, ws.paths, ws.env.name, records))
+        return RollbackResult(rollbacks.undo_deploys(ws.gateway, ws.store, lease, ws.env.name, records))
 
 
 @dataclass(frozen=True)
@@ -220,15 +230,7 @@ class HistoryReport:
 
 def history(ws: Workspace, *, limit: int = 20) -> HistoryReport:
     """Deploys from the journals, and the live revisions of the environment's flows."""
-    from twideploy.gitinfo import deploy_tags
-
-    journalled = History.of(ws.paths, ws.env.name, ws.gateway.account_sid)
-    reverted = journalled.reverted_ids()
-    tags = deploy_tags(ws.project.root, ws.env.name)
-    deploys = [DeployEntry(r.deploy_id, r.kind, r.status, r.deploy_id in reverted, r.header.git_sha,
-                           tags.get(r.deploy_id), r.header.started_at, list(r.header.changes),
-                           list(r.header.reverts), len(r.steps))
-               for r in journalled.records][-limit:]
+    deploys = _deploy_entries(ws, ws.store.history())[-limit:]
     names = {f.friendly_name for f in ws.project.flows.values() if f.name in ws.env.flows}
     live = flows.read(ws.gateway, set())
     managed = sorted(names & live.keys())
@@ -237,3 +239,43 @@ def history(ws: Workspace, *, limit: int = 20) -> HistoryReport:
                         for r in sorted(records, key=lambda r: r.revision, reverse=True)]
                  for name, records in zip(managed, listed, strict=True)}
     return HistoryReport(ws.env.name, deploys, revisions)
+
+
+def _deploy_entries(ws: Workspace, journalled: History) -> list[DeployEntry]:
+    from twideploy.gitinfo import deploy_tags
+
+    reverted = journalled.reverted_ids()
+    tags = deploy_tags(ws.project.root, ws.env.name)
+    return [DeployEntry(r.deploy_id, r.kind, r.status, r.deploy_id in reverted, r.header.git_sha,
+                        tags.get(r.deploy_id), r.header.started_at, list(r.header.changes),
+                        list(r.header.reverts), len(r.steps))
+            for r in journalled.records]
+
+
+@dataclass(frozen=True)
+class StateReport:
+    """What `twideploy state show` prints: where the state is, the lock, the journals, the hashes."""
+
+    environment: str
+    kind: str
+    where: str
+    lock: str
+    deploys: list[DeployEntry]
+    unfinished: list[str]
+    content_hashes: int
+
+
+def state_report(ws: Workspace) -> StateReport:
+    journalled = ws.store.history()
+    return StateReport(ws.env.name, ws.store.kind, ws.store.where, ws.store.describe_lock(),
+                       _deploy_entries(ws, journalled), [r.deploy_id for r in journalled.unfinished()],
+                       len(ws.store.content_cache().hashes))
+
+
+def migrate_state(ws: Workspace, *, lock_timeout: float = 0, notify: Notify = lambda message: None) -> list[str]:
+    """Upload this checkout's journals and content hashes of a `state: account` environment, once."""
+    if not isinstance(ws.store, AccountStore):
+        raise TwideployError(f"environment {ws.env.name} keeps its state in this checkout (state: local); "
+                             f"set `state: account` in {ws.env.file.name} to keep it in the account, then migrate")
+    with ws.store.lock("migrate", wait_seconds=lock_timeout, notify=notify):
+        return ws.store.migrate(LocalStore(ws.paths, ws.env.name, ws.gateway.account_sid))

@@ -29,7 +29,6 @@ from twideploy import deploy
 from twideploy.plan.pictures import FlowPicture, flow_pictures
 from twideploy.providers.audit import DRIFT, INFO, LAYOUT, AuditContext, DriftItem, deploy_ref
 from twideploy.providers.registry import PROVIDERS
-from twideploy.state.history import History
 from twideploy.state.journal import now
 from twideploy.workspace import Workspace
 
@@ -79,7 +78,7 @@ class DriftReport:
 def audit(ws: Workspace, *, include_layout: bool = False) -> DriftReport:
     """Compare the live account with the manifests and with the deploy journals."""
     planned = deploy.plan(ws, include_layout=include_layout)
-    history = History.of(ws.paths, ws.env.name, ws.gateway.account_sid)
+    history = ws.store.history()
     context = AuditContext(ws.gateway, ws.env.name, ws.project, planned.plan, planned.live, history)
     items = [item for provider in PROVIDERS for item in provider.attribute(
         context, [c for c in planned.plan.changes if c.address.family == provider.family])]

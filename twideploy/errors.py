@@ -51,6 +51,10 @@ class LockError(TwideployError):
     """Another apply holds the environment's lock."""
 
 
+class LeaseLostError(LockError):
+    """The run's lease on an account's lock expired and another run took it: it must stop writing."""
+
+
 class UnfinishedDeployError(TwideployError):
     """A previous apply was interrupted; its journal must be resumed or undone first."""
 

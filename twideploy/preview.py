@@ -40,8 +40,6 @@ from twideploy.providers import flows, serverless
 from twideploy.providers.base import ApplyContext, Progress
 from twideploy.state import commits
 from twideploy.state import journal as journals
-from twideploy.state.history import History
-from twideploy.state.lock import environment_lock
 from twideploy.workspace import Workspace
 
 #: A label names the Serverless environment `preview-<label>` and its domain suffix
@@ -113,13 +111,14 @@ def check_testers(testers: list[str], environment: str) -> list[str]:
 
 def preview(ws: Workspace, *, label: str, testers: list[str], git_sha: str | None, lock_timeout: float = 0,
             confirm: Callable[[PreviewResult], bool] = lambda result: True,
-            progress: Progress = lambda message: None) -> PreviewResult:
+            progress: Progress = lambda message: None,
+            notify: Callable[[str], None] = lambda message: None) -> PreviewResult:
     """Preview the manifests on `ws`'s environment for `testers` (see the module docstring)."""
     env = ws.env.name
     result = PreviewResult(env, check_label(label), check_testers(testers or ws.env.default_testers(), env))
-    with environment_lock(ws.paths, env, purpose=f"preview {label}", wait_seconds=lock_timeout):
-        rollbacks.check_no_unfinished(ws.paths, env, ws.gateway.account_sid)
-        history = History.of(ws.paths, env, ws.gateway.account_sid)
+    with ws.store.lock(f"preview {label}", wait_seconds=lock_timeout, notify=notify) as lease:
+        history = ws.store.history()
+        rollbacks.check_no_unfinished(history, env)
         open_ = history.open_preview()
         if open_ is not None and open_.header.label != label:
             raise PreviewError(f"preview {open_.header.label} is open on {env} (since {open_.header.started_at}, "
@@ -141,8 +140,9 @@ def preview(ws: Workspace, *, label: str, testers: list[str], git_sha: str | Non
             result.replaced = _clear(ws, open_)
             planned = deploy.plan(ws, git_sha=git_sha)  # the clear republished: read the account again
             result.flows = _previewed(planned, flow_changes)  # callers now run the revisions it wrote
-        executor = Executor(ws.gateway, planned, paths=ws.paths, cache=ws.content_cache(), git_sha=git_sha,
-                            progress=progress)
+            history = ws.store.history()
+        executor = Executor(ws.gateway, planned, store=ws.store, history=history, lease=lease,
+                            cache=ws.content_cache(), git_sha=git_sha, progress=progress)
         context = executor.context()
         for change in flow_changes:  # Studio's verdict before the first write
             source = ws.project.flows[change.address.owner]
@@ -238,11 +238,12 @@ def _write_preview(context: ApplyContext, *, planned: Planned, header: journals.
 
 # --------------------------------------------------------------------------- clear
 
-def clear(ws: Workspace, *, label: str | None = None, lock_timeout: float = 0) -> ClearResult:
+def clear(ws: Workspace, *, label: str | None = None, lock_timeout: float = 0,
+          notify: Callable[[str], None] = lambda message: None) -> ClearResult:
     """End the environment's open preview (idempotent: none open, nothing to do)."""
     env = ws.env.name
-    with environment_lock(ws.paths, env, purpose="preview --clear", wait_seconds=lock_timeout):
-        record = History.of(ws.paths, env, ws.gateway.account_sid).open_preview()
+    with ws.store.lock("preview --clear", wait_seconds=lock_timeout, notify=notify):
+        record = ws.store.history().open_preview()
         if record is None:
             return ClearResult(None, [f"no preview is open on {env}: nothing to clear"])
         if label is not None and record.header.label != label:
@@ -252,4 +253,4 @@ def clear(ws: Workspace, *, label: str | None = None, lock_timeout: float = 0) -
 
 
 def _clear(ws: Workspace, record: journals.DeployRecord) -> ClearResult:
-    return ClearResult(record.header.label, rollbacks.end_preview(ws.gateway, ws.paths, ws.env.name, record))
+    return ClearResult(record.header.label, rollbacks.end_preview(ws.gateway, ws.store, ws.env.name, record))

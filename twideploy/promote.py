@@ -42,7 +42,6 @@ from twideploy.providers.base import DecompileContext, Progress
 from twideploy.providers.registry import PROVIDERS
 from twideploy.state.cache import ContentCache
 from twideploy.state.history import History
-from twideploy.state.paths import StatePaths
 from twideploy.twilio_api.gateway import DEFAULT_CONCURRENCY, Gateway
 from twideploy.workspace import Workspace, open_account
 
@@ -73,12 +72,12 @@ class PromoteResult:
 
 
 def project_from_live(project: Project, from_env: Environment, to_env: Environment, gw: Gateway,
-                      cache: ContentCache) -> tuple[Project, Source]:
-    """The project as `from_env` runs it: its live flows and deployed code, this project's environments."""
+                      cache: ContentCache, history: History) -> tuple[Project, Source]:
+    """The project as `from_env` runs it: its live flows and deployed code, this project's environments.
+    `history`: `from_env`'s journals, which say which deploy made each live build."""
     desired = Desired(project, from_env)
     live = read_live(gw, desired, cache)
-    context = DecompileContext(gw, project, from_env, to_env, live, address_book(desired, live),
-                               History.of(StatePaths(project.root), from_env.name, gw.account_sid))
+    context = DecompileContext(gw, project, from_env, to_env, live, address_book(desired, live), history)
     for provider in PROVIDERS:
         provider.decompile(context)
     return context.project, Source(f"what {from_env.name} runs (account {gw.account_sid})", context.origin,
@@ -109,6 +108,7 @@ def promote(project: Project, *, to: str, from_env: str | None = None, ref: str 
             git_sha: str | None = None, options: deploy.ApplyOptions | None = None,
             confirm: Callable[[Plan, Source], bool] = lambda plan, source: True,
             progress: Progress = lambda message: None, parallelism: int = DEFAULT_CONCURRENCY,
+            notify: Callable[[str], None] = lambda message: None,
             gateways: dict[str, Gateway] | None = None) -> PromoteResult:
     """Plan and (after `confirm`) apply `from_env`'s live state, or the manifests at `ref`, to `to`.
 
@@ -142,13 +142,16 @@ def promote(project: Project, *, to: str, from_env: str | None = None, ref: str 
                 if from_gw.account_sid == to_gw.account_sid:
                     raise TwideployError(f"{from_env} and {to} are the same account ({to_gw.account_sid}); "
                                          f"promote copies between two accounts")
-                cache = Workspace(project, source_env, from_gw).content_cache()
-                project, source = project_from_live(project, source_env, to_env, from_gw, cache)
+                source_ws = Workspace(project, source_env, from_gw)
+                cache = source_ws.content_cache()
+                project, source = project_from_live(project, source_env, to_env, from_gw, cache,
+                                                    source_ws.store.history())
                 cache.save()
         else:
             for change_key in [Address.flow(n) for n in to_env.flows] + [Address.service(n) for n in to_env.services]:
                 source.origin[change_key] = f"git {ref} ({sha[:12]})"
         ws = Workspace(project, to_env, to_gw)
         options = dataclasses.replace(options, git_sha=git_sha)
-        planned, outcome = deploy.apply(ws, options, confirm=lambda plan: confirm(plan, source), progress=progress)
+        planned, outcome = deploy.apply(ws, options, confirm=lambda plan: confirm(plan, source), progress=progress,
+                                        notify=notify)
     return PromoteResult(planned, outcome, source, git_sha)

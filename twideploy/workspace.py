@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from twideploy.errors import ManifestError, TwideployError
@@ -21,8 +22,11 @@ from twideploy.manifest import Environment, Project, load_project
 from twideploy.manifest.validation import validate_project
 from twideploy.secrets import Secret
 from twideploy.state import plan_key
+from twideploy.state.account_store import AccountStore
 from twideploy.state.cache import ContentCache
+from twideploy.state.local_store import LocalStore
 from twideploy.state.paths import StatePaths
+from twideploy.state.store import StateStore
 from twideploy.twilio_api.gateway import DEFAULT_CONCURRENCY, Credentials, Gateway
 
 
@@ -36,8 +40,15 @@ class Workspace:
     def paths(self) -> StatePaths:
         return StatePaths(self.project.root)
 
+    @cached_property
+    def store(self) -> StateStore:
+        """Where the environment's journals, lock and content hashes live (its `state:` setting)."""
+        if self.env.state == "account":
+            return AccountStore(self.gateway, self.env.name, self.paths)
+        return LocalStore(self.paths, self.env.name, self.gateway.account_sid)
+
     def content_cache(self) -> ContentCache:
-        return ContentCache(self.paths.content_cache(self.gateway.account_sid))
+        return self.store.content_cache()
 
     def plan_key(self) -> bytes:
         """The key of the HMACs in plan fingerprints (see state.plan_key)."""

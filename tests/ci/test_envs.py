@@ -22,8 +22,8 @@ def test_json_matrix_of_the_twilio_environments(project: Path):
     assert code == 0, out
     assert out.count("\n") == 1  # one line: `echo "matrix=$(...)" >> $GITHUB_OUTPUT` needs it
     assert json.loads(out) == [
-        {"name": "prod", "target": "twilio", "file": "environments/prod.yaml"},
-        {"name": "staging", "target": "twilio", "file": "environments/staging.yaml"},
+        {"name": "prod", "target": "twilio", "state": "account", "file": "environments/prod.yaml"},
+        {"name": "staging", "target": "twilio", "state": "account", "file": "environments/staging.yaml"},
     ]  # sorted; `base` (abstract: true) and `local` (emulator) left out
 
 

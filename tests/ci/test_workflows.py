@@ -18,6 +18,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from tests.ci.conftest import REPO, SCRIPTS, WORKFLOWS, GitHubSandbox, parse_outputs
+from twideploy.manifest import load_project
 
 PINNED = {"actions/checkout@v4", "actions/setup-python@v5", "actions/setup-node@v4", "actions/cache@v4",
           "actions/cache/restore@v4", "actions/cache/save@v4", "actions/upload-artifact@v4"}
@@ -150,28 +151,26 @@ def test_drift_shape():
     assert drift["environment"] == "${{ matrix.env.name }}"
 
 
-@pytest.mark.parametrize("workflow, job, env, saves", [
-    ("pr.yml", "plan", "${{ matrix.env.name }}", False),
-    ("drift.yml", "drift", "${{ matrix.env.name }}", False),
-    ("deploy-staging.yml", "deploy", "staging", True),
-    ("promote-prod.yml", "promote", "prod", True),
-])
-def test_deploy_state_is_persisted_per_environment(workflow: str, job: str, env: str, saves: bool):
+@pytest.mark.parametrize("workflow, job", [("pr.yml", "plan"), ("drift.yml", "drift")])
+def test_deploy_state_is_restored_per_environment_only_for_local_state(workflow: str, job: str):
     steps = load(workflow)["jobs"][job]["steps"]
     uses = [s.get("uses", "") for s in steps]
-    restore = steps[uses.index("actions/cache/restore@v4")]["with"]
-    assert restore["path"] == ".twideploy"
-    assert restore["key"] == f"twideploy-state-{env}-${{{{ github.run_id }}}}"
-    assert restore["restore-keys"].strip() == f"twideploy-state-{env}-"
+    restore = steps[uses.index("actions/cache/restore@v4")]
+    assert restore["if"] == "matrix.env.state == 'local'"  # `state: account` keeps it in the account
+    assert restore["with"]["path"] == ".twideploy"
+    assert restore["with"]["key"] == "twideploy-state-${{ matrix.env.name }}-${{ github.run_id }}"
+    assert restore["with"]["restore-keys"].strip() == "twideploy-state-${{ matrix.env.name }}-"
     main = next(i for i, s in enumerate(steps) if "run-twideploy.sh" in s.get("run", ""))
     assert uses.index("actions/cache/restore@v4") < main
-    if saves:
-        save = steps[uses.index("actions/cache/save@v4")]
-        assert uses.index("actions/cache/save@v4") > main
-        assert save["if"] == "always()"  # a failed apply's journal is kept too
-        assert save["with"] == {"path": ".twideploy", "key": restore["key"]}
-    else:
-        assert "actions/cache/save@v4" not in uses
+    assert "actions/cache/save@v4" not in uses
+
+
+@pytest.mark.parametrize("workflow, job, env", [("deploy-staging.yml", "deploy", "staging"),
+                                                ("promote-prod.yml", "promote", "prod")])
+def test_account_state_environments_deploy_without_a_state_cache(workflow: str, job: str, env: str):
+    uses = [s.get("uses", "") for s in load(workflow)["jobs"][job]["steps"]]
+    assert not any(u.startswith("actions/cache") for u in uses)
+    assert load_project(REPO).environment(env).state == "account"
 
 
 # --------------------------------------------------------------------------- running jobs

@@ -23,10 +23,9 @@ from twideploy.cli.main import cli
 from twideploy.emulator import Emulator, FaultConfig
 from twideploy.manifest import load_project
 from twideploy.secrets import Secret
-from twideploy.state import journal as journals
 from twideploy.state.paths import StatePaths
 from twideploy.twilio_api.gateway import DEFAULT_CONCURRENCY, Credentials, Gateway
-from twideploy.workspace import Workspace
+from twideploy.workspace import Workspace, open_workspace
 
 _yaml = YAML()
 
@@ -117,8 +116,9 @@ def commit_all(repo: git.Repo, message: str) -> str:
 
 
 def last_journal_header(project_dir: Path, env: str) -> dict:
-    """The newest journal's header line, as written."""
-    return journals.deploys(StatePaths(project_dir).journal_folder(env))[-1].header.to_dict()
+    """The newest journal's header line, as written, wherever the environment keeps its state."""
+    with open_workspace(project_dir, env) as ws:
+        return ws.store.history().records[-1].header.to_dict()
 
 
 def kill_after(project_dir: Path, emulator: Emulator, args: list[str], *, done_writes: int, intents: int = 0,

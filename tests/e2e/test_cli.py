@@ -108,6 +108,8 @@ def test_history_links_deploys_to_revisions(project_dir, cli_env):
     ivr = next(revs for name, revs in data["flow_revisions"].items() if "ivr" in name.lower())
     assert [r["revision"] for r in ivr] == [2, 1]
     assert second["deploy_id"] in ivr[0]["commit_message"]
+    code, table = run(project_dir, "history", "--env", "local")  # not a terminal, as in a CI log
+    assert code == 0 and all(f" {d['deploy_id']} " in table and d["started_at"] in table for d in data["deploys"])
 
 
 def test_plan_and_apply_refuse_invalid_manifests_before_any_request(project_dir, cli_env):

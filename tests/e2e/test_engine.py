@@ -458,7 +458,6 @@ def test_undoing_twice_reports_what_is_already_gone(project_dir, emulator):
 
 def test_an_interrupted_rollback_does_not_block_and_can_be_redone(project_dir, emulator):
     from twideploy.state import journal as journals
-    from twideploy.state.paths import StatePaths
 
     ws = applied(project_dir, emulator)
     before = account_state(ws.gateway)
@@ -466,8 +465,7 @@ def test_an_interrupted_rollback_does_not_block_and_can_be_redone(project_dir, e
     deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
     last = deploy.history(ws).deploys[-1].deploy_id
     # a rollback killed before it finished: its journal has no outcome
-    journals.Journal(StatePaths(project_dir).journal_folder("local"),
-                     journals.JournalHeader.for_rollback("local", ws.gateway.account_sid, [last]))
+    ws.store.start_journal(journals.JournalHeader.for_rollback("local", ws.gateway.account_sid, [last]))
     assert deploy.plan(open_ws(project_dir, emulator)).plan.has_changes is False
     deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())  # not refused as "interrupted"
     deploy.rollback(open_ws(project_dir, emulator))  # the deploy still counts as not reverted

@@ -325,7 +325,7 @@ def test_a_journal_line_cut_short_by_a_kill_is_skipped(project_dir, emulator):
     edit_yaml(project_dir / "environments/local.yaml",
               lambda env: env["services"]["crm"]["variables"].__setitem__("NEW_SETTING", "on"))
     deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
-    journal = _journals(project_dir)[-1].path
+    journal = _journals(project_dir)[-1].source.path
     outcome = journal.read_text().splitlines()[-1]
     journal.write_text("\n".join(journal.read_text().splitlines()[:-1]) + "\n" + outcome[:25])  # killed mid-line
     (journal.parent / "20000101-000000000-dead.jsonl").write_text('{"type": "head')  # killed writing a header

@@ -13,13 +13,15 @@ from twideploy.errors import ApplyError
 from twideploy.manifest.references import UNKNOWN
 from twideploy.plan.executor import Executor
 from twideploy.providers import flows as flow_provider
+from twideploy.state.store import Lease
 
 from .helpers import edit_yaml, open_ws
 from .snapshot import account_state
 
 
 def _execute(ws, planned):
-    return Executor(ws.gateway, planned, paths=ws.paths, cache=ws.content_cache(), git_sha=None).run()
+    return Executor(ws.gateway, planned, store=ws.store, history=ws.store.history(), lease=Lease(),
+                    cache=ws.content_cache(), git_sha=None).run()
 
 
 def _change(planned, address: str):

@@ -3,7 +3,6 @@ plus plain `requests` for the multipart upload and the admin endpoints."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -13,8 +12,8 @@ from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 
 from twideploy.emulator import Emulator
+from twideploy.twilio_api.gateway import emulator_url
 
-TWILIO_HOST = re.compile(r"^https://[a-z0-9.-]+\.twilio\.com")
 HOSTS = {"/v2/": "https://studio.twilio.com", "/v1/": "https://serverless.twilio.com",
          "/2010-04-01/": "https://api.twilio.com"}
 
@@ -31,7 +30,7 @@ class EmulatorHttpClient(TwilioHttpClient):
 
     def request(self, method, url, params=None, data=None, headers=None, auth=None, timeout=None,
                 allow_redirects=False):
-        url = TWILIO_HOST.sub(self.base_url, url)
+        url = emulator_url(self.base_url, url)
         response = super().request(method, url, params=params, data=data, headers=headers, auth=auth,
                                    timeout=timeout, allow_redirects=allow_redirects)
         if self.on_response is not None:

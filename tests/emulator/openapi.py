@@ -20,7 +20,12 @@ from urllib.parse import urlparse
 
 import jsonschema
 
-SPEC_FILES = ("twilio_studio_v2.json", "twilio_serverless_v1.json", "twilio_api_v2010.json")
+from twideploy.emulator.sync import PATH_PREFIX as SYNC_PREFIX
+
+#: Each spec, and the path prefix its paths have on the emulator (Sync's collide with Serverless's).
+SPEC_PREFIXES = {"twilio_studio_v2.json": "", "twilio_serverless_v1.json": "", "twilio_api_v2010.json": "",
+                 "twilio_sync_v1.json": SYNC_PREFIX}
+SPEC_FILES = tuple(SPEC_PREFIXES)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # The upload host's version creation is in no spec: its answer is the version resource.
@@ -133,7 +138,7 @@ class OpenApiSpecs:
                         for status, resp in op["responses"].items()
                         if "application/json" in resp.get("content", {})
                     }
-                    self._add(method.upper(), path, schemas)
+                    self._add(method.upper(), SPEC_PREFIXES[name] + path, schemas)
         for (method, path), (src_method, src_path, src_status) in SUBSTITUTES.items():
             source = self.operations[(src_method, src_path)]
             self._add(method, path, {SUBSTITUTE_STATUS: source.schemas[src_status]})

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from reliability.campaign import named_command, touched_kinds
 from reliability.snapshot import Hidden, compare
 
@@ -69,9 +71,11 @@ def test_touched_kinds_sees_content_inside_a_build():
         == {"build", "asset"}
 
 
-def test_a_tiny_campaign_runs_to_its_report(tmp_path):
+@pytest.mark.parametrize("state", ["local", "account"])
+def test_a_tiny_campaign_runs_to_its_report(tmp_path, state):
     done = subprocess.run([sys.executable, "-m", "reliability.campaign", "--runs", "2", "--kills", "1", "--seed", "1",
-                           "--work-dir", str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=120)
+                           "--work-dir", str(tmp_path), "--state", state], cwd=REPO, capture_output=True, text=True,
+                          timeout=180)
     assert done.returncode in (0, 1), done.stdout + done.stderr
     assert "runs: 3 (fault applies: 2, kills: 1)" in done.stdout and "Traceback" not in done.stderr
     assert done.returncode == 0 or "VIOLATION run" in done.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -122,8 +123,9 @@ def test_writes_that_were_in_flight_together_are_undone_together_after_what_star
 def test_a_journal_read_back_gives_the_order_apply_had(tmp_path):
     """Appends from many threads: every line whole, seqs unique, and `done_after` the same read
     back from disk as the executor had in memory."""
-    journal = journals.Journal(tmp_path, journals.JournalHeader.for_deploy("local", "AC1", git_sha=None,
-                                                                           summary={}, changes=[]))
+    path = tmp_path / "deploy.jsonl"
+    journal = journals.Journal(journals.JournalFile(path), journals.JournalHeader.for_deploy(
+        "local", "AC1", git_sha=None, summary={}, changes=[]))
     in_memory: dict[int, int] = {}
     lock = threading.Lock()
 
@@ -134,13 +136,10 @@ def test_a_journal_read_back_gives_the_order_apply_had(tmp_path):
         with lock:
             in_memory[seq] = after
 
-    threads = [threading.Thread(target=write, args=(i,)) for i in range(50)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(write, range(50)))
     journal.finish("applied")
-    record = journals.load(journal.path)
+    record = journals.load(path)
     assert record is not None and sorted(s.seq for s in record.steps) == list(range(1, 51))
     assert {s.seq: s.done_after for s in record.steps} == in_memory
     assert all(s.done_after is not None and s.done_after >= s.seq for s in record.steps)

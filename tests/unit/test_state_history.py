@@ -13,7 +13,15 @@ import pytest
 
 from twideploy.errors import TwideployError
 from twideploy.state.history import History
-from twideploy.state.journal import DEPLOY, ROLLBACK, DeployRecord, JournalHeader, JournalOutcome, Step
+from twideploy.state.journal import (
+    DEPLOY,
+    ROLLBACK,
+    DeployRecord,
+    JournalFile,
+    JournalHeader,
+    JournalOutcome,
+    Step,
+)
 
 JOURNALS = Path("/state/journal")
 
@@ -24,7 +32,7 @@ def record(deploy_id: str, status: str | None = "applied", *, kind: str = DEPLOY
     header = JournalHeader(deploy_id, "staging", f"2026-11-29T10:00:{deploy_id[-2:]}Z", kind, "AC1",
                            reverts=reverts)
     outcome = JournalOutcome(status, f"2026-11-29T10:01:{deploy_id[-2:]}Z") if status else None
-    return DeployRecord(JOURNALS / "staging" / f"{deploy_id}.jsonl", header, steps or [], outcome)
+    return DeployRecord(JournalFile(JOURNALS / "staging" / f"{deploy_id}.jsonl"), header, steps or [], outcome)
 
 
 def write(seq: int, address: str, op: str = "variable.update", *, result: dict | None = None,
@@ -43,7 +51,7 @@ def ids(records: list[DeployRecord]) -> list[str]:
 
 
 def to_undo(history: History, to: str | None = None) -> list[str]:
-    return ids(history.to_undo(to, environment="staging", journals=JOURNALS))
+    return ids(history.to_undo(to, environment="staging", where=f"journals under {JOURNALS}"))
 
 
 # --------------------------------------------------------------------------- reverted, active, unfinished
@@ -81,7 +89,7 @@ def test_rollback_undoes_the_last_applied_deploy_not_yet_reverted():
 def test_rollback_with_nothing_applied_names_where_it_looked():
     history = History([record("d-01", "rolled_back"), record("r-02", kind=ROLLBACK, reverts=("d-01",))])
     with pytest.raises(TwideployError, match=r"^no deploy of staging to roll back \(journals under /state/journal\)$"):
-        history.to_undo(None, environment="staging", journals=JOURNALS)
+        history.to_undo(None, environment="staging", where=f"journals under {JOURNALS}")
 
 
 def test_rollback_to_undoes_every_applied_and_unfinished_deploy_after_it():
@@ -97,7 +105,7 @@ def test_rollback_to_refuses_a_deploy_that_is_not_applied_and_active(target):
     history = History([record("d-01"), record("d-02"), record("d-04"), record("d-05", "rolled_back"),
                        record("r-06", kind=ROLLBACK, reverts=("d-04",))])
     with pytest.raises(TwideployError, match=f"deploy {target} is not an applied, un-reverted deploy of staging"):
-        history.to_undo(target, environment="staging", journals=JOURNALS)
+        history.to_undo(target, environment="staging", where=f"journals under {JOURNALS}")
 
 
 # --------------------------------------------------------------------------- who wrote what

@@ -9,28 +9,28 @@ from hypothesis import strategies as st
 
 from twideploy.state import commits
 from twideploy.state import journal as journals
-from twideploy.state.journal import Journal, JournalHeader
-from twideploy.state.paths import StatePaths
+from twideploy.state.journal import Journal, JournalFile, JournalHeader
+from twideploy.state.paths import StatePaths, journal_file
 
 
 def test_a_journal_reads_back_as_written_with_each_kind_writing_only_its_own_header_fields(tmp_path):
     folder = StatePaths(tmp_path).journal_folder("staging")
-    deploy = Journal(folder, JournalHeader.for_deploy("staging", "AC1", git_sha=None, summary={"create": 1},
-                                                      changes=["flow.ivr-main"]))
+    deploy = local_journal(folder, JournalHeader.for_deploy("staging", "AC1", git_sha=None, summary={"create": 1},
+                                                            changes=["flow.ivr-main"]))
     seq = deploy.intent("flow.create", "flow.ivr-main", {"friendly_name": "IVR"})
     deploy.done(seq, {"sid": "FW1"})
     deploy.finish("applied", writes=1)
-    rollback = Journal(folder, JournalHeader.for_rollback("staging", "AC1", [deploy.deploy_id]))
-    written = journals.load(deploy.path)
+    rollback = local_journal(folder, JournalHeader.for_rollback("staging", "AC1", [deploy.deploy_id]))
+    written = journals.load(journal_file(folder, deploy.deploy_id))
     journals.append_undone(written, written.steps[0], by=rollback.deploy_id)
     rollback.finish("applied", report=["flow.ivr-main: deleted"])
 
-    lines = [json.loads(line) for line in deploy.path.read_text().splitlines()]
+    lines = [json.loads(line) for line in journal_file(folder, deploy.deploy_id).read_text().splitlines()]
     assert set(lines[0]) == {"type", "format_version", "deploy_id", "environment", "started_at", "kind",
                              "account_sid", "git_sha", "summary", "changes"}
-    assert set(json.loads(rollback.path.read_text().splitlines()[0])) == {
+    assert set(json.loads(journal_file(folder, rollback.deploy_id).read_text().splitlines()[0])) == {
         "type", "format_version", "deploy_id", "environment", "started_at", "kind", "account_sid", "reverts"}
-    assert deploy.path == folder / f"{deploy.deploy_id}.jsonl"
+    assert journal_file(folder, deploy.deploy_id) == folder / f"{deploy.deploy_id}.jsonl"
 
     [first, second] = journals.deploys(folder, "AC1")
     assert first.header == deploy.header and second.header == rollback.header
@@ -42,12 +42,16 @@ def test_a_journal_reads_back_as_written_with_each_kind_writing_only_its_own_hea
 
 
 def test_a_closed_unfinished_deploy_has_its_outcome_time_at_once(tmp_path):
-    journal = Journal(tmp_path, JournalHeader.for_deploy("local", "AC1", git_sha="abc", summary={}, changes=[]))
+    journal = local_journal(tmp_path, JournalHeader.for_deploy("local", "AC1", git_sha="abc", summary={}, changes=[]))
     journal.intent("flow.update", "flow.a", {})
-    record = journals.load(journal.path)
+    record = journals.load(journal_file(tmp_path, journal.deploy_id))
     assert record.unfinished
     journals.append_outcome(record, "abandoned")
-    assert record.outcome == journals.load(journal.path).outcome and record.outcome.at
+    assert record.outcome == journals.load(journal_file(tmp_path, journal.deploy_id)).outcome and record.outcome.at
+
+
+def local_journal(folder, header: JournalHeader) -> Journal:
+    return Journal(JournalFile(journal_file(folder, header.deploy_id)), header)
 
 
 sha = st.text("0123456789abcdef", min_size=7, max_size=40)

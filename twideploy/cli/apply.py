@@ -13,6 +13,7 @@ from twideploy.cli.common import (
     console,
     env_option,
     lock_timeout_option,
+    notice,
     parallelism_option,
     project_dir_option,
 )
@@ -57,7 +58,7 @@ def apply(plan_file, env_name, project_dir, auto_approve, prune, include_layout,
         return confirm("Apply these changes?", auto_approve or saved is not None)
 
     with open_workspace(project_dir, env_name, concurrency=parallelism) as ws, ApplyProgress(console) as progress:
-        outcome = deploy.apply(ws, options, saved=saved, confirm=ask, progress=progress).outcome
+        outcome = deploy.apply(ws, options, saved=saved, confirm=ask, progress=progress, notify=notice).outcome
     render_apply(console, outcome, ws.env.name)
     if tag and outcome is not None and outcome.deploy_id:
         console.print(f"Tagged {create_deploy_tag(project_dir, ws.env.name, outcome.deploy_id, options.git_sha)}")

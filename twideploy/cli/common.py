@@ -67,6 +67,11 @@ lock_timeout_option = click.option("--lock-timeout", type=float, default=0, show
                                    help="Seconds to wait for another run's lock on the environment.")
 
 
+def notice(message: str) -> None:
+    """What the user should read while a command runs (a lock taken over), on stderr."""
+    click.echo(f"note: {message}", err=True)
+
+
 def confirm(question: str, auto_approve: bool) -> bool:
     if auto_approve:
         return True

@@ -1,6 +1,6 @@
 """`twideploy envs`: the deployable environments, for people and for CI matrices.
 
-`twideploy envs --json --target twilio` prints a JSON array of `{"name", "target", "file"}`
+`twideploy envs --json --target twilio` prints a JSON array of `{"name", "target", "state", "file"}`
 objects on one line, ready for a GitHub Actions matrix:
 
     matrix:
@@ -27,7 +27,8 @@ def _relative(path: Path, root: Path) -> str:
 
 @click.command()
 @project_dir_option
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of {name, target, file} (a CI matrix).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON array of {name, target, state, file} (a CI matrix).")
 @click.option("--target", type=click.Choice(["twilio", "emulator"]), help="Only environments with this target.")
 def envs(project_dir: Path, as_json: bool, target: str | None) -> None:
     """List the deployable environments (abstract ones are left out)."""
@@ -37,7 +38,7 @@ def envs(project_dir: Path, as_json: bool, target: str | None) -> None:
 
     project = load_project(project_dir)
     rows = [
-        {"name": env.name, "target": env.target, "file": _relative(env.file, project.root)}
+        {"name": env.name, "target": env.target, "state": env.state, "file": _relative(env.file, project.root)}
         for env in sorted(project.environments.values(), key=lambda e: e.name)
         if target is None or env.target == target
     ]

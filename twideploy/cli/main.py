@@ -19,6 +19,7 @@ from twideploy.cli.preview import preview
 from twideploy.cli.promote import promote
 from twideploy.cli.rollback import rollback
 from twideploy.cli.schema import schema
+from twideploy.cli.state import state
 from twideploy.cli.test import test
 from twideploy.cli.validate import validate
 
@@ -30,6 +31,6 @@ def cli() -> None:
 
 
 # Each command lives in its own module under twideploy/cli/; listed in the order of a workflow.
-for command in (init, validate, schema, test, plan, apply, preview, rollback, history, drift, export, promote, envs,
-                graph, emulator):
+for command in (init, validate, schema, test, plan, apply, preview, rollback, history, state, drift, export, promote,
+                envs, graph, emulator):
     cli.add_command(command)

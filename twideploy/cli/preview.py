@@ -11,6 +11,7 @@ from twideploy.cli.common import (
     console,
     env_option,
     lock_timeout_option,
+    notice,
     project_dir_option,
 )
 from twideploy.errors import PreviewError
@@ -43,7 +44,7 @@ def preview(env_name, project_dir, testers, label, clear, auto_approve, lock_tim
         previews.check_testers(list(testers), env_name or "")
     if clear:
         with open_workspace(project_dir, env_name) as ws:
-            render_clear(console, previews.clear(ws, label=label, lock_timeout=lock_timeout))
+            render_clear(console, previews.clear(ws, label=label, lock_timeout=lock_timeout, notify=notice))
         return
     git_sha = deploy_sha(project_dir, allow_dirty=allow_dirty)
 
@@ -53,5 +54,6 @@ def preview(env_name, project_dir, testers, label, clear, auto_approve, lock_tim
 
     with open_workspace(project_dir, env_name) as ws, ApplyProgress(console, "previewing") as progress:
         result = previews.preview(ws, label=label or previews.DEFAULT_LABEL, testers=list(testers),
-                                  git_sha=git_sha, lock_timeout=lock_timeout, confirm=ask, progress=progress)
+                                  git_sha=git_sha, lock_timeout=lock_timeout, confirm=ask, progress=progress,
+                                  notify=notice)
     render_preview(console, result)

@@ -12,6 +12,7 @@ from twideploy.cli.common import (
     confirm,
     console,
     lock_timeout_option,
+    notice,
     parallelism_option,
     project_dir_option,
 )
@@ -69,7 +70,8 @@ def promote(from_env, to_env, ref, project_dir, auto_approve, fmt, prune, includ
     options = deploy.ApplyOptions(prune=prune, include_layout=include_layout, lock_timeout=lock_timeout)
     with ApplyProgress(out, "promoting") as progress:
         result = promotion.promote(project, to=to_env, from_env=None if ref else from_env, ref=ref, git_sha=git_sha,
-                                   options=options, confirm=ask, progress=progress, parallelism=parallelism)
+                                   options=options, confirm=ask, progress=progress, parallelism=parallelism,
+                                   notify=notice)
     plan, outcome = result.planned.plan, result.outcome
     if fmt == "markdown":
         click.echo(render_markdown(plan, result.source, from_name=None if ref else from_env,

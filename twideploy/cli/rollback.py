@@ -11,6 +11,7 @@ from twideploy.cli.common import (
     console,
     env_option,
     lock_timeout_option,
+    notice,
     parallelism_option,
     project_dir_option,
 )
@@ -31,5 +32,5 @@ def rollback(env_name, project_dir, to, flow, revision, auto_approve, lock_timeo
     """Undo the last deploy of an environment (or an interrupted one)."""
     with open_workspace(project_dir, env_name, concurrency=parallelism) as ws:
         result = deploy.rollback(ws, to=to, flow=flow, revision=revision, lock_timeout=lock_timeout,
-                                 confirm=lambda what: confirm(f"Roll back: {what}?", auto_approve))
+                                 confirm=lambda what: confirm(f"Roll back: {what}?", auto_approve), notify=notice)
     render_rollback(console, result)

@@ -1,4 +1,4 @@
-"""The Flask app: every API on one base URL, routed by path alone.
+"""The Flask app: every API on one base URL, routed by path alone (Sync under `/sync`, see emulator.sync).
 
 Each API request goes through, in order: counting, the account's concurrency limit (a 429
 when `max_in_flight` are being served), fault injection (delay, then maybe a dropped
@@ -18,7 +18,7 @@ from flask import Flask, Response, g, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from twideploy.emulator import admin, api2010, serverless, sids, studio
+from twideploy.emulator import admin, api2010, serverless, sids, studio, sync
 from twideploy.emulator.wire import EmulatorState, TwilioError, not_found, state
 
 _log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class _TransactionalFlask(Flask):
 def create_app(emulator_state: EmulatorState) -> Flask:
     app = _TransactionalFlask(__name__, static_folder=None)
     app.extensions["twilio_emulator"] = emulator_state
-    for blueprint in (studio.bp, serverless.bp, api2010.bp, admin.bp):
+    for blueprint in (studio.bp, serverless.bp, sync.bp, api2010.bp, admin.bp):
         app.register_blueprint(blueprint)
     app.before_request(_before_api_request)
     app.after_request(_count_status)

@@ -225,10 +225,22 @@ def paged(
     filters: dict[str, str] | None = None,
     newest_first: bool = False,
 ) -> Response:
-    """A v1/v2 list page: `{key: [...], "meta": {...}}`; `filters` are echoed into page URLs."""
+    """A v1/v2 list page of stored records: `{key: [...], "meta": {...}}`; `filters` are echoed into page URLs."""
+    return page_of(key, lambda offset, limit: account().select(kind, parent, equal=equal, glob=glob, offset=offset,
+                                                                 limit=limit, newest_first=newest_first),
+                   render, filters=filters)
+
+
+def page_of(
+    key: str,
+    window: Callable[[int, int], list[Record]],
+    render: Callable[[Record], dict[str, Any]],
+    *,
+    filters: dict[str, str] | None = None,
+) -> Response:
+    """A v1/v2 list page of the records `window(offset, limit)` returns (for orders the store has no index for)."""
     page, size, offset = _page_window()
-    records = account().select(kind, parent, equal=equal, glob=glob, offset=offset, limit=size + 1,
-                               newest_first=newest_first)
+    records = window(offset, size + 1)
     has_next = len(records) > size
     base = url(request.path)
     filters = filters or {}

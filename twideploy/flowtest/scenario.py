@@ -195,7 +195,7 @@ class _FileCheck:
         return {s["name"]: s for s in source.definition.get("states") or []} if source else {}
 
     def known_env(self, path: DataPath, env: str | None) -> None:
-        if env is not None and env not in self.project.environments:
+        if env is not None and env not in self.project.environments and f"env:{env}" not in self.project.broken:
             known = ", ".join(sorted(self.project.environments)) or "none"
             self.at(path, f"unknown environment {env!r} (environments: {known})")
 

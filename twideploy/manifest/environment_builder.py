@@ -260,7 +260,7 @@ class _EnvironmentBuilder:
                 )
             seen.add(flow)
 
-        for key in ("target", "extends", "emulator"):
+        for key in ("target", "extends", "emulator", "state"):
             self.no_templates(key)
         for i, _ in enumerate(spec.flows):
             self.no_templates("flows", i)
@@ -278,6 +278,7 @@ class _EnvironmentBuilder:
             flows=list(dict.fromkeys(spec.flows)),
             numbers=numbers,
             prune=spec.prune,
+            state=spec.state,
             preview_testers=testers,
             lines=self.lines,
         )

@@ -184,6 +184,9 @@ class EnvironmentSpec(_Spec):
     flows: list[str] = Field(default_factory=list, description="The flows this environment deploys.")
     numbers: dict[str, BindingSpec] = Field(default_factory=dict, description="Bindings by E.164 number.")
     prune: bool = Field(False, description="Default for --prune: delete unmanaged resources.")
+    state: Literal["local", "account"] = Field(
+        "local", description="Where deploy journals, the lock and content hashes live: local (.twideploy/ of this "
+                             "checkout) or account (a Twilio Sync service of the account, shared by every machine).")
     preview: PreviewSpec | None = Field(None, description="Defaults of `twideploy preview` (its testers).")
 
 

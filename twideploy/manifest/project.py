@@ -179,6 +179,7 @@ class Environment:
     flows: list[str]
     numbers: dict[str, Binding]
     prune: bool
+    state: Literal["local", "account"] = "local"  # where journals, the lock and content hashes live
     preview_testers: list[str] = field(default_factory=list)
     # Not part of the public model: how to get credentials, and which non-secret values
     # still wait for an environment variable (`Project.environment()` reports those).

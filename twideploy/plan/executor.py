@@ -38,7 +38,7 @@ from twideploy.state import commits
 from twideploy.state import journal as journals
 from twideploy.state.cache import ContentCache
 from twideploy.state.history import History
-from twideploy.state.paths import StatePaths
+from twideploy.state.store import Lease, StateStore
 from twideploy.twilio_api.gateway import Gateway
 
 
@@ -50,10 +50,14 @@ class Outcome:
 
 
 class Executor:
-    def __init__(self, gw: Gateway, planned: Planned, *, paths: StatePaths, cache: ContentCache,
-                 git_sha: str | None, progress: Progress = lambda message: None):
+    """`store` keeps the journal, `history` is what it held when the lock was taken, `lease` that lock:
+    a run that loses it makes no further write and rolls back."""
+
+    def __init__(self, gw: Gateway, planned: Planned, *, store: StateStore, history: History, lease: Lease,
+                 cache: ContentCache, git_sha: str | None, progress: Progress = lambda message: None):
         self.gw, self.planned = gw, planned
-        self.paths, self.cache, self.git_sha, self.progress = paths, cache, git_sha, progress
+        self.store, self.history, self.lease = store, history, lease
+        self.cache, self.git_sha, self.progress = cache, git_sha, progress
         self.made: list[journals.Step] = []  # this run's writes; their undo data has secrets (memory only)
         self.journal: journals.Journal | None = None
 
@@ -70,7 +74,7 @@ class Executor:
 
         def deploy(context: ApplyContext) -> None:
             context.commit_message = commits.deploy_message(header.deploy_id, self.git_sha)
-            run_tasks(self._tasks(context), workers=self.gw.concurrency, report=self.progress)
+            run_tasks(write_tasks(context, plan.changes), workers=self.gw.concurrency, report=self.progress)
 
         writes = self.journalled(header, context, deploy)
         return Outcome(header.deploy_id, writes, [f"{c.action.value} {c.address}" for c in plan.actionable])
@@ -81,7 +85,7 @@ class Executor:
         """Run `body`, whose every write through `context.write` is journalled under `header`;
         on any failure undo its writes in reverse dependency order and raise ApplyError (the command that
         finishes an incomplete undo is `finish_with`). Returns the number of writes made."""
-        self.journal = journals.Journal(self.paths.journal_folder(header.environment), header)
+        self.journal = self.store.start_journal(header)
         finish_with = finish_with or f"twideploy rollback --env {header.environment}"
         writes_before = self.gw.writes_made
         try:
@@ -93,7 +97,7 @@ class Executor:
             failures = [line.removeprefix("FAILED ") for line in report if line.startswith("FAILED ")]
             reason = mask_text(_safe(error), secrets)
             self.journal.finish("rollback_failed" if failures else "rolled_back", error=reason, report=report)
-            self.cache.save()
+            self._keep_content_hashes()
             if isinstance(error, KeyboardInterrupt):
                 raise
             if not failures:
@@ -102,8 +106,15 @@ class Executor:
                              f"failed: {'; '.join(failures)}), so the account is half-applied and {blocks}. "
                              f"Finish it with: {finish_with}", report) from error
         self.journal.finish("applied", writes=self.gw.writes_made - writes_before)
-        self.cache.save()
+        self._keep_content_hashes()
         return self.gw.writes_made - writes_before
+
+    def _keep_content_hashes(self) -> None:
+        """Share what this run hashed; a store out of reach now costs the next plan fetches, nothing more."""
+        try:
+            self.store.share_content(self.cache)
+        except TwideployError as error:
+            self.progress(f"content hashes not shared: {error}")
 
     @property
     def _journal(self) -> journals.Journal:
@@ -117,6 +128,7 @@ class Executor:
     def write(self, op: str, address: Address, undo: dict[str, Any], run: Callable[[], Any],
               *, secret_undo: dict[str, Any] | None = None) -> dict[str, Any]:
         """Called from the scheduler's threads: the journal orders the lines, `made` is appended to."""
+        self.lease.check()  # a run that lost the lock writes nothing more (and rolls back)
         seq = self._journal.intent(op, str(address), undo)
         made = journals.Step(seq, op, str(address), {**undo, **(secret_undo or {})})
         self.made.append(made)
@@ -126,17 +138,6 @@ class Executor:
         made.done_after = self._journal.done(seq, made.result)
         return made.result
 
-    def _tasks(self, context: ApplyContext) -> list[Task]:
-        """Every provider's apply tasks, then its prune tasks: those wait for every apply task
-        and for the deletions of the kinds after it in the registry (which may refer to it)."""
-        tasks = [task for provider in PROVIDERS for task in provider.apply(context, self._changes(provider.family))]
-        before_prune = frozenset(task.address for task in tasks)
-        for provider in reversed(PROVIDERS):
-            prunes = provider.prune(context, self._changes(provider.family))
-            tasks += [dataclasses.replace(task, needs=task.needs | before_prune) for task in prunes]
-            before_prune |= {task.address for task in prunes}
-        return tasks
-
     # -- what every provider is given ------------------------------------------------------
 
     def context(self) -> ApplyContext:
@@ -144,7 +145,7 @@ class Executor:
         planned, plan = self.planned, self.planned.plan
         return ApplyContext(self.gw, planned.desired, planned.live, planned.book,
                             planned.compiled, plan.include_layout, self.write, self.cache, self.progress,
-                            History.of(self.paths, plan.environment, plan.account_sid).records)
+                            self.history.records)
 
     def _changes(self, family: str) -> list[Change]:
         """The plan's changes of one provider's resources."""
@@ -154,6 +155,22 @@ class Executor:
         self.progress("rolling back")
         journal = self._journal
         return undo_steps(self.gw, self.made, lambda step: journal.undone(step.seq))
+
+
+def write_tasks(context: ApplyContext, changes: list[Change]) -> list[Task]:
+    """Every provider's apply tasks for `changes`, then its prune tasks: those wait for every
+    apply task and for the deletions of the kinds after it in the registry (which may refer to it)."""
+
+    def of(family: str) -> list[Change]:
+        return [c for c in changes if c.address.family == family]
+
+    tasks = [task for provider in PROVIDERS for task in provider.apply(context, of(provider.family))]
+    before_prune = frozenset(task.address for task in tasks)
+    for provider in reversed(PROVIDERS):
+        prunes = provider.prune(context, of(provider.family))
+        tasks += [dataclasses.replace(task, needs=task.needs | before_prune) for task in prunes]
+        before_prune |= {task.address for task in prunes}
+    return tasks
 
 
 def undo_steps(gw: Gateway, steps: list[journals.Step], on_undone: Callable[[journals.Step], None]) -> list[str]:

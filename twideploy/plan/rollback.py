@@ -19,13 +19,13 @@ from twideploy.providers.registry import undo_table
 from twideploy.state import commits
 from twideploy.state import journal as journals
 from twideploy.state.history import History
-from twideploy.state.paths import StatePaths
+from twideploy.state.store import Lease, StateStore
 from twideploy.twilio_api.gateway import Gateway
 
 
-def check_no_unfinished(paths: StatePaths, environment: str, account_sid: str) -> None:
+def check_no_unfinished(history: History, environment: str) -> None:
     """Refuse to start while a deploy has left the account half-applied."""
-    for record in History.of(paths, environment, account_sid).unfinished():
+    for record in history.unfinished():
         last = record.steps[-1] if record.steps else None
         made = sum(1 for s in record.steps if s.done)
         if record.status == "rollback_failed":
@@ -42,22 +42,25 @@ def check_no_unfinished(paths: StatePaths, environment: str, account_sid: str) -
             f"(apply converges the account to the manifests)")
 
 
-def abandon_unfinished(paths: StatePaths, environment: str, account_sid: str) -> list[str]:
+def abandon_unfinished(history: History) -> list[str]:
     ids = []
-    for record in History.of(paths, environment, account_sid).unfinished():
+    for record in history.unfinished():
         journals.append_outcome(record, "abandoned")
         ids.append(record.deploy_id)
     return ids
 
 
-def undo_deploys(gw: Gateway, paths: StatePaths, environment: str, records: list[journals.DeployRecord]) -> list[str]:
+def undo_deploys(gw: Gateway, store: StateStore, lease: Lease, environment: str,
+                 records: list[journals.DeployRecord]) -> list[str]:
+    """Undo `records` newest first, journalled in `store`; a run that loses its `lease` stops
+    between deploys (what it undid is journalled, the rest is left to resume)."""
     if not records:
         return ["nothing to roll back"]
-    journal = journals.Journal(paths.journal_folder(environment),
-                               journals.JournalHeader.for_rollback(environment, gw.account_sid,
-                                                                   [r.deploy_id for r in records]))
+    journal = store.start_journal(journals.JournalHeader.for_rollback(environment, gw.account_sid,
+                                                                     [r.deploy_id for r in records]))
     report: list[str] = []
     for record in records:
+        lease.check()
         report.append(f"rolling back deploy {record.deploy_id}")
         lines = undo_steps(gw, record.steps, partial(journals.append_undone, record, by=journal.deploy_id))
         report += lines
@@ -86,14 +89,13 @@ def flow_to_revision(gw: Gateway, live_flow: flows.LiveFlow, number: int) -> str
     return f"flow {live_flow.friendly_name}: revision {number}'s definition is now revision {new}"
 
 
-def end_preview(gw: Gateway, paths: StatePaths, environment: str, record: journals.DeployRecord,
+def end_preview(gw: Gateway, store: StateStore, environment: str, record: journals.DeployRecord,
                 only: set[str] | None = None) -> list[str]:
     """Undo a preview's writes (those at the addresses `only`, or all), newest first, journalled
     as a clear (each undo also marked on the preview's journal, so a clear killed midway
     resumes); the preview is closed once every write is undone. A clear of a clear is
     idempotent: what is undone is skipped, what is gone is gone."""
-    journal = journals.Journal(paths.journal_folder(environment), journals.JournalHeader.for_clear(
-        environment, gw.account_sid, record.header))
+    journal = store.start_journal(journals.JournalHeader.for_clear(environment, gw.account_sid, record.header))
     steps = [s for s in record.steps if only is None or s.address in only]
     report = undo_steps(gw, steps, partial(journals.append_undone, record, by=journal.deploy_id))
     failed = [line.removeprefix("FAILED ") for line in report if line.startswith("FAILED ")]
@@ -109,11 +111,13 @@ def end_preview(gw: Gateway, paths: StatePaths, environment: str, record: journa
     return report
 
 
-def end_preview_of(gw: Gateway, paths: StatePaths, environment: str, published: set[str]) -> list[str]:
+def end_preview_of(gw: Gateway, store: StateStore, history: History, environment: str,
+                   published: set[str]) -> list[str]:
     """After apply published the flows `published`: end their part of the open preview (their
     Test Users back; publishing already replaced the drafts), and the whole preview (its
-    Serverless environment too) when no previewed flow is left in it."""
-    record = History.of(paths, environment, gw.account_sid).open_preview()
+    Serverless environment too) when no previewed flow is left in it. `history`: the journals
+    as apply found them (an apply journals no preview, so the open one is the same after it)."""
+    record = history.open_preview()
     if record is None:
         return []
     ours = {str(Address.flow(name)) for name in published}
@@ -121,4 +125,4 @@ def end_preview_of(gw: Gateway, paths: StatePaths, environment: str, published: 
     if not any(s.address in ours for s in previewed):
         return []
     whole = all(s.address in ours for s in previewed)
-    return end_preview(gw, paths, environment, record, None if whole else ours)
+    return end_preview(gw, store, environment, record, None if whole else ours)

@@ -3,7 +3,7 @@
 Rollback asks which deploys to undo (the unfinished ones, the last applied one, or every one
 after a given deploy); drift asks who last wrote a resource, which build twideploy left
 deployed and which deployments it made; promote asks which deploy made a live build; history
-lists them all. Every answer is a pure function of the records (`state.journal.deploys`),
+lists them all. Every answer is a pure function of the records (a state store's `history()`),
 oldest first, so each is unit-tested on records built in memory.
 
 A rollback journal holds no steps of its own: it names the deploys it `reverts`, and once it
@@ -19,12 +19,10 @@ run, so every question about what is deployed looks at deploys and rollbacks onl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from twideploy.addresses import Address
 from twideploy.errors import TwideployError
-from twideploy.state.journal import DEPLOY, PREVIEW, ROLLBACK, DeployRecord, Step, deploys
-from twideploy.state.paths import StatePaths
+from twideploy.state.journal import DEPLOY, PREVIEW, ROLLBACK, DeployRecord, Step
 
 #: How a preview that still has writes in the account may have ended: open (applied), killed
 #: (interrupted) or failed with an incomplete undo; `preview --clear` ends each of them.
@@ -39,11 +37,6 @@ class History:
     """An environment's journals of one account, oldest first."""
 
     records: list[DeployRecord]
-
-    @classmethod
-    def of(cls, paths: StatePaths, environment: str, account_sid: str) -> History:
-        """The journals of `environment` in this account (see `journal.deploys`)."""
-        return cls(deploys(paths.journal_folder(environment), account_sid))
 
     @property
     def deploys(self) -> list[DeployRecord]:
@@ -74,10 +67,10 @@ class History:
         the deploys it was undoing still count as not reverted and can be rolled back again."""
         return [r for r in self.records if r.unfinished]
 
-    def to_undo(self, to: str | None, *, environment: str, journals: Path) -> list[DeployRecord]:
+    def to_undo(self, to: str | None, *, environment: str, where: str) -> list[DeployRecord]:
         """What `twideploy rollback [--to DEPLOY_ID]` undoes, newest first: the unfinished deploys
         if any, else the last applied one; or every applied or unfinished deploy after `to`.
-        `journals` (where the records were read) is named when there is nothing to undo."""
+        `where` (where the records were read) is named when there is nothing to undo."""
         unfinished = self.unfinished()
         if unfinished and not to:
             return unfinished[::-1]
@@ -86,7 +79,7 @@ class History:
                    and r.deploy_id not in reverted]
         if not to:
             if not applied:
-                raise TwideployError(f"no deploy of {environment} to roll back (journals under {journals})")
+                raise TwideployError(f"no deploy of {environment} to roll back ({where})")
             return [applied[-1]]
         ids = [r.deploy_id for r in applied]
         if to not in ids:

@@ -1,4 +1,6 @@
-"""The deploy journal: one JSON-lines file per deploy, `.twideploy/journal/<env>/<deploy-id>.jsonl`.
+"""The deploy journal: one JSON-lines text per deploy, kept where the environment's state store
+keeps it (`JournalLines`): a file `.twideploy/journal/<env>/<deploy-id>.jsonl` (state: local),
+or Sync map items holding the same text in blocks (state: account, see state.account_store).
 
 Line 1 is the header (deploy id, environment, account, git SHA, start time, summary).
 Each write adds an `intent` line *before* it is made, holding what is needed to undo
@@ -7,12 +9,12 @@ a write that succeeded (or that no rollback can do) adds an `undone` line (from 
 own rollback or a later `twideploy rollback`), so a rollback that failed midway is resumed
 with the undo steps left, not redone from the start. The outcome line (`applied`, `rolled_back`,
 `rollback_failed`, `abandoned`) may be followed by `undone` lines and a later outcome;
-the last outcome counts. A file without an outcome is an interrupted deploy. Every line is
-flushed and fsynced, so a killed process leaves a journal that tells the truth up to the
-write it was making. Writes made side by side append under one lock, so the lines are in the
-order things happened: a write whose intent line follows another's `done` line may have
-needed it, one whose intent came earlier did not, and that is the order undo goes by
-(`Step.done_after`, `plan.executor.undo_waves`).
+the last outcome counts. A journal without an outcome is an interrupted deploy. Every line is
+stored before the call returns (a file flushed and fsynced, a Sync item written), so a killed
+process leaves a journal that tells the truth up to the write it was making. Writes made side
+by side append one at a time, so the lines are in the order things happened: a write whose
+intent line follows another's `done` line may have needed it, one whose intent came earlier
+did not, and that is the order undo goes by (`Step.done_after`, `plan.executor.undo_waves`).
 
 Secret values are never written: an undo that needs one (a secret variable's previous
 value) is kept in memory for this run's automatic rollback only.
@@ -30,9 +32,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeAlias
+from typing import Protocol, TypeAlias
 
-from twideploy.state.paths import JOURNAL_SUFFIX, journal_file
+from twideploy.state.paths import JOURNAL_SUFFIX
 
 JsonValue: TypeAlias = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
 JsonObject = dict[str, JsonValue]
@@ -149,11 +151,43 @@ class Step:
         return self.result is not None
 
 
+class JournalLines(Protocol):
+    """Where one journal's lines are kept; each `append` is stored when it returns."""
+
+    def append(self, entry: Mapping[str, JsonOut]) -> None: ...
+
+
+class JournalFile:
+    """A journal's lines in a file of its own (state: local)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.Lock()  # a rollback journals the undos of one wave from several threads
+
+    def append(self, entry: Mapping[str, JsonOut]) -> None:
+        """Append a line, on a line of its own even after one a killed process cut short; fsynced."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, self.path.open("ab+") as f:
+            size = f.seek(0, os.SEEK_END)
+            cut_short = False
+            if size:
+                f.seek(size - 1)
+                cut_short = f.read(1) != b"\n"
+            f.write((("\n" if cut_short else "") + line(entry)).encode())
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def line(entry: Mapping[str, JsonOut]) -> str:
+    """One journal line as stored, newline included."""
+    return json.dumps(entry, sort_keys=True) + "\n"
+
+
 @dataclass
 class DeployRecord:
-    """A journal read back from disk."""
+    """A journal read back; `source` is where later lines about it (undone, outcome) go."""
 
-    path: Path
+    source: JournalLines
     header: JournalHeader
     steps: list[Step] = field(default_factory=list)
     outcome: JournalOutcome | None = None
@@ -180,19 +214,17 @@ class DeployRecord:
 
 
 class Journal:
-    """Appends to one deploy's journal file, in the environment's journal folder.
+    """Appends to one deploy's journal, wherever the state store keeps it (`lines`).
 
-    Writes run on several threads: one lock makes each append whole and in order (a seq is
-    given out and its intent line written under it), so the lines are the order things
-    happened in, which is what the undo order is read from (`Step.done_after`)."""
+    Appends are serialized, whichever thread makes them: each line is stored before the next
+    starts, so an intent is stored before its write is made and an outcome after it.
+    """
 
-    def __init__(self, folder: Path, header: JournalHeader):
-        self.path = journal_file(folder, header.deploy_id)
+    def __init__(self, lines: JournalLines, header: JournalHeader):
+        self.lines = lines
         self.header = header
         self._seq = 0
         self._lock = threading.Lock()
-        folder.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("a", encoding="utf-8")
         self._append({"type": "header", "format_version": JOURNAL_FORMAT_VERSION, **header.to_dict()})
 
     @property
@@ -202,81 +234,65 @@ class Journal:
     def intent(self, op: str, address: str, undo: JsonObject) -> int:
         with self._lock:
             self._seq += 1
-            self._append({"type": "intent", "seq": self._seq, "op": op, "address": address, "undo": undo,
-                          "at": now()})
+            self.lines.append({"type": "intent", "seq": self._seq, "op": op, "address": address, "undo": undo,
+                               "at": now()})
             return self._seq
 
     def done(self, seq: int, result: JsonObject) -> int:
         """Returns the step's `done_after`: the last seq given out before its done line."""
         with self._lock:
-            self._append({"type": "done", "seq": seq, "result": result, "at": now()})
+            self.lines.append({"type": "done", "seq": seq, "result": result, "at": now()})
             return self._seq
 
     def undone(self, seq: int) -> None:
-        with self._lock:
-            self._append({"type": "undone", "seq": seq, "at": now()})
+        self._append({"type": "undone", "seq": seq, "at": now()})
 
     def finish(self, outcome: str, **details: JsonOut) -> None:
-        """`details` (the error, the rollback report, the number of writes) are for people reading the file."""
+        """`details` (the error, the rollback report, the number of writes) are for people reading the journal."""
         assert outcome in OUTCOMES, outcome
-        with self._lock:
-            self._append({"type": "outcome", "outcome": outcome, "at": now(), **details})
-            self._file.close()
+        self._append({"type": "outcome", "outcome": outcome, "at": now(), **details})
 
     def _append(self, entry: Mapping[str, JsonOut]) -> None:
-        self._file.write(json.dumps(entry, sort_keys=True) + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        with self._lock:
+            self.lines.append(entry)
 
 
 def append_outcome(record: DeployRecord, outcome: str, *, by: str | None = None) -> None:
-    """Close a journal read back from disk (an unfinished deploy that was undone, by rollback
-    `by`, or abandoned)."""
+    """Close a journal read back (an unfinished deploy that was undone, by rollback `by`, or abandoned)."""
     at = now()
-    _append_to(record, {"type": "outcome", "outcome": outcome, "at": at, **({"by": by} if by else {})})
+    record.source.append({"type": "outcome", "outcome": outcome, "at": at, **({"by": by} if by else {})})
     record.outcome = JournalOutcome(outcome, at)
 
 
 def append_undone(record: DeployRecord, step: Step, *, by: str) -> None:
-    """Record on a journal read back from disk that rollback `by` undid one of its writes."""
-    _append_to(record, {"type": "undone", "seq": step.seq, "at": now(), "by": by})
+    """Record on a journal read back that rollback `by` undid one of its writes."""
+    record.source.append({"type": "undone", "seq": step.seq, "at": now(), "by": by})
     step.undone = True
 
 
-_appending = threading.Lock()  # a rollback journals its undos on the journals it reads back from threads
-
-
-def _append_to(record: DeployRecord, entry: JsonObject) -> None:
-    """Append a line, on a line of its own even after one a killed process cut short."""
-    with _appending, record.path.open("rb+") as f:
-        size = f.seek(0, os.SEEK_END)
-        cut_short = False
-        if size:
-            f.seek(size - 1)
-            cut_short = f.read(1) != b"\n"
-        f.write((("\n" if cut_short else "") + json.dumps(entry, sort_keys=True) + "\n").encode())
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def load(path: Path) -> DeployRecord | None:
-    """A journal as written; None if its header never reached the disk (nothing was written).
+    """A journal file as written; None if its header never reached the disk (nothing was written)."""
+    return parse(path.read_text(encoding="utf-8"), JournalFile(path))
 
-    Every line is written whole and then fsynced, so a line that does not parse is one a
+
+def parse(text: str, source: JournalLines) -> DeployRecord | None:
+    """A journal's text as stored; None if its header never got there (nothing was written).
+
+    Every line is stored whole before the next starts, so a line that does not parse is one a
     killed process cut short, and it is skipped: an intent cut short was never acted on; a
     `done` line cut short leaves its write as one that may have happened (undo finds what
     it made by name); an `undone` one leaves the undo to be done again (undo is
     idempotent); an outcome one leaves the deploy unfinished, to be rolled back or abandoned.
     """
     lines = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for text_line in text.splitlines():
         try:
-            lines.append(json.loads(line))
+            lines.append(json.loads(text_line))
         except ValueError:
             continue
     if not lines or lines[0].get("type") != "header":
         return None
-    record = DeployRecord(path, JournalHeader.from_dict(lines[0]))
+    record = DeployRecord(source, JournalHeader.from_dict(lines[0]))
     steps: dict[int, Step] = {}
     for entry in lines[1:]:
         if entry["type"] == "intent":
@@ -302,6 +318,11 @@ def deploys(folder: Path, account_sid: str | None = None) -> list[DeployRecord]:
     if not folder.is_dir():
         return []
     records = [r for r in (load(p) for p in sorted(folder.glob(f"*{JOURNAL_SUFFIX}"))) if r is not None]
+    return of_account(records, account_sid)
+
+
+def of_account(records: list[DeployRecord], account_sid: str | None) -> list[DeployRecord]:
+    """The records of that account (all with None)."""
     return [r for r in records if account_sid is None or r.header.account_sid == account_sid]
 
 

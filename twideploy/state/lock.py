@@ -1,10 +1,11 @@
-"""One writer per environment.
+"""One writer per environment, for `state: local` (see state.store).
 
 On one machine: an OS file lock (`flock`) on `.twideploy/locks/<env>.lock` (StatePaths.lock). The kernel
 drops it when the holder exits, even when killed, so a crash never leaves a stale lock;
 the file's content (pid, host, deploy id, time) only tells the waiting user who holds it.
 
-Across CI runners a file lock cannot help; there the workflows' `concurrency` group per
+Across CI runners a file lock cannot help: `state: account` environments take a lease in the
+account instead (state.account_store); besides, the workflows' `concurrency` group per
 environment serialises runs, and every apply re-reads the live state and compares its
 fingerprint with the plan before the first write, so an account changed by anyone in
 between is refused rather than overwritten (see README, "Locking").
@@ -25,6 +26,20 @@ from twideploy.state.journal import now
 from twideploy.state.paths import StatePaths
 
 POLL_SECONDS = 0.2
+
+
+def holder(paths: StatePaths, environment: str) -> str | None:
+    """Who holds the environment's lock now (what the holder wrote), or None when it is free."""
+    path = paths.lock(environment)
+    if not path.exists():
+        return None
+    with path.open("r") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return handle.read().strip() or "unknown holder"
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return None  # free (what a killed holder wrote may still be there)
 
 
 @contextmanager

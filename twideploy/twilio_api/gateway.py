@@ -2,9 +2,11 @@
 and how many requests are in flight (`AdaptiveLimit`: fewer while Twilio answers 429).
 
 The `twilio` SDK addresses each product by its own host (studio.twilio.com,
-serverless.twilio.com, api.twilio.com, serverless-upload.twilio.com). To point it at
-the local emulator we redirect every one of those hosts to a single base URL inside the
-SDK's http client, so the rest of twideploy uses the real SDK unchanged.
+serverless.twilio.com, api.twilio.com, serverless-upload.twilio.com, sync.twilio.com). To
+point it at the local emulator we redirect every one of those hosts to a single base URL
+inside the SDK's http client, so the rest of twideploy uses the real SDK unchanged. Sync's
+paths are Serverless's (`/v1/Services/...`), so its host becomes a path prefix there
+(`emulator_url`).
 """
 
 from __future__ import annotations
@@ -38,8 +40,11 @@ from twideploy.secrets import Credentials
 T = TypeVar("T")
 R = TypeVar("R")
 
-TWILIO_HOST = re.compile(r"^https://[a-z0-9.-]+\.twilio\.com")
+TWILIO_HOST = re.compile(r"^https://(?P<host>[a-z0-9.-]+\.twilio\.com)")
+#: Hosts whose paths another product's also has, and the path prefix the emulator serves each under.
+EMULATOR_PATH_PREFIXES = {"sync.twilio.com": "/sync"}
 UPLOAD_BASE = "https://serverless-upload.twilio.com"
+SYNC_BASE = "https://sync.twilio.com"
 MAX_PAGE_SIZE = 1000
 DEFAULT_CONCURRENCY = 16  # requests in flight at most, per account (the ceiling of `AdaptiveLimit`)
 RETRY_AFTER_CAP_SECONDS = 60.0
@@ -76,25 +81,26 @@ class _RedirectingHttpClient(TwilioHttpClient):
         self._base_url = base_url.rstrip("/") if base_url else None
 
     def rewrite(self, url: str) -> str:
-        return TWILIO_HOST.sub(self._base_url, url) if self._base_url else url
+        return emulator_url(self._base_url, url) if self._base_url else url
 
     def request(self, method: str, url: str, params: dict[str, object] | None = None,
                 data: dict[str, object] | None = None, headers: dict[str, str] | None = None,
                 auth: tuple[str, str] | None = None, timeout: float | None = None,
                 allow_redirects: bool = False) -> Response:
-        response = self.send(method, self.rewrite(url), params=params, data=data,
-                             headers=headers, auth=auth, timeout=timeout or self.timeout)
+        response = self.send(method, self.rewrite(url), params=params, data=data, headers=headers, auth=auth,
+                             timeout=timeout or self.timeout, state=url.startswith(SYNC_BASE))
         return Response(int(response.status_code), response.text, response.headers)
 
-    def send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """One logical request: attempts with tenacity until success or a final answer."""
+    def send(self, method: str, url: str, *, state: bool = False, **kwargs: Any) -> requests.Response:
+        """One logical request: attempts with tenacity until success or a final answer. `state`:
+        a request of twideploy's own state (Sync), counted apart from the account's resources."""
         method = method.upper()
         idempotent = method in ("GET", "DELETE") or getattr(_policy, "idempotent", False)
         retryable = RETRYABLE_IDEMPOTENT if idempotent else RETRYABLE_CREATE
         retry_errors = (requests.ConnectionError, requests.Timeout) if idempotent else (requests.ConnectTimeout,)
 
         def attempt() -> requests.Response:
-            self._gateway._count(method)
+            self._gateway._count(method, state=state)
             with self._gateway.limiter.slot() as answered:  # the bound holds however deeply `map` calls nest
                 response = self.session.request(method, url, allow_redirects=False, **kwargs)
                 answered(response.status_code)
@@ -123,6 +129,14 @@ class _RedirectingHttpClient(TwilioHttpClient):
         if method == "DELETE" and response.status_code == 404 and retrying.statistics.get("attempt_number", 1) > 1:
             response.status_code = 204  # an earlier attempt, its answer lost, deleted it: what was asked is done
         return response
+
+
+def emulator_url(base_url: str, url: str) -> str:
+    """A Twilio URL on the emulator at `base_url`: the host replaced, its path prefix added if it has one."""
+    match = TWILIO_HOST.match(url)
+    if match is None:
+        return url
+    return base_url.rstrip("/") + EMULATOR_PATH_PREFIXES.get(match["host"], "") + url[match.end():]
 
 
 _backoff = wait_exponential_jitter(multiplier=0.2, max=10, jitter=0.2)
@@ -204,6 +218,7 @@ class Gateway:
         self.limiter = AdaptiveLimit(concurrency)  # its `limit` now, `peak_in_flight`, `throttled`
         self.max_attempts = max_attempts
         self.requests_by_method: Counter[str] = Counter()
+        self.state_requests_by_method: Counter[str] = Counter()  # Sync, where `state: account` keeps state
         self._lock = threading.Lock()
         self._http = _RedirectingHttpClient(self, base_url, timeout)
         self.client = Client(credentials.username, credentials.password.reveal(),
@@ -221,9 +236,9 @@ class Gateway:
     def writes_made(self) -> int:
         return sum(n for method, n in self.requests_by_method.items() if method != "GET")
 
-    def _count(self, method: str) -> None:
+    def _count(self, method: str, *, state: bool = False) -> None:
         with self._lock:
-            self.requests_by_method[method] += 1
+            (self.state_requests_by_method if state else self.requests_by_method)[method] += 1
 
     def list_all(self, resource_list: Any, **filters: Any) -> list[Any]:
         """Every record of an SDK list resource, in pages of the maximum size."""
