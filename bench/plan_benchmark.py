@@ -389,15 +389,20 @@ def lower_bound(*, flows: int, numbers: int, functions_per_service: list[int], a
 # --------------------------------------------------------------------------- main
 
 
-def main() -> None:
-    from twideploy.twilio_api.gateway import DEFAULT_CONCURRENCY
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_project_arguments(parser: argparse.ArgumentParser) -> None:
+    """The latency and the size of the generated project (shared with apply_benchmark.py)."""
     parser.add_argument("--latency-ms", type=float, default=100)
     parser.add_argument("--flows", type=int, default=200)
     parser.add_argument("--numbers", type=int, default=1000)
     parser.add_argument("--services", type=int, default=10)
     parser.add_argument("--functions", type=int, default=10)
+
+
+def main() -> None:
+    from twideploy.twilio_api.gateway import DEFAULT_CONCURRENCY
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_project_arguments(parser)
     parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
     parser.add_argument("--naive-sample", type=int, default=None, metavar="N",
                         help="read only N flows, N numbers and N services naively and extrapolate")

@@ -2,7 +2,7 @@
 tool tells the user to run, each checked resource by resource against the live account.
 
     python -m reliability.campaign [--runs 200] [--kills 50] [--seed 1] [--latency-ms 0]
-                                   [--jobs 2] [--only N[,N...]] [--work-dir DIR] [--keep]
+                                   [--parallelism 16] [--jobs 2] [--only N[,N...]] [--work-dir DIR] [--keep]
                                    [--state local|account]
 
 Run from the repository root with the project's virtualenv. It starts `twideploy emulator
@@ -235,7 +235,7 @@ class Campaign:
     def env(self, account_sid: str) -> dict[str, str]:
         return {**child_env(), "TWIDEPLOY_EMULATOR_URL": self.emulator.base_url,
                 "TWIDEPLOY_EMULATOR_ACCOUNT_SID": account_sid, "TWIDEPLOY_EMULATOR_AUTH_TOKEN": AUTH_TOKEN,
-                "TWIDEPLOY_LEASE_SECONDS": str(LEASE_SECONDS)}
+                "TWIDEPLOY_LEASE_SECONDS": str(LEASE_SECONDS), "TWIDEPLOY_PARALLELISM": str(self.args.parallelism)}
 
     @property
     def in_account(self) -> bool:
@@ -605,6 +605,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=50, help="SIGKILLed applies")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--latency-ms", type=float, default=0, help="added to every emulator request")
+    parser.add_argument("--parallelism", type=int, default=16,
+                        help="requests in flight at most of the applies and rollbacks under test (1: one at a time)")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time, each pair on an emulator of its own")
     parser.add_argument("--only", help="comma-separated run numbers to replay (with the same --seed)")
     parser.add_argument("--work-dir", type=Path, help="default: a new temporary folder")
@@ -622,7 +624,8 @@ def main(argv: list[str] | None = None) -> int:
         for n in range(max(1, min(args.jobs, len(indexes)))):
             emulators.append(EmulatorProcess(work / f"emulator-{n}"))
         campaigns = [Campaign(args, work, templates, emulator) for emulator in emulators]
-        print(f"{len(emulators)} emulator(s) at {', '.join(e.base_url for e in emulators)}, work folder {work}\n"
+        print(f"{len(emulators)} emulator(s) at {', '.join(e.base_url for e in emulators)}, work folder {work}, "
+              f"parallelism {args.parallelism}\n"
               f"change set:\n  " + "\n  ".join(SUMMARY), flush=True)
         cal = campaigns[0].calibrate()
         print(f"calibrated: the change set makes {cal.writes} writes ({cal.journal_writes} journalled), "

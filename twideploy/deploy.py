@@ -29,6 +29,7 @@ from twideploy.plan.model import (
 )
 from twideploy.plan.planner import Planned, comparable, comparable_fingerprints, make_plan
 from twideploy.providers import flows
+from twideploy.providers.base import Progress
 from twideploy.state.account_store import AccountStore
 from twideploy.state.cache import ContentCache
 from twideploy.state.history import History
@@ -123,7 +124,7 @@ class ApplyResult(NamedTuple):
 
 def apply(ws: Workspace, options: ApplyOptions, *, saved: Plan | None = None,
           confirm: Callable[[Plan], bool] = lambda plan: True,
-          progress: Callable[[str], None] = lambda message: None, notify: Notify = lambda message: None,
+          progress: Progress = lambda message: None, notify: Notify = lambda message: None,
           ) -> ApplyResult:
     """Plan afresh under the lock, check a saved plan against it, confirm, execute. `notify` is
     told what the user should read (a lock taken over from an expired holder)."""

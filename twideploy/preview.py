@@ -22,7 +22,6 @@ the environment lock, and the open preview recorded in the journals (`History.op
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ from twideploy.plan.executor import Executor
 from twideploy.plan.model import Action, Change
 from twideploy.plan.planner import Planned
 from twideploy.providers import flows, serverless
-from twideploy.providers.base import ApplyContext
+from twideploy.providers.base import ApplyContext, Progress
 from twideploy.state import commits
 from twideploy.state import journal as journals
 from twideploy.workspace import Workspace
@@ -112,7 +111,7 @@ def check_testers(testers: list[str], environment: str) -> list[str]:
 
 def preview(ws: Workspace, *, label: str, testers: list[str], git_sha: str | None, lock_timeout: float = 0,
             confirm: Callable[[PreviewResult], bool] = lambda result: True,
-            progress: Callable[[str], None] = lambda message: None,
+            progress: Progress = lambda message: None,
             notify: Callable[[str], None] = lambda message: None) -> PreviewResult:
     """Preview the manifests on `ws`'s environment for `testers` (see the module docstring)."""
     env = ws.env.name
@@ -218,7 +217,7 @@ def _write_preview(context: ApplyContext, *, planned: Planned, header: journals.
                    functions: dict[str, set[str]], flow_changes: list[Change], result: PreviewResult) -> None:
     """The preview's writes: the preview environment of each service with changed Functions,
     then each flow's draft compiled against it, then each flow's Test Users."""
-    book = copy.deepcopy(planned.book)
+    book = planned.book.copy()
     for name, paths in sorted(functions.items()):
         service = serverless.deploy_preview(context, name, paths, environment_name(result.label),
                                             domain_suffix(result.label), book)

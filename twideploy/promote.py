@@ -38,11 +38,11 @@ from twideploy.plan.desired import Desired
 from twideploy.plan.executor import Outcome
 from twideploy.plan.model import Plan
 from twideploy.plan.planner import Planned, address_book, read_live
-from twideploy.providers.base import DecompileContext
+from twideploy.providers.base import DecompileContext, Progress
 from twideploy.providers.registry import PROVIDERS
 from twideploy.state.cache import ContentCache
 from twideploy.state.history import History
-from twideploy.twilio_api.gateway import Gateway
+from twideploy.twilio_api.gateway import DEFAULT_CONCURRENCY, Gateway
 from twideploy.workspace import Workspace, open_account
 
 
@@ -107,12 +107,13 @@ def project_at_ref(root: Path, ref: str, *, validate_for: str | None = None) -> 
 def promote(project: Project, *, to: str, from_env: str | None = None, ref: str | None = None,
             git_sha: str | None = None, options: deploy.ApplyOptions | None = None,
             confirm: Callable[[Plan, Source], bool] = lambda plan, source: True,
-            progress: Callable[[str], None] = lambda message: None,
+            progress: Progress = lambda message: None, parallelism: int = DEFAULT_CONCURRENCY,
             notify: Callable[[str], None] = lambda message: None,
             gateways: dict[str, Gateway] | None = None) -> PromoteResult:
     """Plan and (after `confirm`) apply `from_env`'s live state, or the manifests at `ref`, to `to`.
 
-    `gateways` (environment name -> Gateway) replaces opening the accounts (tests, tools).
+    `parallelism`: requests in flight at most on each account. `gateways` (environment name ->
+    Gateway) replaces opening the accounts (tests, tools).
     """
     if from_env is None and ref is None:
         raise TwideployError("promote needs --from ENV or --ref GIT_REF")
@@ -133,7 +134,7 @@ def promote(project: Project, *, to: str, from_env: str | None = None, ref: str 
         if gateways and env.name in gateways:
             from contextlib import nullcontext
             return nullcontext(gateways[env.name])
-        return open_account(project, env)
+        return open_account(project, env, concurrency=parallelism)
 
     with account(to_env) as to_gw:
         if source_env is not None:

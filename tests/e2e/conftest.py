@@ -31,3 +31,11 @@ def cli_env(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     monkeypatch.setenv("TWIDEPLOY_EMULATOR_URL", emulator.base_url)
     monkeypatch.setenv("TWIDEPLOY_EMULATOR_ACCOUNT_SID", emulator.account_sid)
     return emulator
+
+
+@pytest.fixture(params=[1, 16], ids=lambda n: f"parallelism-{n}")
+def parallelism(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Fault and kill tests run with one write at a time and with 16 requests in flight: CLI
+    runs (in-process or not) read TWIDEPLOY_PARALLELISM; pass it to `open_ws` for library runs."""
+    monkeypatch.setenv("TWIDEPLOY_PARALLELISM", str(request.param))
+    return request.param

@@ -24,7 +24,7 @@ from twideploy.emulator import Emulator, FaultConfig
 from twideploy.manifest import load_project
 from twideploy.secrets import Secret
 from twideploy.state.paths import StatePaths
-from twideploy.twilio_api.gateway import Credentials, Gateway
+from twideploy.twilio_api.gateway import DEFAULT_CONCURRENCY, Credentials, Gateway
 from twideploy.workspace import Workspace, open_workspace
 
 _yaml = YAML()
@@ -36,12 +36,13 @@ def emulator_gateway(emulator: Emulator, **kwargs) -> Gateway:
                    base_url=emulator.base_url, **kwargs)
 
 
-def open_ws(project_dir: Path, emulator: Emulator, env: str = "local") -> Workspace:
+def open_ws(project_dir: Path, emulator: Emulator, env: str = "local", *,
+            parallelism: int = DEFAULT_CONCURRENCY) -> Workspace:
     """A workspace on the test's emulator (the same wiring `open_workspace` does for --env local)."""
     project = load_project(project_dir)
     environment = project.environment(env)
     emulator.seed_numbers(list(environment.numbers))
-    return Workspace(project, environment, emulator_gateway(emulator))
+    return Workspace(project, environment, emulator_gateway(emulator, concurrency=parallelism))
 
 
 def run(project_dir: Path, *args: str) -> tuple[int, str]:
@@ -120,9 +121,13 @@ def last_journal_header(project_dir: Path, env: str) -> dict:
         return ws.store.history().records[-1].header.to_dict()
 
 
-def kill_after(project_dir: Path, emulator: Emulator, args: list[str], *, done_writes: int) -> None:
-    """Run `twideploy ARGS` in a real process, SIGKILL it once `done_writes` writes are journalled."""
-    emulator.set_faults(FaultConfig(latency_ms=150))  # slow enough to land the kill mid-run
+def kill_after(project_dir: Path, emulator: Emulator, args: list[str], *, done_writes: int, intents: int = 0,
+               slow: str = "") -> None:
+    """Run `twideploy ARGS` in a real process, SIGKILL it once `done_writes` writes are journalled
+    done and `intents` begun (the writes whose request line `slow` matches take 0.4 s more, to be
+    in flight then, and done by the time this returns)."""
+    # slow enough to land the kill mid-run
+    emulator.set_faults(FaultConfig(latency_ms=150, slow_write_matching=slow, slow_write_s=0.4 if slow else 0))
     env = {
         **os.environ,
         "TWIDEPLOY_EMULATOR_URL": emulator.base_url,
@@ -135,7 +140,8 @@ def kill_after(project_dir: Path, emulator: Emulator, args: list[str], *, done_w
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         files = [f for f in journal_dir.glob("*.jsonl") if f not in earlier] if journal_dir.exists() else []
-        if files and files[0].read_text().count('"type": "done"') >= done_writes:
+        text = files[0].read_text() if files else ""
+        if files and text.count('"type": "done"') >= done_writes and text.count('"type": "intent"') >= intents:
             break
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)

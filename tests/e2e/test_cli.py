@@ -75,7 +75,7 @@ def test_second_apply_waits_for_or_fails_on_the_lock(project_dir, cli_env):
     assert account_state(open_ws(project_dir, cli_env).gateway)["flows"] == {}
 
 
-def test_killed_apply_is_detected_and_can_be_undone(project_dir, cli_env):
+def test_killed_apply_is_detected_and_can_be_undone(project_dir, cli_env, parallelism):
     before = account_state(open_ws(project_dir, cli_env).gateway)
     kill_after(project_dir, cli_env, ["apply", "--env", "local", "--auto-approve"], done_writes=3)
     assert account_state(open_ws(project_dir, cli_env).gateway) != before  # it got somewhere
@@ -88,7 +88,7 @@ def test_killed_apply_is_detected_and_can_be_undone(project_dir, cli_env):
     assert run(project_dir, "apply", "--env", "local", "--auto-approve")[0] == 0
 
 
-def test_abandoning_an_interrupted_deploy_converges(project_dir, cli_env):
+def test_abandoning_an_interrupted_deploy_converges(project_dir, cli_env, parallelism):
     kill_after(project_dir, cli_env, ["apply", "--env", "local", "--auto-approve"], done_writes=1)
     code, out = run(project_dir, "apply", "--env", "local", "--auto-approve", "--abandon-unfinished")
     assert code == 0, out
@@ -138,15 +138,17 @@ def test_apply_of_a_malformed_plan_file_is_an_error_not_a_traceback(project_dir,
         assert code == 1 and out.startswith("error: ") and "not a readable twideploy plan" in out, out
 
 
-def test_rollback_of_a_killed_apply_undoes_the_variable_create_in_flight(project_dir, cli_env):
+def test_rollback_of_a_killed_apply_undoes_the_variable_create_in_flight(project_dir, cli_env, parallelism):
     """Killed while a create was in flight: the journal has its intent but no result (no SID).
-    Twilio still made it, so rollback must find it by its key and delete it."""
+    Twilio still made it, so rollback must find it by its key and delete it. (One at a time,
+    NEW_B is sent once NEW_A is done; side by side, NEW_B's answer is held back so the kill
+    lands while it is in flight.)"""
     assert run(project_dir, "apply", "--env", "local", "--auto-approve")[0] == 0
     before = account_state(open_ws(project_dir, cli_env).gateway)
     edit_yaml(project_dir / "environments/local.yaml",
               lambda env: env["services"]["crm"]["variables"].update(NEW_A="a", NEW_B="b"))
-    # NEW_B's request is in flight:
-    kill_after(project_dir, cli_env, ["apply", "--env", "local", "--auto-approve"], done_writes=1)
+    kill_after(project_dir, cli_env, ["apply", "--env", "local", "--auto-approve"], done_writes=1, intents=2,
+               slow="Key=NEW_B")  # NEW_B's request is in flight
     journal = sorted(StatePaths(project_dir).journal_folder("local").glob("*.jsonl"))[-1].read_text()
     assert journal.count('"type": "done"') == 1 and journal.count('"type": "intent"') == 2
     time.sleep(0.5)  # the emulator finishes the request the killed client sent

@@ -158,7 +158,7 @@ def _change_everything(project_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("scenario", ["initial", "update"])
-def test_failing_the_nth_write_leaves_the_account_exactly_as_before(project_dir, emulator, scenario):
+def test_failing_the_nth_write_leaves_the_account_exactly_as_before(project_dir, emulator, scenario, parallelism):
     if scenario == "update":
         applied(project_dir, emulator)
         _change_everything(project_dir)
@@ -169,7 +169,7 @@ def test_failing_the_nth_write_leaves_the_account_exactly_as_before(project_dir,
     failures, cured = [], 0
     for n in range(1, writes + 1):
         emulator.set_faults(FaultConfig(fail_nth_write=n))
-        ws = open_ws(project_dir, emulator)
+        ws = open_ws(project_dir, emulator, parallelism=parallelism)
         try:
             deploy.apply(ws, deploy.ApplyOptions())
         except ApplyError as failure:
@@ -197,14 +197,14 @@ def _count_writes_of_successful_apply(project_dir, emulator, before) -> int:
     return writes
 
 
-def test_failed_build_keeps_the_old_build_deployed(project_dir, emulator):
+def test_failed_build_keeps_the_old_build_deployed(project_dir, emulator, parallelism):
     ws = applied(project_dir, emulator)
     before = account_state(ws.gateway)
     lookup = project_dir / "functions/crm/functions/lookup.js"
     lookup.write_text(lookup.read_text() + "\n// breaks the build\n")
     emulator.set_faults(FaultConfig(fail_next_build=True))
     with pytest.raises(ApplyError, match="failed; the previous build stays deployed"):
-        deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
+        deploy.apply(open_ws(project_dir, emulator, parallelism=parallelism), deploy.ApplyOptions())
     after = account_state(ws.gateway)
     assert after["services"]["crm"]["environments"] == before["services"]["crm"]["environments"]
 
@@ -415,7 +415,7 @@ def test_layout_only_flow_change_is_not_written_with_other_changes(project_dir, 
     assert account_state(ws.gateway)["flows"][name] == before
 
 
-def test_rollback_that_failed_midway_is_retried_not_skipped(project_dir, emulator):
+def test_rollback_that_failed_midway_is_retried_not_skipped(project_dir, emulator, parallelism):
     """A rollback that could not undo every write leaves its deploy un-reverted: running
     rollback again finishes that deploy, it does not also undo the deploy before it."""
     from twideploy.errors import TwideployError
@@ -427,13 +427,13 @@ def test_rollback_that_failed_midway_is_retried_not_skipped(project_dir, emulato
     set_greeting(project_dir, "v3 greeting")
     deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
 
-    ws = open_ws(project_dir, emulator)
+    ws = open_ws(project_dir, emulator, parallelism=parallelism)
     ws.gateway.max_attempts = 2
     emulator.set_faults(FaultConfig(fail_writes=(1, 2)))  # the flow update fails, and so does its retry
     with pytest.raises(TwideployError, match="rollback incomplete"):
         deploy.rollback(ws)
     emulator.set_faults(FaultConfig())
-    deploy.rollback(open_ws(project_dir, emulator))
+    deploy.rollback(open_ws(project_dir, emulator, parallelism=parallelism))
     assert account_state(ws.gateway) == after_v2
 
 

@@ -7,10 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from ruamel.yaml import YAML
 
 from twideploy import deploy
 from twideploy.addresses import Address
+from twideploy.cli.main import cli
 from twideploy.emulator import Emulator
 from twideploy.manifest import load_project
 from twideploy.promote import promote
@@ -118,10 +120,13 @@ def test_promote_recompiles_every_reference_for_prod(two_accounts, tmp_path):
 def test_promote_cli_markdown_tag_and_history(two_accounts):  # noqa: PLR0915
     repo = make_repo(two_accounts)
     assert run(two_accounts, "apply", "--env", "staging", "--auto-approve")[0] == 0
-    code, out = run(two_accounts, "promote", "--from", "staging", "--to", "prod", "--auto-approve",
-                    "--format", "markdown", "--tag")
-    assert code == 0, out
+    result = CliRunner().invoke(cli, ["promote", "--from", "staging", "--to", "prod", "--auto-approve", "--format",
+                                      "markdown", "--tag", "--project-dir", str(two_accounts)])
+    code, out = result.exit_code, result.stdout
+    assert code == 0, result.output
+    # stdout is the markdown alone (for a PR comment); progress, one line per wave, goes to stderr
     assert out.startswith("<!-- twideploy-plan -->\n### twideploy promote staging → prod: `prod`")
+    assert "promoting: wave 1/" in result.stderr and "wave" not in out
     sha = repo.head.commit.hexsha
     assert re.search(rf"\| `flow.ivr-main` \| staging revision 1 \(deploy \S+, git {sha}\) \|", out)
     header = last_journal_header(two_accounts, "prod")

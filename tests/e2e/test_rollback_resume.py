@@ -30,20 +30,10 @@ def _without_sms_bot(env) -> None:
     env["numbers"]["+15005550006"]["sms"] = "https://example.com/sms"
 
 
-def _writes_of(project_dir, emulator, before) -> int:
-    """The writes of the apply the manifests make now (applied, counted, rolled back)."""
-    writes = emulator.stats()["writes"]
-    deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
-    writes = emulator.stats()["writes"] - writes
-    deploy.rollback(open_ws(project_dir, emulator))
-    assert account_state(open_ws(project_dir, emulator).gateway) == before
-    return writes
-
-
 @pytest.fixture
-def half_applied(project_dir, cli_env):
-    """A deploy whose apply failed on its last write (a flow create: not retried) and whose
-    rollback failed on its first undo write (recreating a deleted variable: a create too)."""
+def half_applied(project_dir, cli_env, parallelism):
+    """A deploy whose apply failed on a flow create (not retried) and whose rollback failed on
+    recreating the variable it deleted (a create too)."""
     def baseline(env):
         _without_sms_bot(env)
         env["services"]["crm"]["variables"]["OLD_SETTING"] = "x"
@@ -53,12 +43,12 @@ def half_applied(project_dir, cli_env):
     before = account_state(open_ws(project_dir, cli_env).gateway)
 
     def v2(env):
-        env["flows"].append("sms-bot")  # flow.create, the last write
+        env["flows"].append("sms-bot")  # flow.create
         del env["services"]["crm"]["variables"]["OLD_SETTING"]  # variable.delete: undone by a create
 
     edit_yaml(project_dir / "environments/local.yaml", v2)
-    last = _writes_of(project_dir, cli_env, before)
-    cli_env.set_faults(FaultConfig(fail_writes=(last, last + 1)))
+    cli_env.set_faults(FaultConfig(fail_writes_matching=("^POST /v2/Flows .*FriendlyName=Acme SMS bot",
+                                                         "^POST .*/Variables .*Key=OLD_SETTING")))
     code, out = run(project_dir, "apply", "--env", "local", "--auto-approve")
     cli_env.set_faults(FaultConfig())
     assert code == 1
@@ -202,7 +192,7 @@ def test_rollback_of_a_prune_restores_functions_and_variables(project_dir, emula
     assert _comparable(account_state(ws.gateway)) == _comparable(before)
 
 
-def test_rollback_of_a_prune_converges_with_the_manifests_it_undid(project_dir, emulator, tmp_path):
+def test_rollback_of_a_prune_converges_with_the_manifests_it_undid(project_dir, emulator, tmp_path, parallelism):
     """After the rollback the account is what the pre-prune manifests describe: plan finds
     nothing to do (the restored functions are in the running build, with their code)."""
     import shutil
@@ -213,7 +203,7 @@ def test_rollback_of_a_prune_converges_with_the_manifests_it_undid(project_dir, 
     _prune_them(project_dir)
     deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions(prune=True))
 
-    ws = open_ws(project_dir, emulator)
+    ws = open_ws(project_dir, emulator, parallelism=parallelism)
     ws.gateway.max_attempts = 1
     emulator.set_faults(FaultConfig(fail_writes=(1,)))  # the rollback's first write fails: resumed later
     with pytest.raises(RollbackError):
@@ -230,28 +220,24 @@ def test_rollback_of_a_prune_converges_with_the_manifests_it_undid(project_dir, 
     assert [(c.address, c.action.value) for c in deploy.plan(open_ws(project_dir, emulator)).plan.actionable] == []
 
 
-def test_applys_own_rollback_of_a_prune_restores_everything(project_dir, emulator):
-    """The last write of a prune (the second function delete) fails: apply's own rollback
+def test_applys_own_rollback_of_a_prune_restores_everything(project_dir, emulator, parallelism):
+    """A write of a prune (the delete of /hello, with /extra's) fails: apply's own rollback
     restores both functions, the plain variable and, from memory, the secret one."""
     _prunable_baseline(project_dir)
     deploy.apply(open_ws(project_dir, emulator), deploy.ApplyOptions())
     ws = open_ws(project_dir, emulator)
     before, code_before = account_state(ws.gateway), _deployed_code(ws)
     _prune_them(project_dir)
+    hello = ws.gateway.client.serverless.v1.services(before["services"]["crm"]["sid"]).functions.list()
+    [hello_sid] = [f.sid for f in hello if f.friendly_name == "/hello"]
 
-    deletes = []
-
-    def fail_the_second_function_delete(message: str) -> None:
-        if message.startswith("function.delete"):
-            deletes.append(message)
-            if len(deletes) == 2:
-                emulator.set_faults(FaultConfig(fail_writes=(1,)))
-
-    ws = open_ws(project_dir, emulator)
+    ws = open_ws(project_dir, emulator, parallelism=parallelism)
     ws.gateway.max_attempts = 1  # a DELETE is retried; with one attempt its 500 is final
-    with pytest.raises(ApplyError, match="every change made was rolled back"):
-        deploy.apply(ws, deploy.ApplyOptions(prune=True), progress=fail_the_second_function_delete)
-    assert len(deletes) == 2
+    emulator.set_faults(FaultConfig(fail_writes_matching=(f"^DELETE \\S*/Functions/{hello_sid} ",)))
+    with pytest.raises(ApplyError, match="every change made was rolled back") as failed:
+        deploy.apply(ws, deploy.ApplyOptions(prune=True))
+    emulator.set_faults(FaultConfig())
+    assert any("function./extra" in line for line in failed.value.rollback_report)  # its delete was made
     ws = open_ws(project_dir, emulator)
     assert _deployed_code(ws) == code_before
     assert _comparable(account_state(ws.gateway)) == _comparable(before)
@@ -351,7 +337,8 @@ def test_a_journal_line_cut_short_by_a_kill_is_skipped(project_dir, emulator):
     assert [json.loads(line)["type"] for line in journal.read_text().splitlines()[-2:]] == ["undone", "outcome"]
 
 
-def test_a_number_waits_for_the_flow_it_pointed_at_when_recreating_that_flow_failed(project_dir, emulator):
+def test_a_number_waits_for_the_flow_it_pointed_at_when_recreating_that_flow_failed(project_dir, emulator,
+                                                                                  parallelism):
     """Found by the reliability campaign (--seed 2 --only 12): the rollback's recreate of a pruned
     flow failed, yet the number was put back on the deleted flow's URL and counted as undone, so
     the rollback that finished the job recreated the flow and left the number on a dead URL."""
@@ -363,7 +350,7 @@ def test_a_number_waits_for_the_flow_it_pointed_at_when_recreating_that_flow_fai
 
     emulator.set_faults(FaultConfig(fail_writes=(1,)))  # the first undo: recreating the pruned flow
     with pytest.raises(RollbackError) as failed:
-        deploy.rollback(open_ws(project_dir, emulator))
+        deploy.rollback(open_ws(project_dir, emulator, parallelism=parallelism))
     emulator.set_faults(FaultConfig())
     assert f"+15005550006 pointed at flow {sms_bot}, which does not exist now" in str(failed.value)
     assert account_state(ws.gateway)["numbers"]["+15005550006"]["sms_url"] == "https://example.com/sms"

@@ -169,10 +169,10 @@ def test_no_secret_in_any_output_or_file(secrets_project: Emulator, project_dir:
     promoted = json.dumps(account_state(prod)["flows"]["Pin Line"]["definition"])
     assert STAGE_PIN[1] in promoted and STAGE_PIN[0] not in promoted  # prod's pin, not staging's earlier one
 
-    # a failing apply rolls back: the create of the flow listed last fails (writes: 2 validations,
-    # 2 variable updates, 1 flow update, then the create)
+    # a failing apply rolls back: the create of the new flow fails (with 2 variable updates and
+    # pin-line's update made side by side)
     edit_yaml(project_dir / "environments/local.yaml", lambda env: env["flows"].append("pin-extra"))
-    secrets_project.set_faults(FaultConfig(fail_nth_write=6))
+    secrets_project.set_faults(FaultConfig(fail_writes_matching=("^POST /v2/Flows .*FriendlyName=Pin Extra",)))
     text = cli("apply", "--env", "local", "--auto-approve", codes=(1,))
     assert "every change made was rolled back" in text and "flow.pin-line" in text, text
     secrets_project.set_faults(FaultConfig())
@@ -313,7 +313,7 @@ def test_export_writes_the_var_where_a_secret_is_even_an_earlier_one(project_dir
     assert "Your PIN is ${vars.pin}. Bye." in text  # the manifests' text, not the live one
 
 
-def test_apply_s_own_rollback_recreates_a_pruned_flow_that_holds_a_secret(project_dir, emulator):
+def test_apply_s_own_rollback_recreates_a_pruned_flow_that_holds_a_secret(project_dir, emulator, parallelism):
     """Kept out of the journal, the definition is still in memory for apply's own rollback."""
     with_pin_flow(project_dir, PIN[0])
     extra = project_dir / "functions/crm/functions/extra.js"
@@ -323,7 +323,7 @@ def test_apply_s_own_rollback_recreates_a_pruned_flow_that_holds_a_secret(projec
               lambda env: env.__setitem__("flows", [f for f in env["flows"] if f != "pin-line"]))
     extra.unlink()
     ws = open_ws(project_dir, emulator)
-    ws.gateway = emulator_gateway(emulator, max_attempts=1)
+    ws.gateway = emulator_gateway(emulator, max_attempts=1, concurrency=parallelism)
     emulator.set_faults(FaultConfig(fail_nth_write=4))  # build, deployment, the flow's delete, then the function's
     with pytest.raises(ApplyError, match="every change made was rolled back") as failed:
         deploy.apply(ws, deploy.ApplyOptions())

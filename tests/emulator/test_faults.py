@@ -178,15 +178,29 @@ def test_fail_nth_write_on_update_and_delete_leaves_state_unchanged(emu, client)
     assert client.studio.v2.flows(flow.sid).fetch().status == "draft"
 
 
+def test_a_write_chosen_by_its_request_line_fails_once_whenever_it_comes(emu, client):
+    """`fail_writes_matching`: each pattern fails the first write it finds, however many writes
+    came before (writes in flight together reach the emulator in any order)."""
+    emu.set_faults(FaultConfig(fail_writes_matching=("^POST /v2/Flows .*FriendlyName=Second",)))
+    client.studio.v2.flows.create(friendly_name="First", status="draft", definition=definition())
+    with pytest.raises(TwilioRestException):
+        client.studio.v2.flows.create(friendly_name="Second", status="draft", definition=definition())
+    assert admin(emu, "GET", "faults")["fail_writes_matching"] == []  # spent
+    client.studio.v2.flows.create(friendly_name="Second", status="draft", definition=definition())
+    assert sorted(f.friendly_name for f in client.studio.v2.flows.list()) == ["First", "Second"]
+
+
 def test_admin_faults_endpoint_sets_reads_and_validates(emu):
     config = {"seed": 5, "latency_ms": 0, "jitter_ms": 0, "rate_429": 0.5, "retry_after_s": 0.05,
               "rate_5xx": 0.25, "rate_drop": 0, "rate_lost_response": 0.1, "fail_nth_write": 2,
-              "fail_writes": [3, 7], "fail_next_build": True, "max_in_flight": 4}
+              "fail_writes": [3, 7], "fail_next_build": True, "max_in_flight": 4,
+              "fail_writes_matching": ["^POST /v2/Flows "], "slow_write_matching": "Key=X", "slow_write_s": 0.5}
     assert admin(emu, "POST", "faults", config) == config
     assert admin(emu, "GET", "faults") == config
     for bad in ({"rate_429": 2}, {"rate_429": 0.6, "rate_5xx": 0.6}, {"rate_teapot": 1},
                 {"fail_nth_write": 0}, {"fail_next_build": "yes"}, ["rate_429"], {"fail_writes": [0]},
-                {"fail_writes": 3}, {"rate_lost_response": 0.5, "rate_5xx": 0.6}, {"max_in_flight": 0}):
+                {"fail_writes": 3}, {"rate_lost_response": 0.5, "rate_5xx": 0.6}, {"max_in_flight": 0},
+                {"fail_writes_matching": "^POST"}, {"fail_writes_matching": ["("]}, {"slow_write_s": -1}):
         response = requests.post(f"{emu.base_url}/_admin/faults", json=bad, timeout=5)
         assert response.status_code == 400 and response.json()["code"] == 20001, bad
     assert admin(emu, "POST", "faults", {}) == FaultConfig().to_dict()

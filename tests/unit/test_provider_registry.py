@@ -19,6 +19,7 @@ from twideploy.emulator import Emulator, account_sid_for
 from twideploy.export import export_account
 from twideploy.manifest import load_project
 from twideploy.plan.model import Action, Change
+from twideploy.plan.scheduler import Task
 from twideploy.providers import registry
 from twideploy.providers.base import ApplyContext, PlanContext
 from twideploy.secrets import Secret
@@ -52,14 +53,14 @@ class BannerProvider:
     def check(self, ctx: ApplyContext, changes: list[Change]) -> None:
         pass
 
-    def apply(self, ctx: ApplyContext, changes: list[Change]) -> None:
-        for change in changes:
-            if change.action in (Action.CREATE, Action.UPDATE):
-                ctx.write("banner.set", change.address, {"name": "main", "text": ACCOUNT.get("main")},
-                          lambda text=change.after["text"]: ACCOUNT.update(main=text))
+    def apply(self, ctx: ApplyContext, changes: list[Change]) -> list[Task]:
+        return [Task(change.address, lambda text=change.after["text"]: ctx.write(
+                    "banner.set", Address("banner", "main"), {"name": "main", "text": ACCOUNT.get("main")},
+                    lambda: ACCOUNT.update(main=text)))
+                for change in changes if change.action in (Action.CREATE, Action.UPDATE)]
 
-    def prune(self, ctx: ApplyContext, changes: list[Change]) -> None:
-        pass
+    def prune(self, ctx: ApplyContext, changes: list[Change]) -> list[Task]:
+        return []
 
     def attribute(self, ctx, changes):
         return []

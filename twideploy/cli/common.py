@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 
 from twideploy.errors import ApplyError, ManifestError, RollbackError, TwideployError
+from twideploy.twilio_api.gateway import DEFAULT_CONCURRENCY
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -52,6 +53,16 @@ def _seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
     return value
 
 
+def _at_least_one(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    if value < 1:
+        raise TwideployError(f"--{param.name}: expected a number of requests in flight, 1 or more; got {value}")
+    return value
+
+
+parallelism_option = click.option(
+    "--parallelism", type=int, default=DEFAULT_CONCURRENCY, show_default=True, callback=_at_least_one,
+    envvar="TWIDEPLOY_PARALLELISM",
+    help="Requests in flight at most: independent writes run side by side, in dependency waves (1: one at a time).")
 lock_timeout_option = click.option("--lock-timeout", type=float, default=0, show_default=True, callback=_seconds,
                                    help="Seconds to wait for another run's lock on the environment.")
 

@@ -17,6 +17,7 @@ from twideploy.cli.common import (
 from twideploy.errors import PreviewError
 from twideploy.gitinfo import deploy_sha
 from twideploy.render.preview import render_clear, render_preview, render_preview_plan
+from twideploy.render.progress import ApplyProgress
 from twideploy.workspace import open_workspace
 
 
@@ -51,9 +52,8 @@ def preview(env_name, project_dir, testers, label, clear, auto_approve, lock_tim
         render_preview_plan(console, result)
         return confirm("Start this preview?", auto_approve)
 
-    with open_workspace(project_dir, env_name) as ws:
-        with console.status("previewing...") as status:
-            result = previews.preview(ws, label=label or previews.DEFAULT_LABEL, testers=list(testers),
-                                      git_sha=git_sha, lock_timeout=lock_timeout, confirm=ask,
-                                      progress=lambda message: status.update(message), notify=notice)
+    with open_workspace(project_dir, env_name) as ws, ApplyProgress(console, "previewing") as progress:
+        result = previews.preview(ws, label=label or previews.DEFAULT_LABEL, testers=list(testers),
+                                  git_sha=git_sha, lock_timeout=lock_timeout, confirm=ask, progress=progress,
+                                  notify=notice)
     render_preview(console, result)

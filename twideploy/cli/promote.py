@@ -13,6 +13,7 @@ from twideploy.cli.common import (
     console,
     lock_timeout_option,
     notice,
+    parallelism_option,
     project_dir_option,
 )
 from twideploy.errors import GitError
@@ -20,6 +21,7 @@ from twideploy.gitinfo import create_deploy_tag, deploy_sha
 from twideploy.manifest import load_project
 from twideploy.render import render_text
 from twideploy.render.outcome import render_outcome
+from twideploy.render.progress import ApplyProgress
 from twideploy.render.promote import render_markdown, render_provenance
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -37,11 +39,12 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 @click.option("--prune/--no-prune", default=None, help="Delete live resources of --to that are not promoted.")
 @click.option("--include-layout", is_flag=True, help="Also write flows whose only change is canvas layout.")
 @lock_timeout_option
+@parallelism_option
 @click.option("--allow-dirty", is_flag=True,
               help="Under CI (CI=true or GITHUB_ACTIONS=true), promote with uncommitted manifest changes anyway.")
 @click.option("--tag", "tag", is_flag=True, help="On success, create the git tag twideploy/<to>/<deploy-id>.")
 def promote(from_env, to_env, ref, project_dir, auto_approve, fmt, prune, include_layout, lock_timeout,
-            allow_dirty, tag):
+            parallelism, allow_dirty, tag):
     """Deploy what --from runs to --to, every SID and var recompiled for --to.
 
     Flows are taken live from --from (decompiled to symbolic references), function code from
@@ -65,9 +68,9 @@ def promote(from_env, to_env, ref, project_dir, auto_approve, fmt, prune, includ
         return confirm(f"Promote to {plan.environment}?", auto_approve)
 
     options = deploy.ApplyOptions(prune=prune, include_layout=include_layout, lock_timeout=lock_timeout)
-    with out.status("promoting...") as status:
+    with ApplyProgress(out, "promoting") as progress:
         result = promotion.promote(project, to=to_env, from_env=None if ref else from_env, ref=ref, git_sha=git_sha,
-                                   options=options, confirm=ask, progress=lambda message: status.update(message),
+                                   options=options, confirm=ask, progress=progress, parallelism=parallelism,
                                    notify=notice)
     plan, outcome = result.planned.plan, result.outcome
     if fmt == "markdown":

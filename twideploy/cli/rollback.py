@@ -12,6 +12,7 @@ from twideploy.cli.common import (
     env_option,
     lock_timeout_option,
     notice,
+    parallelism_option,
     project_dir_option,
 )
 from twideploy.render.outcome import render_rollback
@@ -26,9 +27,10 @@ from twideploy.workspace import open_workspace
 @click.option("--revision", type=int, metavar="N")
 @auto_approve_option
 @lock_timeout_option
-def rollback(env_name, project_dir, to, flow, revision, auto_approve, lock_timeout):
+@parallelism_option
+def rollback(env_name, project_dir, to, flow, revision, auto_approve, lock_timeout, parallelism):
     """Undo the last deploy of an environment (or an interrupted one)."""
-    with open_workspace(project_dir, env_name) as ws:
+    with open_workspace(project_dir, env_name, concurrency=parallelism) as ws:
         result = deploy.rollback(ws, to=to, flow=flow, revision=revision, lock_timeout=lock_timeout,
                                  confirm=lambda what: confirm(f"Roll back: {what}?", auto_approve), notify=notice)
     render_rollback(console, result)

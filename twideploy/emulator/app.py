@@ -57,7 +57,8 @@ def _before_api_request() -> Response | None:
     s.stats.count(f"method:{request.method}", f"route:{request.method} {_route()}")
     refused = s.faults.admit()
     g.admitted = refused is None
-    outcome = refused or s.faults.decide(request.method)
+    fields = "&".join(f"{key}={value}" for key, value in request.form.items(multi=True))
+    outcome = refused or s.faults.decide(request.method, f"{request.method} {request.path} {fields}")
     if outcome.delay_s:
         time.sleep(outcome.delay_s)
     if outcome.fault is not None:

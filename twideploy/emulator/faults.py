@@ -17,6 +17,7 @@ requests it refuses depends on timing, so it is the one fault that is not reprod
 from __future__ import annotations
 
 import random
+import re
 import threading
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
@@ -38,6 +39,11 @@ class FaultConfig:
     fail_nth_write: int | None = None  # the Nth POST/DELETE from now answers 500, changing nothing
     fail_writes: tuple[int, ...] = ()  # so do these POST/DELETEs from now (1 = the next one)
     fail_next_build: bool = False  # the next Build created ends `failed`
+    #: for each regex, the first POST/DELETE whose "METHOD /path Key=value&..." (form fields as sent) it
+    #: is found in answers 500, changing nothing: chosen writes fail whatever order writes in flight arrive in
+    fail_writes_matching: tuple[str, ...] = ()
+    slow_write_matching: str = ""  # the writes this regex is found in (as above) wait slow_write_s more
+    slow_write_s: float = 0
     max_in_flight: int | None = None  # a request beyond this many being served is answered 429
 
     def __post_init__(self) -> None:
@@ -46,8 +52,8 @@ class FaultConfig:
                 raise ValueError(f"{name} must be between 0 and 1")
         if sum(getattr(self, name) for name in RATES) > 1:
             raise ValueError(f"{' + '.join(RATES)} must not exceed 1")
-        if self.latency_ms < 0 or self.jitter_ms < 0 or self.retry_after_s < 0:
-            raise ValueError("latency_ms, jitter_ms and retry_after_s must not be negative")
+        if min(self.latency_ms, self.jitter_ms, self.retry_after_s, self.slow_write_s) < 0:
+            raise ValueError("latency_ms, jitter_ms, retry_after_s and slow_write_s must not be negative")
         if self.fail_nth_write is not None and self.fail_nth_write < 1:
             raise ValueError("fail_nth_write counts from 1")
         if any(n < 1 for n in self.fail_writes):
@@ -74,6 +80,12 @@ class FaultConfig:
                 if not isinstance(value, list):
                     raise ValueError("fail_writes must be a list of write numbers")
                 values[name] = tuple(sorted({int(n) for n in value}))
+            elif name == "fail_writes_matching":
+                if not isinstance(value, list):
+                    raise ValueError("fail_writes_matching must be a list of regular expressions")
+                values[name] = tuple(_regex(v) for v in value)
+            elif name == "slow_write_matching":
+                values[name] = _regex(value)
             elif name == "seed":
                 values[name] = int(value)
             else:
@@ -82,7 +94,16 @@ class FaultConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ish values, the shape `from_dict` reads."""
-        return {**asdict(self), "fail_writes": list(self.fail_writes)}
+        return {**asdict(self), "fail_writes": list(self.fail_writes),
+                "fail_writes_matching": list(self.fail_writes_matching)}
+
+
+def _regex(value: Any) -> str:
+    try:
+        re.compile(str(value))
+    except re.error as error:
+        raise ValueError(f"{value!r} is not a regular expression: {error}") from error
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -108,12 +129,14 @@ class FaultInjector:
             self._writes_seen = 0
             self._failing_writes = set(config.fail_writes)
             self._fail_next_build = config.fail_next_build
+            self._failing_matches = list(config.fail_writes_matching)
 
     def current(self) -> FaultConfig:
         """The configuration as it stands now: one-shot faults already spent read as off."""
         with self._lock:
             return replace(
                 self._config, fail_nth_write=self._writes_left, fail_next_build=self._fail_next_build,
+                fail_writes_matching=tuple(self._failing_matches),
                 fail_writes=tuple(sorted(n - self._writes_seen for n in self._failing_writes)),
             )
 
@@ -132,7 +155,9 @@ class FaultInjector:
         with self._lock:
             self._in_flight -= 1
 
-    def decide(self, method: str) -> Outcome:
+    def decide(self, method: str, request_line: str = "") -> Outcome:
+        """What to do to one request; `request_line` ("METHOD /path Key=value&...") is matched
+        against `fail_writes_matching` and `slow_write_matching`."""
         with self._lock:
             c = self._config
             jitter, roll, coin = self._rng.random(), self._rng.random(), self._rng.random()
@@ -141,6 +166,12 @@ class FaultInjector:
                 self._writes_seen += 1
                 failing = self._writes_seen in self._failing_writes
                 self._failing_writes.discard(self._writes_seen)
+                if c.slow_write_matching and re.search(c.slow_write_matching, request_line):
+                    delay_s += c.slow_write_s
+                matched = next((p for p in self._failing_matches if re.search(p, request_line)), None)
+                if matched is not None:
+                    self._failing_matches.remove(matched)
+                    failing = True
                 if self._writes_left is not None:
                     self._writes_left -= 1
                     if self._writes_left == 0:

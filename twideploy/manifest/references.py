@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
@@ -140,10 +141,28 @@ def _function_ref(ref: FunctionRef | str) -> FunctionRef:
 
 @dataclass
 class AddressBook:
-    """Where each symbolic name lives in one account; filled by the engine from live state."""
+    """Where each symbolic name lives in one account; filled by the engine from live state.
+
+    Apply completes it from several threads (a flow or a service's functions entered as soon
+    as they are live): entries go in through `enter_flow` / `enter_functions`, and lookups
+    that walk the entries take a snapshot under the same lock."""
 
     functions: dict[FunctionRef, FunctionAddress] = field(default_factory=dict)
     flows: dict[str, FlowAddress] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def copy(self) -> AddressBook:
+        """A book of its own to complete (the addresses themselves are immutable)."""
+        with self._lock:
+            return AddressBook(dict(self.functions), dict(self.flows))
+
+    def enter_flow(self, name: str, address: FlowAddress) -> None:
+        with self._lock:
+            self.flows[name] = address
+
+    def enter_functions(self, entries: Mapping[FunctionRef, FunctionAddress]) -> None:
+        with self._lock:
+            self.functions.update(entries)
 
     def function(self, ref: FunctionRef | str) -> FunctionAddress:
         return self.functions.get(_function_ref(ref), UNKNOWN_FUNCTION)
@@ -159,26 +178,28 @@ class AddressBook:
         return target.url
 
     def function_by_sid(self, sid: str) -> FunctionRef | None:
-        for ref, address in self.functions.items():
-            if address.function_sid == sid:
-                return ref
-        return None
+        return next((ref for ref, address in self._functions() if address.function_sid == sid), None)
 
     def flow_by_sid(self, sid: str) -> str | None:
-        for name, address in self.flows.items():
-            if address.sid == sid:
-                return name
-        return None
+        return next((name for name, address in self._flows() if address.sid == sid), None)
 
     def target_for_url(self, url: str) -> Target:
         if url != UNKNOWN:
-            for name, flow in self.flows.items():
+            for name, flow in self._flows():
                 if flow.webhook_url == url:
                     return FlowRef(name)
-            for ref, function in self.functions.items():
+            for ref, function in self._functions():
                 if function.url == url:
                     return ref
         return UrlTarget(url)
+
+    def _flows(self) -> list[tuple[str, FlowAddress]]:
+        with self._lock:
+            return list(self.flows.items())
+
+    def _functions(self) -> list[tuple[FunctionRef, FunctionAddress]]:
+        with self._lock:
+            return list(self.functions.items())
 
 
 # --------------------------------------------------------------------------- templates

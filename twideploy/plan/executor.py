@@ -1,11 +1,17 @@
-"""Apply a plan in dependency order with a journal, and undo it when anything fails.
+"""Apply a plan in dependency waves with a journal, and undo it when anything fails.
 
-Order: the providers of `providers.registry` (services and environments -> function/asset
-versions -> build -> deploy -> variables; flows, subflows first; number bindings), then
-their deletions (prune) in reverse. Before the first write every provider checks its changes
-(Studio validates each flow; the code to upload is the code the plan hashed), so a flow
-Studio rejects never leaves a half-made deploy behind. Each write is checked against the
-planned change once what it refers to is known (`providers.base.verify`).
+Before the first write every provider checks its changes (Studio validates each flow; the
+code to upload is the code the plan hashed), so a flow Studio rejects never leaves a
+half-made deploy behind. Then each provider turns its changes into tasks, each naming the
+addresses it needs written first (versions before their build, a subflow before the flows
+that run it, a flow before the numbers pointing at it), and `plan.scheduler` runs them, as
+many at once as the gateway's concurrency (`--parallelism`); deletions (prune) come after
+every create and update, the later kinds' first. Each write is checked against the planned
+change once what it refers to is known (`providers.base.verify`).
+
+On the first failure nothing new starts; the writes in flight finish and are journalled, and
+everything done is undone in waves, in reverse dependency order (`undo_waves`, read from the
+order of the journal's lines, so a later `twideploy rollback` undoes a killed apply alike).
 
 A rollback that cannot undo every write (Twilio failing for longer than the retries)
 leaves the deploy `rollback_failed`: the next apply refuses to start, and the error names
@@ -15,6 +21,8 @@ undo steps that did not succeed (each success is journalled as `undone`).
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +31,7 @@ from twideploy.addresses import Address
 from twideploy.errors import ApplyError, NotUndoable, TwideployError, TwilioApiError
 from twideploy.plan.model import Change
 from twideploy.plan.planner import Planned, mask_text
+from twideploy.plan.scheduler import Task, run_tasks
 from twideploy.providers.base import ApplyContext, Progress
 from twideploy.providers.registry import PROVIDERS, undo_table
 from twideploy.state import commits
@@ -65,10 +74,7 @@ class Executor:
 
         def deploy(context: ApplyContext) -> None:
             context.commit_message = commits.deploy_message(header.deploy_id, self.git_sha)
-            for provider in PROVIDERS:
-                provider.apply(context, self._changes(provider.family))
-            for provider in reversed(PROVIDERS):
-                provider.prune(context, self._changes(provider.family))
+            run_tasks(write_tasks(context, plan.changes), workers=self.gw.concurrency, report=self.progress)
 
         writes = self.journalled(header, context, deploy)
         return Outcome(header.deploy_id, writes, [f"{c.action.value} {c.address}" for c in plan.actionable])
@@ -77,7 +83,7 @@ class Executor:
                    *, what: str = "apply", finish_with: str = "",
                    blocks: str = "apply refuses to run until the rollback is finished") -> int:
         """Run `body`, whose every write through `context.write` is journalled under `header`;
-        on any failure undo its writes newest first and raise ApplyError (the command that
+        on any failure undo its writes in reverse dependency order and raise ApplyError (the command that
         finishes an incomplete undo is `finish_with`). Returns the number of writes made."""
         self.journal = self.store.start_journal(header)
         finish_with = finish_with or f"twideploy rollback --env {header.environment}"
@@ -121,6 +127,7 @@ class Executor:
 
     def write(self, op: str, address: Address, undo: dict[str, Any], run: Callable[[], Any],
               *, secret_undo: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Called from the scheduler's threads: the journal orders the lines, `made` is appended to."""
         self.lease.check()  # a run that lost the lock writes nothing more (and rolls back)
         seq = self._journal.intent(op, str(address), undo)
         made = journals.Step(seq, op, str(address), {**undo, **(secret_undo or {})})
@@ -128,7 +135,7 @@ class Executor:
         self.progress(f"{op} {address}")
         result = run()
         made.result = result if isinstance(result, dict) else {}  # deletes return no record
-        self._journal.done(seq, made.result)
+        made.done_after = self._journal.done(seq, made.result)
         return made.result
 
     # -- what every provider is given ------------------------------------------------------
@@ -150,8 +157,25 @@ class Executor:
         return undo_steps(self.gw, self.made, lambda step: journal.undone(step.seq))
 
 
+def write_tasks(context: ApplyContext, changes: list[Change]) -> list[Task]:
+    """Every provider's apply tasks for `changes`, then its prune tasks: those wait for every
+    apply task and for the deletions of the kinds after it in the registry (which may refer to it)."""
+
+    def of(family: str) -> list[Change]:
+        return [c for c in changes if c.address.family == family]
+
+    tasks = [task for provider in PROVIDERS for task in provider.apply(context, of(provider.family))]
+    before_prune = frozenset(task.address for task in tasks)
+    for provider in reversed(PROVIDERS):
+        prunes = provider.prune(context, of(provider.family))
+        tasks += [dataclasses.replace(task, needs=task.needs | before_prune) for task in prunes]
+        before_prune |= {task.address for task in prunes}
+    return tasks
+
+
 def undo_steps(gw: Gateway, steps: list[journals.Step], on_undone: Callable[[journals.Step], None]) -> list[str]:
-    """Undo writes newest first; one failing undo does not stop the others.
+    """Undo writes in reverse dependency order, in waves (`undo_waves`), each wave's undos side
+    by side; one failing undo does not stop the others.
 
     Steps an earlier rollback already undid are skipped: redoing one could undo a later
     change. Each undo that succeeds is passed to `on_undone` to be journalled at once, so a
@@ -159,29 +183,56 @@ def undo_steps(gw: Gateway, steps: list[journals.Step], on_undone: Callable[[jou
     failed gets a `FAILED` line and is left to the next rollback; one that no rollback can
     undo gets a `NOT UNDONE` line and is settled (passed to `on_undone` too).
     """
-    report, undo = [], undo_table()
-    for step in reversed(steps):
+    undo = undo_table()
+
+    def undo_one(step: journals.Step) -> str | None:
         undo_fn = undo.get(step.op)
         if undo_fn is None:
-            continue
+            return None
         if step.undone:
-            report.append(f"{step.address}: {step.op} was undone by an earlier rollback")
-            continue
+            return f"{step.address}: {step.op} was undone by an earlier rollback"
         try:
             line = f"{step.address}: {undo_fn(gw, step.undo, step.result or {})}"
         except TwilioApiError as error:
             if error.status != 404:
-                report.append(f"FAILED {step.address}: could not undo {step.op}: {error}")
-                continue
+                return f"FAILED {step.address}: could not undo {step.op}: {error}"
             line = f"{step.address}: already gone, nothing to undo for {step.op}"  # or removed by hand
         except NotUndoable as error:
             line = f"NOT UNDONE {step.address}: {error}"
         except TwideployError as error:
-            report.append(f"FAILED {step.address}: could not undo {step.op}: {error}")
-            continue
+            return f"FAILED {step.address}: could not undo {step.op}: {error}"
         on_undone(step)
-        report.append(line)
-    return report
+        return line
+
+    return [line for wave in undo_waves(steps) for line in gw.map(undo_one, wave) if line is not None]
+
+
+def undo_waves(steps: list[journals.Step]) -> list[list[journals.Step]]:
+    """`steps` in the waves they are undone in, each newest first.
+
+    A write may have needed another only if it started after that one was done (seq greater
+    than its `done_after`): then it is undone in an earlier wave. Writes that were in flight
+    together needed nothing of each other, and are undone together. A step's wave is one after
+    the latest wave of the steps that started after it was done (0 when none did); a step not
+    done has none. A journal of a sequential apply gives one step per wave, newest first, and
+    so does a done step whose `done_after` is unknown.
+    """
+    ordered = sorted(steps, key=lambda step: step.seq)
+    seqs = [step.seq for step in ordered]
+    latest_from = [-1] * (len(ordered) + 1)  # latest_from[i]: the latest wave among ordered[i:]
+    wave = [0] * len(ordered)
+    for i in reversed(range(len(ordered))):
+        step = ordered[i]
+        if not step.done:  # failed or cut short: nothing started after it could need it
+            first_later = len(ordered)
+        else:  # a journal that does not tell when it was done: as if the next write began after
+            first_later = bisect.bisect_right(seqs, step.seq if step.done_after is None else step.done_after)
+        wave[i] = latest_from[first_later] + 1
+        latest_from[i] = max(wave[i], latest_from[i + 1])
+    waves: list[list[journals.Step]] = [[] for _ in range(latest_from[0] + 1)]
+    for i in reversed(range(len(ordered))):
+        waves[wave[i]].append(ordered[i])
+    return waves
 
 
 def rolled_back(report: list[str]) -> str:

@@ -91,7 +91,7 @@ def flow_to_revision(gw: Gateway, live_flow: flows.LiveFlow, number: int) -> str
 
 def end_preview(gw: Gateway, store: StateStore, environment: str, record: journals.DeployRecord,
                 only: set[str] | None = None) -> list[str]:
-    """Undo a preview's writes (those at the addresses `only`, or all), newest first, journalled
+    """Undo a preview's writes (those at the addresses `only`, or all), in reverse order, journalled
     as a clear (each undo also marked on the preview's journal, so a clear killed midway
     resumes); the preview is closed once every write is undone. A clear of a clear is
     idempotent: what is undone is skipped, what is gone is gone."""

@@ -1,8 +1,9 @@
 """The provider protocol: what the planner and the executor ask of every resource kind.
 
 A provider reads its live state, turns desired + live into Changes, fingerprints what it
-read, and applies its Changes through the journalling `write` of the ApplyContext, which
-also names how each write is undone (`undo`: op -> function). The planner and the executor
+read, and turns its Changes into Tasks (each write, and the addresses it needs written
+first) that the executor schedules; each task writes through the journalling `write` of the
+ApplyContext, which also names how each write is undone (`undo`: op -> function). The planner and the executor
 know no kind: they loop over `registry.PROVIDERS`, so a new kind is a module and a line.
 """
 
@@ -22,6 +23,7 @@ from twideploy.manifest import Environment, Project
 from twideploy.manifest.references import UNKNOWN, AddressBook
 from twideploy.plan.desired import Desired, Live
 from twideploy.plan.model import Change
+from twideploy.plan.scheduler import Task, WaveProgress
 from twideploy.providers.audit import AuditContext, DriftItem
 from twideploy.state.cache import ContentCache
 from twideploy.state.history import History
@@ -73,7 +75,8 @@ def _feed(h: Any, parts: tuple[str | bytes, ...]) -> None:
         h.update(part if isinstance(part, bytes) else part.encode())
         h.update(b"\0")
 
-Progress = Callable[[str], None]
+Progress = Callable[[str | WaveProgress], None]
+"""What apply is doing: a line about the write being made, or how far a wave of writes is."""
 
 
 @dataclass
@@ -218,11 +221,13 @@ class Provider(Protocol):
     def check(self, ctx: ApplyContext, changes: list[Change]) -> None:
         """Before the first write of a deploy: refuse what Twilio would refuse (ApplyError)."""
 
-    def apply(self, ctx: ApplyContext, changes: list[Change]) -> None:
-        """Make this kind's changes (not deletions of what the manifests dropped)."""
+    def apply(self, ctx: ApplyContext, changes: list[Change]) -> list[Task]:
+        """The writes of this kind's changes (not deletions of what the manifests dropped), as
+        tasks naming what each needs written first; the executor runs them (plan.scheduler)."""
 
-    def prune(self, ctx: ApplyContext, changes: list[Change]) -> None:
-        """Delete what the plan deletes; runs after every kind applied, in reverse order."""
+    def prune(self, ctx: ApplyContext, changes: list[Change]) -> list[Task]:
+        """The deletions the plan makes, as tasks; they run after every kind's apply tasks, and
+        the later kinds' deletions (what may refer to this kind's) first."""
 
     def attribute(self, ctx: AuditContext, changes: list[Change]) -> list[DriftItem]:
         """Drift: what of `changes` (the plan of live vs manifests) differs, and who made it."""

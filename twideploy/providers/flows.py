@@ -41,9 +41,11 @@ from twideploy.manifest.references import (
     mask_secret_strings,
     restore_secret_strings,
 )
+from twideploy.manifest.validation import flow_subflow_refs
 from twideploy.plan.desired import Desired, Live
 from twideploy.plan.flowdiff import describe, diff_shown
 from twideploy.plan.model import Action, Change, WidgetChange
+from twideploy.plan.scheduler import Task
 from twideploy.providers.audit import (
     DRIFT,
     INFO,
@@ -722,29 +724,35 @@ class FlowsProvider:
         ctx.gw.map(lambda s: studio_validate(ctx.gw, s.name, s.friendly_name, s.status, ctx.compiled[s.name]),
                    sources)
 
-    def apply(self, ctx: ApplyContext, changes: list[Change]) -> None:
+    def apply(self, ctx: ApplyContext, changes: list[Change]) -> list[Task]:
+        """One task per flow written; each needs the subflows it runs and the services whose
+        functions it runs to be live (their SIDs are compiled into it)."""
         by_address = {c.address: c for c in changes}
-        for source in ctx.desired.flows:
-            change = by_address[Address.flow(source.name)]
-            if change.action is Action.NOOP or (change.cosmetic_only and not ctx.include_layout):
-                continue
-            definition = ctx.compiled[source.name]
-            if _unknown_in(definition):  # refers to what this deploy made: known now
-                resolved = compile_flow(source.definition, vars=ctx.desired.env.vars, book=ctx.book)
-                verify(change.address, definition, resolved)
-                definition = resolved
-            current = write_flow(ctx.gw, change, source.friendly_name, source.status, definition,
-                                 ctx.live.flows.get(source.friendly_name),
-                                 revision_message(ctx, source.friendly_name, definition), ctx.write)
-            ctx.live.flows[source.friendly_name] = current
-            remember(ctx.cache, current)
-            ctx.book.flows[source.name] = FlowAddress(current.sid, current.webhook_url)
+        return [Task(change.address, partial(self._write, ctx, source, change), needs(source))
+                for source in ctx.desired.flows
+                if (change := by_address[Address.flow(source.name)]).action is not Action.NOOP
+                and (ctx.include_layout or not change.cosmetic_only)]
 
-    def prune(self, ctx: ApplyContext, changes: list[Change]) -> None:
-        for change in changes:
-            if change.action is Action.DELETE:
-                found = ctx.live.flows[(change.before or {})["friendly_name"]]
-                delete_flow(ctx.gw, change, found, ctx.write, partial(ctx.desired.holds_secret, found.friendly_name))
+    @staticmethod
+    def _write(ctx: ApplyContext, source: FlowSource, change: Change) -> None:
+        definition = ctx.compiled[source.name]
+        if _unknown_in(definition):  # refers to what this deploy made: known now
+            resolved = compile_flow(source.definition, vars=ctx.desired.env.vars, book=ctx.book)
+            verify(change.address, definition, resolved)
+            definition = resolved
+        current = write_flow(ctx.gw, change, source.friendly_name, source.status, definition,
+                             ctx.live.flows.get(source.friendly_name),
+                             revision_message(ctx, source.friendly_name, definition), ctx.write)
+        ctx.live.flows[source.friendly_name] = current
+        remember(ctx.cache, current)
+        ctx.book.enter_flow(source.name, FlowAddress(current.sid, current.webhook_url))
+
+    def prune(self, ctx: ApplyContext, changes: list[Change]) -> list[Task]:
+        def delete(change: Change) -> None:
+            found = ctx.live.flows[(change.before or {})["friendly_name"]]
+            delete_flow(ctx.gw, change, found, ctx.write, partial(ctx.desired.holds_secret, found.friendly_name))
+
+        return [Task(change.address, partial(delete, change)) for change in changes if change.action is Action.DELETE]
 
     def attribute(self, ctx: AuditContext, changes: list[Change]) -> list[DriftItem]:
         names = {source.friendly_name: name for name, source in ctx.project.flows.items()}
@@ -779,6 +787,13 @@ class FlowsProvider:
 
     def export(self, ctx: ExportContext) -> _FlowExport:
         return _FlowExport(ctx)
+
+
+def needs(source: FlowSource) -> frozenset[Address]:
+    """What writing a flow waits for: the flows it runs as subflows, and the build of each
+    service it runs a function of (a function is live, and its SIDs known, once deployed)."""
+    return frozenset({Address.flow(name) for _, name in flow_subflow_refs(source.definition)} |
+                     {Address.service(ref.service, "build") for ref in function_refs(source.definition)})
 
 
 def revision_message(ctx: ApplyContext, friendly_name: str, definition: JsonObject) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from twideploy.addresses import Address
 from twideploy.errors import TwideployError
@@ -20,6 +21,7 @@ from twideploy.manifest import Binding
 from twideploy.manifest.references import AddressBook, FlowRef, FunctionRef, Target, UrlTarget, format_target
 from twideploy.plan.desired import Desired, Live
 from twideploy.plan.model import Action, Change
+from twideploy.plan.scheduler import Task
 from twideploy.providers.audit import DRIFT, INFO, AuditContext, DriftItem, iso
 from twideploy.providers.base import (
     ApplyContext,
@@ -134,6 +136,14 @@ def _undo_update(gw: Gateway, undo: dict, result: dict) -> str:
 UNDO: dict[str, UndoFunction] = {"number.update": _undo_update}
 
 
+def needs(binding: Binding) -> frozenset[Address]:
+    """What a binding's write waits for: the flows it points at and the builds of the services
+    whose functions it points at (their URLs are known, and answer, once they are live)."""
+    targets = [getattr(binding, key, None) for key in FIELDS]
+    return frozenset({Address.flow(t.name) for t in targets if isinstance(t, FlowRef)} |
+                     {Address.service(t.service, "build") for t in targets if isinstance(t, FunctionRef)})
+
+
 # --------------------------------------------------------------------------- drift
 
 def _attribute(ctx: AuditContext, change: Change) -> DriftItem | None:
@@ -231,24 +241,30 @@ class NumbersProvider:
     def check(self, ctx: ApplyContext, changes: list[Change]) -> None:
         """Nothing to ask Twilio before writing."""
 
-    def apply(self, ctx: ApplyContext, changes: list[Change]) -> None:
-        live, bindings = ctx.live, ctx.desired.env.numbers
-        flow_names = {flow.webhook_url: name for name, flow in live.flows.items()}
-        for change in changes:
-            number = change.address.owner
-            if number in bindings:
-                wanted = desired_fields(bindings[number], ctx.book.url_for)
-                if change.action is Action.UPDATE:
-                    verify(change.address, change.after, wanted)
-                if current(live.numbers[number], wanted) == wanted:
-                    continue
-                change = Change("number", change.address, Action.UPDATE, change.before, wanted)
-            elif change.action is not Action.UPDATE:
-                continue
-            apply(ctx.gw, change, live.numbers[number], ctx.write, flow_names)
+    def apply(self, ctx: ApplyContext, changes: list[Change]) -> list[Task]:
+        """One task per number updated, after the flows and the services' builds it points at."""
+        bindings = ctx.desired.env.numbers
+        flow_names = {flow.webhook_url: name for name, flow in ctx.live.flows.items()}
+        return [Task(change.address, partial(self._bind, ctx, change, flow_names),
+                     needs(bindings[change.address.owner]) if change.address.owner in bindings else frozenset())
+                for change in changes if change.action is Action.UPDATE]
 
-    def prune(self, ctx: ApplyContext, changes: list[Change]) -> None:
+    @staticmethod
+    def _bind(ctx: ApplyContext, change: Change, flow_names: dict[str, str]) -> None:
+        """Write a binding as it is now that what it points at exists (or an unbind)."""
+        live, bindings, number = ctx.live, ctx.desired.env.numbers, change.address.owner
+        if number in bindings:
+            wanted = desired_fields(bindings[number], ctx.book.url_for)
+            if change.action is Action.UPDATE:
+                verify(change.address, change.after, wanted)
+            if current(live.numbers[number], wanted) == wanted:
+                return
+            change = Change("number", change.address, Action.UPDATE, change.before, wanted)
+        apply(ctx.gw, change, live.numbers[number], ctx.write, flow_names)
+
+    def prune(self, ctx: ApplyContext, changes: list[Change]) -> list[Task]:
         """A number is never deleted: an unbind is an update (see `apply`)."""
+        return []
 
     def attribute(self, ctx: AuditContext, changes: list[Change]) -> list[DriftItem]:
         return [item for change in changes if (item := _attribute(ctx, change)) is not None]

@@ -38,6 +38,7 @@ from twideploy.manifest import CodeFile, ServiceEnvironment, ServiceSource
 from twideploy.manifest.references import AddressBook, FunctionAddress, FunctionRef
 from twideploy.plan.desired import Desired, Live
 from twideploy.plan.model import Action, Change
+from twideploy.plan.scheduler import Task, run_tasks
 from twideploy.providers.audit import DRIFT, INFO, AuditContext, DriftItem, deploy_ref, iso, when_of, written_by
 from twideploy.providers.base import (
     SENSITIVE,
@@ -306,37 +307,52 @@ def fingerprint(live: LiveService, key: bytes) -> dict[str, Any]:
 # --------------------------------------------------------------------------- apply
 
 class ServiceDeployer:
-    """Applies the changes of one service, in order, journalling every write."""
+    """The tasks that apply the changes of one service, each journalling its write: the service,
+    then its environment and its code (create, upload) side by side, the build and deployment
+    once every version is uploaded, and the variables once the environment exists."""
 
-    def __init__(self, gw: Gateway, name: str, source: ServiceSource, settings: ServiceEnvironment,
-                 live: LiveService | None, write: Writer, cache: ContentCache, progress: Callable[[str], None],
-                 secret_history: dict[Address, bool]):
-        self.gw, self.name, self.source, self.settings = gw, name, source, settings
-        self.live = live
-        self.write, self.cache, self.progress = write, cache, progress
+    def __init__(self, ctx: ApplyContext, name: str, source: ServiceSource, settings: ServiceEnvironment,
+                 changes: list[Change], secret_history: dict[Address, bool]):
+        self.ctx, self.gw, self.name, self.source, self.settings = ctx, ctx.gw, name, source, settings
+        self.write, self.cache, self.progress = ctx.write, ctx.cache, ctx.progress
+        self.changes = changes
         self.secret_history = secret_history  # see `secret_history`
         self.new_environment = False
-        self.pruned: set[tuple[str, str]] = set()  # (kind, path): left out of the build, deleted by the prune phase
+        # (kind, path): left out of the build, deleted by the prune phase
+        self.pruned = {(_code_kind(c.kind), _member(c.address)) for c in changes
+                       if c.kind in ("function", "asset") and c.action is Action.DELETE}
+        # the paths of the functions given a new version: entered in the book once deployed
+        self.uploaded = {_member(c.address) for c in changes
+                         if c.kind == "function" and c.action in (Action.CREATE, Action.UPDATE)}
 
-    def apply(self, changes: list[Change]) -> LiveService:
+    def tasks(self) -> list[Task]:
         by_kind: dict[str, list[Change]] = {}
-        for change in changes:
+        for change in self.changes:
             by_kind.setdefault(change.kind, []).append(change)
-        self._service(by_kind["service"][0])
-        self._environment(by_kind["environment"][0])
-        versions_changed = self._code(by_kind.get("function", []) + by_kind.get("asset", []))
+        service, environment = by_kind["service"][0], by_kind["environment"][0]
+        tasks = []
+        if service.action in (Action.CREATE, Action.UPDATE):
+            tasks.append(Task(service.address, partial(self._service, service)))
+        if environment.action is Action.CREATE:
+            tasks.append(Task(environment.address, self._environment, frozenset({service.address})))
+        code = [c for c in by_kind.get("function", []) + by_kind.get("asset", [])
+                if c.action in (Action.CREATE, Action.UPDATE)]
+        tasks += [Task(c.address, partial(self._code, c), frozenset({service.address})) for c in code]
         build = by_kind["build"][0]
-        if build.action is not Action.NOOP or versions_changed:
-            self._build_and_deploy()
-        self._variables(by_kind.get("variable", []))
-        return self.service
+        if build.action is not Action.NOOP or code or self.pruned:
+            tasks.append(Task(build.address, self._build_and_deploy,
+                              frozenset({service.address, environment.address, *(c.address for c in code)})))
+        tasks += [Task(c.address, partial(self._variable, c), frozenset({service.address, environment.address}))
+                  for c in by_kind.get("variable", []) if c.action in (Action.CREATE, Action.UPDATE, Action.DELETE)]
+        return tasks
 
     @property
     def service(self) -> LiveService:
         """The live service: read by the plan, or made by `_service` before anything else."""
-        if self.live is None:
+        found = self.ctx.live.services.get(self.name)
+        if found is None:
             raise RuntimeError(f"service {self.name} used before it was made")
-        return self.live
+        return found
 
     @property
     def environment(self) -> LiveEnvironment:
@@ -351,56 +367,47 @@ class ServiceDeployer:
             result = self.write("service.create", change.address, {"unique_name": s.unique_name}, lambda: _sid_of(
                 api.create_service(self.gw, unique_name=s.unique_name, friendly_name=s.friendly_name,
                                    ui_editable=s.ui_editable)))
-            self.live = LiveService(result["sid"], s.unique_name, s.friendly_name, s.ui_editable)
-        elif change.action is Action.UPDATE:
+            self.ctx.live.services[self.name] = LiveService(result["sid"], s.unique_name, s.friendly_name,
+                                                            s.ui_editable)
+        else:
             before = {"sid": self.service.sid, "friendly_name": self.service.friendly_name,
                       "ui_editable": self.service.ui_editable}
             self.write("service.update", change.address, before, lambda: _sid_of(api.update_service(
                 self.gw, self.service.sid, friendly_name=s.friendly_name, ui_editable=s.ui_editable)))
 
-    def _environment(self, change: Change) -> None:
-        if change.action is not Action.CREATE:
-            return
+    def _environment(self) -> None:
         self.new_environment = True
         service_sid, name = self.service.sid, self.settings.environment
-        result = self.write("environment.create", change.address, {"service_sid": service_sid, "unique_name": name},
+        result = self.write("environment.create", Address.service(self.name, "environment"),
+                            {"service_sid": service_sid, "unique_name": name},
                             lambda: _record(api.create_environment(self.gw, service_sid, unique_name=name,
                                                                    domain_suffix=self.settings.domain_suffix),
                                             "sid", "domain_name"))
         self.service.environment = LiveEnvironment(result["sid"], name, result["domain_name"], None)
 
-    def _code(self, changes: list[Change]) -> bool:
-        files = {(f.kind, f.path): f for f in [*self.source.functions, *self.source.assets]}
-        changed = False
-        uploads = []
-        for change in changes:
-            path, kind = _member(change.address), _code_kind(change.kind)
-            codes = self.service.functions if kind == "function" else self.service.assets
-            if change.action is Action.CREATE:
-                result = self.write(f"{kind}.create", change.address, {"service_sid": self.service.sid, "path": path},
-                                    partial(_sid_after, api.create_code, self.gw, self.service.sid, kind, path))
-                codes[path] = LiveCode(result["sid"], path)
-            if change.action in (Action.CREATE, Action.UPDATE):
-                uploads.append((kind, files[(kind, path)], codes[path]))
-            elif change.action is Action.DELETE:
-                self.pruned.add((kind, path))
-            changed |= change.action is not Action.NOOP
-
-        def upload(item: tuple[api.CodeKind, CodeFile, LiveCode]) -> None:
-            kind, file, code = item
-            content_type = "application/javascript" if kind == "function" else \
-                (mimetypes.guess_type(file.path)[0] or "application/octet-stream")
-            self.progress(f"uploading {self.name}{file.path}")
-            # Versions are immutable and unreferenced until a build: nothing to undo.
-            version = api.upload_version(self.gw, self.service.sid, kind, code.sid, path=file.path,
-                                         visibility=file.visibility, content=file.content, content_type=content_type)
-            code.version_sid, code.visibility, code.content_hash = version, file.visibility, file.content_hash
-            self.cache.hashes[version] = file.content_hash
-
-        self.gw.map(upload, uploads)
-        return changed
+    def _code(self, change: Change) -> None:
+        """Create a function or asset (when new) and upload its version. A version is immutable
+        and unreferenced until a build: the upload has nothing to undo."""
+        path, kind = _member(change.address), _code_kind(change.kind)
+        codes = self.service.functions if kind == "function" else self.service.assets
+        if change.action is Action.CREATE:
+            result = self.write(f"{kind}.create", change.address, {"service_sid": self.service.sid, "path": path},
+                                partial(_sid_after, api.create_code, self.gw, self.service.sid, kind, path))
+            codes[path] = LiveCode(result["sid"], path)
+        file = next(f for f in [*self.source.functions, *self.source.assets] if (f.kind, f.path) == (change.kind, path))
+        content_type = "application/javascript" if kind == "function" else \
+            (mimetypes.guess_type(file.path)[0] or "application/octet-stream")
+        self.progress(f"uploading {self.name}{file.path}")
+        code = codes[path]
+        version = api.upload_version(self.gw, self.service.sid, kind, code.sid, path=file.path,
+                                     visibility=file.visibility, content=file.content, content_type=content_type)
+        code.version_sid, code.visibility, code.content_hash = version, file.visibility, file.content_hash
+        self.cache.hashes[version] = file.content_hash
 
     def _build_and_deploy(self) -> None:
+        """Build the uploaded versions and deploy the build; then the functions uploaded are live
+        in this environment, so what refers to them (flows, numbers) may be written: they are
+        entered in the address book (the others are there already, as the plan read them)."""
         s = self.source
         deps = json.dumps([{"name": k, "version": v} for k, v in sorted(s.dependencies.items())])
         function_versions = [c.version_sid for c in self.service.functions.values()
@@ -419,27 +426,27 @@ class ServiceDeployer:
                     "new_environment": self.new_environment},
                    lambda: _sid_of(api.create_deployment(self.gw, self.service.sid, env.sid, build.sid)))
         env.build_sid = build.sid
+        _enter(self.ctx.book, self.name, self.service, self.uploaded)
 
-    def _variables(self, changes: list[Change]) -> None:
+    def _variable(self, change: Change) -> None:
         env, service_sid = self.environment, self.service.sid
-        for change in changes:
-            key = _member(change.address)
-            where = {"service_sid": self.service.sid, "environment_sid": env.sid, "service": self.service.unique_name,
-                     "environment": env.unique_name, "key": key}
-            if change.action is Action.CREATE:
-                secret, value = isinstance(self.settings.variables[key], Secret), reveal(self.settings.variables[key])
-                self.write("variable.create", change.address, {**where, "secret": secret},
-                           partial(_sid_after, api.create_variable, self.gw, service_sid, env.sid, key, value))
-            elif change.action is Action.UPDATE:
-                sid, old = self.service.variables[key]
-                value = reveal(self.settings.variables[key])
-                self._journal_variable("variable.update", change, {**where, "sid": sid}, old, key,
-                                       partial(_sid_after, api.update_variable, self.gw, service_sid, env.sid, sid,
-                                               value))
-            elif change.action is Action.DELETE:
-                sid, old = self.service.variables[key]
-                self._journal_variable("variable.delete", change, {**where, "sid": sid}, old, key,
-                                       partial(api.delete_variable, self.gw, service_sid, env.sid, sid))
+        key = _member(change.address)
+        where = {"service_sid": service_sid, "environment_sid": env.sid, "service": self.service.unique_name,
+                 "environment": env.unique_name, "key": key}
+        if change.action is Action.CREATE:
+            secret, value = isinstance(self.settings.variables[key], Secret), reveal(self.settings.variables[key])
+            self.write("variable.create", change.address, {**where, "secret": secret},
+                       partial(_sid_after, api.create_variable, self.gw, service_sid, env.sid, key, value))
+        elif change.action is Action.UPDATE:
+            sid, old = self.service.variables[key]
+            value = reveal(self.settings.variables[key])
+            self._journal_variable("variable.update", change, {**where, "sid": sid}, old, key,
+                                   partial(_sid_after, api.update_variable, self.gw, service_sid, env.sid, sid,
+                                           value))
+        else:
+            sid, old = self.service.variables[key]
+            self._journal_variable("variable.delete", change, {**where, "sid": sid}, old, key,
+                                   partial(api.delete_variable, self.gw, service_sid, env.sid, sid))
 
     def _journal_variable(self, op: str, change: Change, where: dict, old: str, key: str,
                           run: Callable[[], object]) -> None:
@@ -508,14 +515,14 @@ def _record(record: Any, *fields: str) -> dict[str, Any]:
     return {name: getattr(record, name) for name in fields}
 
 
-def delete_unmanaged_code(gw: Gateway, service: LiveService, changes: list[Change], write: Writer) -> None:
-    """--prune: remove function/asset resources no longer declared (after the new build is live).
+def delete_unmanaged_code(gw: Gateway, service: LiveService, changes: list[Change], write: Writer) -> list[Task]:
+    """--prune: one task per function/asset resource no longer declared (run after the new
+    build is live).
 
     Twilio deletes a Function's versions with it, so the journal keeps what undo needs to
     make it again: its path, visibility and the code of the version the old build ran."""
-    for change in changes:
-        if change.kind not in ("function", "asset") or change.action is not Action.DELETE:
-            continue
+
+    def delete(change: Change) -> None:
         kind = _code_kind(change.kind)
         codes = service.functions if kind == "function" else service.assets
         code = codes[(change.before or {})["path"]]
@@ -524,6 +531,9 @@ def delete_unmanaged_code(gw: Gateway, service: LiveService, changes: list[Chang
             undo["content"] = api.function_content(gw, service.sid, code.sid, code.version_sid)
         write(f"{kind}.delete", change.address, undo, partial(api.delete_code, gw, service.sid, kind, code.sid))
         del codes[code.path]
+
+    return [Task(change.address, partial(delete, change)) for change in changes
+            if change.kind in ("function", "asset") and change.action is Action.DELETE]
 
 
 # --------------------------------------------------------------------------- undo
@@ -1092,22 +1102,19 @@ class ServerlessProvider:
                     verify(change.address, change.after,
                            {"path": file.path, "visibility": file.visibility, "sha256": file.content_hash})
 
-    def apply(self, ctx: ApplyContext, changes: list[Change]) -> None:
+    def apply(self, ctx: ApplyContext, changes: list[Change]) -> list[Task]:
+        """Each service's tasks (see ServiceDeployer); services do not wait on each other."""
         history = secret_history(ctx.records)
-        for name, (source, settings) in ctx.desired.services.items():
-            mine = [c for c in changes if c.address.resource == Address.service(name)]
-            if all(c.action in (Action.NOOP, Action.UNMANAGED) for c in mine):
-                continue
-            deployer = ServiceDeployer(ctx.gw, name, source, settings, ctx.live.services.get(name),
-                                       ctx.write, ctx.cache, ctx.progress, history)
-            ctx.live.services[name] = deployer.apply(mine)
-            _enter(ctx.book, name, ctx.live.services[name])
+        return [task for name, (source, settings) in ctx.desired.services.items()
+                for task in ServiceDeployer(ctx, name, source, settings,
+                                            [c for c in changes if c.address.resource == Address.service(name)],
+                                            history).tasks()]
 
-    def prune(self, ctx: ApplyContext, changes: list[Change]) -> None:
-        for name in ctx.desired.services:
-            if name in ctx.live.services:
-                delete_unmanaged_code(ctx.gw, ctx.live.services[name],
-                                      [c for c in changes if c.address.resource == Address.service(name)], ctx.write)
+    def prune(self, ctx: ApplyContext, changes: list[Change]) -> list[Task]:
+        return [task for name in ctx.desired.services if name in ctx.live.services
+                for task in delete_unmanaged_code(ctx.gw, ctx.live.services[name],
+                                                  [c for c in changes if c.address.resource == Address.service(name)],
+                                                  ctx.write)]
 
     def attribute(self, ctx: AuditContext, changes: list[Change]) -> list[DriftItem]:
         audit = _ServiceAudit(ctx)
@@ -1169,10 +1176,10 @@ def _enter(book: AddressBook, name: str, service: LiveService | None, paths: set
     environment serves them (once it has one)."""
     if not service or not service.environment:
         return
-    for path, code in service.functions.items():
-        if paths is None or path in paths:
-            book.functions[FunctionRef(name, path)] = FunctionAddress(
-                service.sid, service.environment.sid, code.sid, f"https://{service.environment.domain_name}{path}")
+    environment = service.environment
+    book.enter_functions({FunctionRef(name, path): FunctionAddress(service.sid, environment.sid, code.sid,
+                                                                   f"https://{environment.domain_name}{path}")
+                          for path, code in service.functions.items() if paths is None or path in paths})
 
 
 def deploy_preview(ctx: ApplyContext, name: str, paths: set[str], environment: str, domain_suffix: str,
@@ -1194,8 +1201,8 @@ def deploy_preview(ctx: ApplyContext, name: str, paths: set[str], environment: s
                         functions={path: LiveCode(code.sid, path) for path, code in live.functions.items()})
     changes = [dataclasses.replace(c, action=Action.NOOP) if c.kind == "service" else c
                for c in plan(name, only, where, fresh, prune=False)]
-    deployer = ServiceDeployer(ctx.gw, name, only, where, fresh, ctx.write, ctx.cache, ctx.progress,
-                               secret_history(ctx.records))
-    service = deployer.apply(changes)
-    _enter(book, name, service, paths)
-    return service
+    preview = dataclasses.replace(ctx, live=Live({**ctx.live.parts, "services": {**ctx.live.services, name: fresh}}),
+                                  book=book)
+    deployer = ServiceDeployer(preview, name, only, where, changes, secret_history(ctx.records))
+    run_tasks(deployer.tasks(), workers=ctx.gw.concurrency)
+    return deployer.service

@@ -11,7 +11,10 @@ with the undo steps left, not redone from the start. The outcome line (`applied`
 `rollback_failed`, `abandoned`) may be followed by `undone` lines and a later outcome;
 the last outcome counts. A journal without an outcome is an interrupted deploy. Every line is
 stored before the call returns (a file flushed and fsynced, a Sync item written), so a killed
-process leaves a journal that tells the truth up to the write it was making.
+process leaves a journal that tells the truth up to the write it was making. Writes made side
+by side append one at a time, so the lines are in the order things happened: a write whose
+intent line follows another's `done` line may have needed it, one whose intent came earlier
+did not, and that is the order undo goes by (`Step.done_after`, `plan.executor.undo_waves`).
 
 Secret values are never written: an undo that needs one (a secret variable's previous
 value) is kept in memory for this run's automatic rollback only.
@@ -130,12 +133,18 @@ class JournalOutcome:
 
 @dataclass
 class Step:
+    """One journalled write. `done_after` is the last seq journalled before its `done` line (None
+    while not done): every write with a greater seq started after this one had finished, so
+    it may have needed it; one with a smaller seq did not (it started while this one was in
+    flight, or before), so undoing the two side by side is safe (plan.executor.undo_steps)."""
+
     seq: int
     op: str
     address: str
     undo: JsonObject
     result: JsonObject | None = None
     undone: bool = False
+    done_after: int | None = None
 
     @property
     def done(self) -> bool:
@@ -153,11 +162,12 @@ class JournalFile:
 
     def __init__(self, path: Path):
         self.path = path
+        self._lock = threading.Lock()  # a rollback journals the undos of one wave from several threads
 
     def append(self, entry: Mapping[str, JsonOut]) -> None:
         """Append a line, on a line of its own even after one a killed process cut short; fsynced."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("ab+") as f:
+        with self._lock, self.path.open("ab+") as f:
             size = f.seek(0, os.SEEK_END)
             cut_short = False
             if size:
@@ -228,8 +238,11 @@ class Journal:
                                "at": now()})
             return self._seq
 
-    def done(self, seq: int, result: JsonObject) -> None:
-        self._append({"type": "done", "seq": seq, "result": result, "at": now()})
+    def done(self, seq: int, result: JsonObject) -> int:
+        """Returns the step's `done_after`: the last seq given out before its done line."""
+        with self._lock:
+            self.lines.append({"type": "done", "seq": seq, "result": result, "at": now()})
+            return self._seq
 
     def undone(self, seq: int) -> None:
         self._append({"type": "undone", "seq": seq, "at": now()})
@@ -286,6 +299,7 @@ def parse(text: str, source: JournalLines) -> DeployRecord | None:
             steps[entry["seq"]] = Step(entry["seq"], entry["op"], entry["address"], entry["undo"])
         elif entry["type"] == "done":
             steps[entry["seq"]].result = entry["result"]
+            steps[entry["seq"]].done_after = max(steps)
         elif entry["type"] == "undone":
             steps[entry["seq"]].undone = True
         elif entry["type"] == "outcome":
