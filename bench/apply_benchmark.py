@@ -2,6 +2,7 @@
 
     python bench/apply_benchmark.py [--latency-ms 100] [--flows 200] [--numbers 1000]
                                     [--services 10] [--functions 10] [--parallelism 16] [--tmp-dir DIR]
+                                    [--state local|account]
 
 It uses plan_benchmark's project (200 flows, a fifth of them subflows the others run, every
 flow running a function; 10 services of 10 functions; 1,000 number bindings) and an in-process
@@ -14,6 +15,10 @@ emulator at `--latency-ms` per request, and measures, one after the other:
 4. rollback: the same apply again with its last write failing (gateway with one attempt per
    request, so the 500 is final): apply's own rollback is timed from its "rolling back".
 5. cold vs warm plan: requests of a plan without and with the content cache.
+
+`--state account` keeps the environment's journals, lock and content hashes in the emulator
+account's Sync (docs/state.md): every journal line is then a Sync request, and the table's
+requests count them (they are not writes to the account's resources).
 
 For each: wall time, writes and requests (emulator counts), the most requests in flight
 (counted around the gateway's HTTP session), and a lower bound on round trips at
@@ -220,6 +225,8 @@ def main() -> None:
     add_project_arguments(parser)
     parser.add_argument("--parallelism", type=int, default=16, help="the gateway's requests in flight at most")
     parser.add_argument("--tmp-dir", default="/dev/shm" if Path("/dev/shm").is_dir() else None)
+    parser.add_argument("--state", choices=("local", "account"), default="local",
+                        help="where the environment keeps its journals and lock")
     args = parser.parse_args()
 
     import twideploy
@@ -231,7 +238,8 @@ def main() -> None:
     print(f"date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}; python "
           f"{platform.python_version()} on {platform.system()} {platform.machine()}; engine {twideploy.__file__}")
     print(f"parameters: latency {args.latency_ms:g} ms/request, {args.flows} flows, {args.numbers} numbers, "
-          f"{args.services} services x {args.functions} functions, parallelism {args.parallelism}")
+          f"{args.services} services x {args.functions} functions, parallelism {args.parallelism}, "
+          f"state: {args.state}")
     latency, c = args.latency_ms / 1000, args.parallelism
     rows: list[tuple[str, dict[str, Any], int | None]] = []
     with tempfile.TemporaryDirectory(prefix="twideploy-apply-bench-", dir=args.tmp_dir) as tmp:
@@ -239,6 +247,8 @@ def main() -> None:
         root.mkdir()
         generate_project(root, flows=args.flows, numbers=args.numbers, services=args.services,
                          functions=args.functions)
+        env_file = root / "environments" / f"{ENV}.yaml"
+        env_file.write_text(json.dumps({**json.loads(env_file.read_text()), "state": args.state}, indent=1) + "\n")
         with Emulator(Path(tmp) / "emulator.sqlite", account_sid=ACCOUNT_SID) as emu:
             emu.set_faults(FaultConfig(latency_ms=args.latency_ms))
             spec = {"base_url": emu.base_url, "account_sid": emu.account_sid, "auth_token": emu.auth_token,
