@@ -349,8 +349,10 @@ def load(path: Path) -> DeployRecord | None:
 def parse(text: str, source: JournalLines) -> DeployRecord | None:
     """A journal's text as stored; None if its header never got there (nothing was written).
 
-    Every line is stored whole before the next starts, so a line that does not parse is one a
-    killed process cut short, and it is skipped: an intent cut short was never acted on; a
+    Lines are stored in order, each append after the last one ended, so a line that does not
+    parse is one a killed process cut short (the lines of its append before it may be there, and
+    none of their callers had returned: each is one whose write may or may not have been made),
+    and it is skipped: an intent cut short was never acted on; a
     `done` line cut short leaves its write as one that may have happened (undo finds what
     it made by name); an `undone` one leaves the undo to be done again (undo is
     idempotent); an outcome one leaves the deploy unfinished, to be rolled back or abandoned.
