@@ -18,7 +18,7 @@ from twideploy import deploy
 from twideploy.emulator.faults import FaultConfig
 from twideploy.twilio_api.gateway import AdaptiveLimit
 
-from .helpers import open_ws, set_greeting
+from .helpers import content_fetches, open_ws, set_greeting
 
 LOOKUP = "functions/crm/functions/lookup.js"
 
@@ -74,3 +74,22 @@ def test_a_plan_with_a_flow_and_a_function_edited_reads_in_four_rounds(project_d
     assert len(rounds) == 4, rounds
     assert rounds[0] == 3 and rounds[3] >= 2, rounds
     assert limit.peak_in_flight > 3
+
+
+def test_a_cold_plan_reads_an_edited_functions_code_once(project_dir, emulator):
+    """Without the content cache every deployed function's code is read to hash it; the code
+    of the edited one is kept for its diff, not read a second time."""
+    ws = open_ws(project_dir, emulator)
+    deploy.apply(ws, deploy.ApplyOptions())
+    deployed_functions = sum(len(s.functions) for s in ws.project.services.values())
+    lookup = project_dir / LOOKUP
+    lookup.write_text(lookup.read_text().replace("const UNKNOWN", "// edited\nconst UNKNOWN"))
+    ws = open_ws(project_dir, emulator)
+    ws.paths.content_cache(ws.gateway.account_sid).unlink(missing_ok=True)
+    before = content_fetches(emulator)
+
+    planned = deploy.plan(ws)
+
+    [diffed] = [c for c in planned.plan.actionable if str(c.address) == "service.crm.function./lookup"]
+    assert any("// edited" in line for line in diffed.diff)
+    assert content_fetches(emulator) - before == deployed_functions
