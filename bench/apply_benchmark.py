@@ -2,6 +2,7 @@
 
     python bench/apply_benchmark.py [--latency-ms 100] [--flows 200] [--numbers 1000]
                                     [--services 10] [--functions 10] [--parallelism 16] [--tmp-dir DIR]
+                                    [--state local|account]
 
 It uses plan_benchmark's project (200 flows, a fifth of them subflows the others run, every
 flow running a function; 10 services of 10 functions; 1,000 number bindings) and an in-process
@@ -15,7 +16,12 @@ emulator at `--latency-ms` per request, and measures, one after the other:
    request, so the 500 is final): apply's own rollback is timed from its "rolling back".
 5. cold vs warm plan: requests of a plan without and with the content cache.
 
-For each: wall time, writes and requests (emulator counts), the most requests in flight
+`--state account` keeps the environment's journals, lock and content hashes in the emulator
+account's Sync (docs/state.md): every journal line is then a Sync request, and the table's
+requests count them (they are not writes to the account's resources).
+
+For each: wall time, writes and requests to the account's resources (emulator counts, less
+the Sync requests of `--state account`, in a column of their own), the most requests in flight
 (counted around the gateway's HTTP session), and a lower bound on round trips at
 `--parallelism` requests in flight:
 
@@ -66,6 +72,10 @@ from plan_benchmark import (
 )
 
 NEW_FLOW = "bench-new"
+#: With state: account the Nth write counted by the emulator may be a journal append (their
+#: number varies with how lines share appends), so the failing write is the first number
+#: update instead: the numbers are the 10-edit apply's last wave (they need the new flow).
+LAST_WRITES = r"IncomingPhoneNumbers"
 
 
 def ten_edits(root: Path, *, services: int, functions: int) -> list[str]:
@@ -139,13 +149,15 @@ class Phases:
     """Times and request counts of one apply: its start, the end of its plan (the confirmation
     is asked then), the start of its rollback, its end."""
 
-    def __init__(self, emu: Any, inflight: _InFlight):
-        self.emu, self.inflight = emu, inflight
-        self.marks: dict[str, tuple[float, int, int]] = {}
+    def __init__(self, emu: Any, inflight: _InFlight, gw: Any):
+        self.emu, self.inflight, self.gw = emu, inflight, gw
+        self.marks: dict[str, tuple[float, int, int, int]] = {}
 
     def mark(self, name: str) -> None:
-        stats = self.emu.stats()
-        self.marks[name] = (time.perf_counter(), stats["total"], stats["writes"])
+        stats, state = self.emu.stats(), getattr(self.gw, "state_requests_by_method", {})
+        sync_writes = state.get("POST", 0) + state.get("DELETE", 0)
+        self.marks[name] = (time.perf_counter(), stats["total"] - sum(state.values()), stats["writes"] - sync_writes,
+                            sum(state.values()))
 
     def confirm(self, plan: Any) -> bool:
         self.mark("planned")
@@ -155,9 +167,10 @@ class Phases:
         if event == "rolling back":
             self.mark("rolling back")
 
-    def between(self, start: str, end: str) -> tuple[float, int, int]:
-        (t0, r0, w0), (t1, r1, w1) = self.marks[start], self.marks[end]
-        return t1 - t0, r1 - r0, w1 - w0
+    def between(self, start: str, end: str) -> tuple[float, int, int, int]:
+        """Seconds, requests and writes to the account's resources, and Sync requests (state: account)."""
+        (t0, r0, w0, s0), (t1, r1, w1, s1) = self.marks[start], self.marks[end]
+        return t1 - t0, r1 - r0, w1 - w0, s1 - s0
 
 
 def measure_apply(ws: Any, emu: Any, latency_ms: float, *, fail_last_of: int | None = None) -> dict[str, Any]:
@@ -166,10 +179,11 @@ def measure_apply(ws: Any, emu: Any, latency_ms: float, *, fail_last_of: int | N
     from twideploy.errors import ApplyError
 
     inflight = _InFlight(ws.gateway)
-    phases = Phases(emu, inflight)
+    phases = Phases(emu, inflight, ws.gateway)
     if fail_last_of is not None:
         ws.gateway.max_attempts = 1
-        emu.set_faults(FaultConfig(latency_ms=latency_ms, fail_nth_write=fail_last_of))
+        emu.set_faults(FaultConfig(latency_ms=latency_ms, fail_nth_write=fail_last_of) if ws.store.kind == "local"
+                       else FaultConfig(latency_ms=latency_ms, fail_writes_matching=(LAST_WRITES,)))
     phases.mark("start")
     outcome, error = None, None
     try:
@@ -179,9 +193,9 @@ def measure_apply(ws: Any, emu: Any, latency_ms: float, *, fail_last_of: int | N
     phases.mark("end")
     if fail_last_of is not None:
         emu.set_faults(FaultConfig(latency_ms=latency_ms))
+    seconds, requests, writes, sync = phases.between("start", "end")
     return {"phases": phases, "outcome": outcome, "error": error, "inflight_peak": inflight.peak,
-            "seconds": phases.between("start", "end")[0], "requests": phases.between("start", "end")[1],
-            "writes": phases.between("start", "end")[2]}
+            "seconds": seconds, "requests": requests, "writes": writes, "sync": sync}
 
 
 #: Requests an undo makes one after the other (at least): a deployment's fetches the environment,
@@ -220,6 +234,8 @@ def main() -> None:
     add_project_arguments(parser)
     parser.add_argument("--parallelism", type=int, default=16, help="the gateway's requests in flight at most")
     parser.add_argument("--tmp-dir", default="/dev/shm" if Path("/dev/shm").is_dir() else None)
+    parser.add_argument("--state", choices=("local", "account"), default="local",
+                        help="where the environment keeps its journals and lock")
     args = parser.parse_args()
 
     import twideploy
@@ -231,7 +247,8 @@ def main() -> None:
     print(f"date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}; python "
           f"{platform.python_version()} on {platform.system()} {platform.machine()}; engine {twideploy.__file__}")
     print(f"parameters: latency {args.latency_ms:g} ms/request, {args.flows} flows, {args.numbers} numbers, "
-          f"{args.services} services x {args.functions} functions, parallelism {args.parallelism}")
+          f"{args.services} services x {args.functions} functions, parallelism {args.parallelism}, "
+          f"state: {args.state}")
     latency, c = args.latency_ms / 1000, args.parallelism
     rows: list[tuple[str, dict[str, Any], int | None]] = []
     with tempfile.TemporaryDirectory(prefix="twideploy-apply-bench-", dir=args.tmp_dir) as tmp:
@@ -239,6 +256,8 @@ def main() -> None:
         root.mkdir()
         generate_project(root, flows=args.flows, numbers=args.numbers, services=args.services,
                          functions=args.functions)
+        env_file = root / "environments" / f"{ENV}.yaml"
+        env_file.write_text(json.dumps({**json.loads(env_file.read_text()), "state": args.state}, indent=1) + "\n")
         with Emulator(Path(tmp) / "emulator.sqlite", account_sid=ACCOUNT_SID) as emu:
             emu.set_faults(FaultConfig(latency_ms=args.latency_ms))
             spec = {"base_url": emu.base_url, "account_sid": emu.account_sid, "auth_token": emu.auth_token,
@@ -255,8 +274,9 @@ def main() -> None:
                 phases = result["phases"]
                 parts = []
                 for start, end, phase_depth in (("start", "planned", plan_depth), ("planned", "end", depth)):
-                    seconds, requests, writes = phases.between(start, end)
-                    parts.append(({"seconds": seconds, "requests": requests, "writes": writes, "inflight_peak": ""},
+                    seconds, requests, writes, sync = phases.between(start, end)
+                    parts.append(({"seconds": seconds, "requests": requests, "writes": writes, "sync": sync,
+                                   "inflight_peak": ""},
                                   None if phase_depth is None else rounds(phase_depth, requests, c)))
                 bounds = [b for _, b in parts]
                 rows.append((label, result, None if None in bounds else sum(b for b in bounds if b is not None)))
@@ -285,9 +305,9 @@ def main() -> None:
             # 4. the same apply, its last write failing: apply's own rollback
             failed = measure_apply(workspace(), emu, args.latency_ms, fail_last_of=ten["writes"])
             phases = failed["phases"]
-            undo_seconds, undo_n, undo_writes = phases.between("rolling back", "end")
+            undo_seconds, undo_n, undo_writes, undo_sync = phases.between("rolling back", "end")
             depth = undo_depth(ws)
-            rollback_row = {"seconds": undo_seconds, "requests": undo_n, "writes": undo_writes,
+            rollback_row = {"seconds": undo_seconds, "requests": undo_n, "writes": undo_writes, "sync": undo_sync,
                             "inflight_peak": failed["inflight_peak"]}
             rows.append(("rollback of it (last write failed)", rollback_row,
                          None if depth is None else rounds(depth, undo_n, c)))
@@ -296,10 +316,11 @@ def main() -> None:
 
     print(f"\n10 edits planned as: {changed}" + ("" if changed == sorted(edited) else f" (expected {sorted(edited)})"))
     print(f"failed apply: {failed['error']}\n" if failed["error"] else "failed apply: DID NOT FAIL\n")
-    header = ("", "wall time", "writes", "requests", "in flight", "bound (rounds)", "ratio")
+    header = ("", "wall time", "writes", "requests", "Sync", "in flight", "bound (rounds)", "ratio")
     table = [header]
     for label, r, b in rows:
-        table.append((label, f"{r['seconds']:.2f} s", str(r["writes"]), str(r["requests"]), str(r["inflight_peak"]),
+        table.append((label, f"{r['seconds']:.2f} s", str(r["writes"]), str(r["requests"]), str(r["sync"]),
+                      str(r["inflight_peak"]),
                       "-" if b is None else f"{b * latency:.2f} s ({b})",
                       "-" if b is None else f"{r['seconds'] / (b * latency):.2f}x"))
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]

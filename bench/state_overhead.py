@@ -1,13 +1,15 @@
 """The request overhead of `state: account`: the requests of one apply of the reliability change set
 with the example's journals, lock and content hashes in the account's Sync, against local state.
 
-    python -m bench.state_overhead [--repeat 3]
+    python -m bench.state_overhead [--repeat 3] [--latency-ms 0]
 
 For each state it copies the example project, deploys it to a fresh in-process emulator account,
 applies `reliability.changeset` (every resource kind changes), and counts that apply's requests
 through the gateway: the account's resources (Studio, Serverless, numbers) and Sync (twideploy's
 state) apart, by method. With a fresh account the first apply also makes the Sync service and
-maps; the change set's apply is the second, a steady-state deploy.
+maps; the change set's apply is the second, a steady-state deploy. `--latency-ms` gives every
+request that latency: the journal lines of writes in flight together then share Sync appends
+(journal.GroupCommit), as they do against Twilio.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ruamel.yaml import YAML
 
 from reliability.changeset import apply_change_set
 from twideploy import deploy
-from twideploy.emulator import Emulator
+from twideploy.emulator import Emulator, FaultConfig
 from twideploy.manifest import load_project
 from twideploy.secrets import Credentials, Secret
 from twideploy.twilio_api.gateway import Gateway
@@ -33,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 PROJECT_FILES = ("twideploy.yaml", "environments", "flows", "functions")
 
 
-def measure(state: str, work: Path) -> tuple[Counter[str], Counter[str], float]:
+def measure(state: str, work: Path, latency_ms: float = 0) -> tuple[Counter[str], Counter[str], float]:
     """(resource requests, Sync requests, seconds) of the change set's apply, by method."""
     root = work / state
     root.mkdir()
@@ -46,6 +48,7 @@ def measure(state: str, work: Path) -> tuple[Counter[str], Counter[str], float]:
     data["state"] = state
     yaml.dump(data, env_file)
     with Emulator(work / f"{state}.sqlite") as emu:
+        emu.set_faults(FaultConfig(latency_ms=latency_ms))
 
         def workspace() -> Workspace:
             project = load_project(root)
@@ -67,11 +70,12 @@ def measure(state: str, work: Path) -> tuple[Counter[str], Counter[str], float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--latency-ms", type=float, default=0, help="each request's latency")
     args = parser.parse_args()
     for state in ("local", "account"):
         for attempt in range(args.repeat):
             with tempfile.TemporaryDirectory(prefix="twideploy-state-") as folder:
-                resources, sync, seconds = measure(state, Path(folder))
+                resources, sync, seconds = measure(state, Path(folder), args.latency_ms)
             print(f"state: {state:7s} run {attempt + 1}: account resources {sum(resources.values()):3d} requests "
                   f"{dict(sorted(resources.items()))}; Sync {sum(sync.values()):3d} {dict(sorted(sync.items()))}; "
                   f"{seconds:.2f} s")

@@ -21,6 +21,7 @@ import pytest
 
 from tests.example import copy_example
 from twideploy import deploy
+from twideploy.emulator import FaultConfig
 from twideploy.errors import ApplyError
 from twideploy.state.account_store import (
     LEASE_SECONDS_VARIABLE,
@@ -290,3 +291,30 @@ def test_journal_lines_longer_than_a_block_and_concurrent_appends_read_back_whol
     assert record.status == "applied" and sorted(s.seq for s in record.steps) == list(range(1, 9))
     assert {s.address: s.undo for s in record.steps}["flow.f0"] == big
     assert all(s.result == {"sid": "FW" + s.address.removeprefix("flow.f")} for s in record.steps)
+
+
+def test_sixteen_writes_in_flight_journal_in_a_few_sync_updates_read_back_in_order(a, cli_env):
+    """Group commit: the lines of 16 concurrent writes, queued while an append is in flight,
+    go in the next append, so the journal costs a few Sync requests, not one per line."""
+    cli_env.set_faults(FaultConfig(latency_ms=50))  # each append a round trip the others queue behind
+    ws = open_ws(a, cli_env)
+    header = JournalHeader.for_deploy("local", ws.gateway.account_sid, git_sha=None, summary={}, changes=[])
+    journal = Journal(JournalBlocks(SyncAccount(ws.gateway), "local", header.deploy_id, []), header)
+    requests_before = sum(ws.gateway.state_requests_by_method.values())
+    all_queued = threading.Barrier(16)
+
+    def intent(i: int) -> None:
+        all_queued.wait()
+        journal.intent("number.update", f"number.+1500555{i:04d}", {"i": i})
+    threads = [threading.Thread(target=intent, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    requests = sum(ws.gateway.state_requests_by_method.values()) - requests_before
+    assert requests <= 4, f"{requests} Sync requests for 16 journal lines"
+    [record] = ws.store.history().records
+    assert [s.seq for s in record.steps] == list(range(1, 17))  # stored in the order the seqs were given
+    assert sorted(s.undo["i"] for s in record.steps) == list(range(16))
+

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -90,3 +92,90 @@ def test_a_header_line_reads_as_the_typed_header_with_what_it_lacks_defaulted(tm
                                       "unknown": "kept out"})
     assert header == JournalHeader("d-1", "e", "t", "deploy", "AC1")
     assert JournalHeader.from_dict(header.to_dict()) == header
+
+
+class HeldLines:
+    """Journal lines whose appends are held until the test lets each one go, recording what each stored."""
+
+    def __init__(self) -> None:
+        self.appends: list[str] = []
+        self.started = threading.Semaphore(0)
+        self.go = threading.Semaphore(0)
+        self.fail_next = False
+
+    def append_text(self, text: str) -> None:
+        self.started.release()
+        assert self.go.acquire(timeout=10)
+        if self.fail_next:
+            self.fail_next = False
+            raise OSError("disk full")
+        self.appends.append(text)
+
+
+def in_thread(call, *args) -> threading.Thread:
+    thread = threading.Thread(target=call, args=args, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_caller_returns_only_once_its_line_is_stored_and_lines_queued_meanwhile_go_in_one_append():
+    lines = HeldLines()
+    commits = journals.GroupCommit(lines)
+    first = in_thread(commits.append, {"n": 0})
+    assert lines.started.acquire(timeout=10)  # the first line's append is in flight
+    followers = [in_thread(commits.append, {"n": n}) for n in range(1, 6)]
+    time.sleep(0.2)
+    assert first.is_alive() and all(t.is_alive() for t in followers)  # nothing stored yet: nobody returned
+    lines.go.release()  # the first append ends: its caller returns, and one caller stores the other five
+    first.join(10)
+    assert not first.is_alive() and lines.appends == ['{"n": 0}\n']
+    assert lines.started.acquire(timeout=10)
+    time.sleep(0.2)
+    assert all(t.is_alive() for t in followers)  # their lines are being stored, not yet stored
+    lines.go.release()
+    for thread in followers:
+        thread.join(10)
+    assert not any(t.is_alive() for t in followers)
+    assert lines.appends == ['{"n": 0}\n', "".join(f'{{"n": {n}}}\n' for n in range(1, 6))]
+
+
+def test_an_append_that_fails_fails_each_caller_whose_line_it_held_and_the_next_append_goes_on():
+    lines = HeldLines()
+    commits = journals.GroupCommit(lines)
+    errors: list[BaseException] = []
+
+    def append(n: int) -> None:
+        try:
+            commits.append({"n": n})
+        except OSError as error:
+            errors.append(error)
+    first = in_thread(append, 0)
+    assert lines.started.acquire(timeout=10)
+    held = [in_thread(append, n) for n in (1, 2)]
+    time.sleep(0.2)
+    lines.go.release()
+    first.join(10)
+    assert lines.started.acquire(timeout=10)
+    lines.fail_next = True
+    lines.go.release()  # the append of lines 1 and 2 fails
+    for thread in held:
+        thread.join(10)
+    assert len(errors) == 2 and lines.appends == ['{"n": 0}\n']
+    lines.go.release()
+    commits.append({"n": 3})
+    assert lines.appends == ['{"n": 0}\n', '{"n": 3}\n']
+
+
+def test_concurrent_intents_and_dones_of_a_local_journal_read_back_in_seq_order(tmp_path):
+    journal = local_journal(tmp_path, JournalHeader.for_deploy("local", "AC1", git_sha=None, summary={}, changes=[]))
+
+    def write(i: int) -> None:
+        journal.done(journal.intent("number.update", f"number.+1{i}", {"i": i}), {"sid": f"PN{i}"})
+    threads = [in_thread(write, i) for i in range(32)]
+    for thread in threads:
+        thread.join(10)
+    journal.finish("applied")
+    record = journals.load(journal_file(tmp_path, journal.deploy_id))
+    assert [s.seq for s in record.steps] == list(range(1, 33)) and record.status == "applied"
+    assert all(s.result == {"sid": f"PN{s.undo['i']}"} for s in record.steps)
+    assert all(s.done_after is not None and s.done_after >= s.seq for s in record.steps)

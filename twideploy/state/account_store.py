@@ -10,9 +10,12 @@ Sync objects, in the service named `twideploy` (made on first write; see twilio_
                                cut in blocks below Sync's 16 KiB limit
     map       content-hashes   item `<version SID>` or `<flow SID>@<revision>` = {"sha256": ...}
 
-Every update is a compare-and-set on the object's revision (`If-Match`). A journal line is
-appended to the deploy's last block (or starts a new one when it would not fit), so most
-deploys are one item and a reader lists 100 blocks per request.
+Every update is a compare-and-set on the object's revision (`If-Match`). Journal lines are
+appended to the deploy's last block (or start a new one when they would not fit), so most
+deploys are a few items and a reader lists 100 blocks per request. The lines that writes made
+side by side queue while one append is in flight go together in the next (journal.GroupCommit):
+one update per round trip at most, whatever the number of writes in flight, which keeps a
+parallel apply's journal within Sync's rate of updates per object (docs/state.md).
 
 The lease: acquired by compare-and-set when free or expired (taking over an expired one says
 whose it was), renewed by a background thread every third of its time while the command runs,
@@ -31,7 +34,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
@@ -46,8 +49,6 @@ from twideploy.state.journal import (
     JournalFile,
     JournalHeader,
     JsonObject,
-    JsonOut,
-    line,
     of_account,
     parse,
 )
@@ -216,7 +217,7 @@ def lease_seconds() -> float:
 class JournalBlocks:
     """One deploy's journal as items `<deploy-id>.<nnnn>` of the environment's journal map.
 
-    An append adds its line to the last block by compare-and-set, or starts new blocks when it
+    An append adds its lines to the last block by compare-and-set, or starts new blocks when it
     would not fit (a line longer than a block spans several). A compare-and-set or create that
     conflicts is this run's own write repeated after a lost answer when the item now holds
     what was sent; anything else means another run wrote this journal, which the lease forbids.
@@ -231,9 +232,6 @@ class JournalBlocks:
     @property
     def text(self) -> str:
         return "".join(_text(block) for block in self.blocks)
-
-    def append(self, entry: Mapping[str, JsonOut]) -> None:
-        self.append_text(line(entry))
 
     def append_text(self, text: str, *, own_line: bool = True) -> None:
         """Store `text` after what is there; `own_line`: after a line a killed run cut short, on a

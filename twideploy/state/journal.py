@@ -12,7 +12,9 @@ with the undo steps left, not redone from the start. The outcome line (`applied`
 the last outcome counts. A journal without an outcome is an interrupted deploy. Every line is
 stored before the call returns (a file flushed and fsynced, a Sync item written), so a killed
 process leaves a journal that tells the truth up to the write it was making. Writes made side
-by side append one at a time, so the lines are in the order things happened: a write whose
+by side queue their lines, which are stored in that order, the lines that queued while one
+append was in flight all in the next (`GroupCommit`), so the lines are in the order things
+happened and a parallel apply waits for one store per wave, not one per line: a write whose
 intent line follows another's `done` line may have needed it, one whose intent came earlier
 did not, and that is the order undo goes by (`Step.done_after`, `plan.executor.undo_waves`).
 
@@ -152,9 +154,12 @@ class Step:
 
 
 class JournalLines(Protocol):
-    """Where one journal's lines are kept; each `append` is stored when it returns."""
+    """Where one journal's text is kept."""
 
-    def append(self, entry: Mapping[str, JsonOut]) -> None: ...
+    def append_text(self, text: str) -> None:
+        """Store `text` (whole lines) after what is there, on a line of its own even after a line
+        a killed process cut short; stored when it returns."""
+        ...
 
 
 class JournalFile:
@@ -162,10 +167,10 @@ class JournalFile:
 
     def __init__(self, path: Path):
         self.path = path
-        self._lock = threading.Lock()  # a rollback journals the undos of one wave from several threads
+        self._lock = threading.Lock()
 
-    def append(self, entry: Mapping[str, JsonOut]) -> None:
-        """Append a line, on a line of its own even after one a killed process cut short; fsynced."""
+    def append_text(self, text: str) -> None:
+        """Append `text` with one write, flushed and fsynced."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock, self.path.open("ab+") as f:
             size = f.seek(0, os.SEEK_END)
@@ -173,9 +178,70 @@ class JournalFile:
             if size:
                 f.seek(size - 1)
                 cut_short = f.read(1) != b"\n"
-            f.write((("\n" if cut_short else "") + line(entry)).encode())
+            f.write((("\n" if cut_short else "") + text).encode())
             f.flush()
             os.fsync(f.fileno())
+
+
+class GroupCommit:
+    """Appends to one journal's lines from many threads, each stored when its `wait` returns,
+    all in the order they were queued: group commit, as write-ahead logs do it.
+
+    One append is in flight at a time. The lines queued meanwhile wait, and the first of their
+    callers to find no append in flight stores all of them in one (one fsync, one Sync request):
+    under a parallel apply a line waits for at most the append in flight and its own, not for a
+    queue of them. An append that fails fails every caller whose line it held (none of them is
+    known to be stored); the lines queued after it are appended by the next one.
+    """
+
+    def __init__(self, lines: JournalLines):
+        self.lines = lines
+        self._changed = threading.Condition()
+        self._queued: list[str] = []  # not yet being stored
+        self._tickets = 0  # lines queued so far: a line's ticket is its number
+        self._settled = 0  # lines whose append has ended (stored, or failed)
+        self._appending = False
+        self._failures: dict[int, BaseException] = {}  # tickets whose append failed
+
+    def queue(self, entry: Mapping[str, JsonOut]) -> int:
+        """Queue a line after every line queued before; its ticket, for `wait`."""
+        with self._changed:
+            self._queued.append(line(entry))
+            self._tickets += 1
+            return self._tickets
+
+    def wait(self, ticket: int) -> None:
+        """Return once the line of `ticket` is stored; raise what its append raised if it failed."""
+        with self._changed:
+            while self._settled < ticket:
+                if self._appending:
+                    self._changed.wait()
+                else:
+                    self._append_queued()
+            failure = self._failures.pop(ticket, None)
+        if failure is not None:
+            raise failure
+
+    def append(self, entry: Mapping[str, JsonOut]) -> None:
+        self.wait(self.queue(entry))
+
+    def _append_queued(self) -> None:
+        """Store every queued line in one append, the condition's lock released meanwhile."""
+        batch, self._queued = self._queued, []
+        self._appending = True
+        failure: BaseException | None = None
+        self._changed.release()
+        try:
+            self.lines.append_text("".join(batch))
+        except BaseException as error:  # noqa: BLE001 - every caller of the batch gets it, this one too
+            failure = error
+        finally:
+            self._changed.acquire()
+            first, self._settled = self._settled + 1, self._settled + len(batch)
+            if failure is not None:
+                self._failures.update(dict.fromkeys(range(first, self._settled + 1), failure))
+            self._appending = False
+            self._changed.notify_all()
 
 
 def line(entry: Mapping[str, JsonOut]) -> str:
@@ -191,6 +257,10 @@ class DeployRecord:
     header: JournalHeader
     steps: list[Step] = field(default_factory=list)
     outcome: JournalOutcome | None = None
+    appends: GroupCommit = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.appends = GroupCommit(self.source)  # a rollback journals the undos of a wave side by side
 
     @property
     def deploy_id(self) -> str:
@@ -216,16 +286,17 @@ class DeployRecord:
 class Journal:
     """Appends to one deploy's journal, wherever the state store keeps it (`lines`).
 
-    Appends are serialized, whichever thread makes them: each line is stored before the next
-    starts, so an intent is stored before its write is made and an outcome after it.
+    Lines are stored in the order they are queued, each before its call returns (GroupCommit),
+    so an intent is stored before its write is made and an outcome after it; the lines of
+    writes made side by side are stored together.
     """
 
     def __init__(self, lines: JournalLines, header: JournalHeader):
-        self.lines = lines
+        self.lines = GroupCommit(lines)
         self.header = header
         self._seq = 0
-        self._lock = threading.Lock()
-        self._append({"type": "header", "format_version": JOURNAL_FORMAT_VERSION, **header.to_dict()})
+        self._lock = threading.Lock()  # a seq and its line's place in the journal agree
+        self.lines.append({"type": "header", "format_version": JOURNAL_FORMAT_VERSION, **header.to_dict()})
 
     @property
     def deploy_id(self) -> str:
@@ -234,39 +305,39 @@ class Journal:
     def intent(self, op: str, address: str, undo: JsonObject) -> int:
         with self._lock:
             self._seq += 1
-            self.lines.append({"type": "intent", "seq": self._seq, "op": op, "address": address, "undo": undo,
-                               "at": now()})
-            return self._seq
+            seq = self._seq
+            ticket = self.lines.queue({"type": "intent", "seq": seq, "op": op, "address": address, "undo": undo,
+                                       "at": now()})
+        self.lines.wait(ticket)
+        return seq
 
     def done(self, seq: int, result: JsonObject) -> int:
         """Returns the step's `done_after`: the last seq given out before its done line."""
         with self._lock:
-            self.lines.append({"type": "done", "seq": seq, "result": result, "at": now()})
-            return self._seq
+            ticket = self.lines.queue({"type": "done", "seq": seq, "result": result, "at": now()})
+            done_after = self._seq
+        self.lines.wait(ticket)
+        return done_after
 
     def undone(self, seq: int) -> None:
-        self._append({"type": "undone", "seq": seq, "at": now()})
+        self.lines.append({"type": "undone", "seq": seq, "at": now()})
 
     def finish(self, outcome: str, **details: JsonOut) -> None:
         """`details` (the error, the rollback report, the number of writes) are for people reading the journal."""
         assert outcome in OUTCOMES, outcome
-        self._append({"type": "outcome", "outcome": outcome, "at": now(), **details})
-
-    def _append(self, entry: Mapping[str, JsonOut]) -> None:
-        with self._lock:
-            self.lines.append(entry)
+        self.lines.append({"type": "outcome", "outcome": outcome, "at": now(), **details})
 
 
 def append_outcome(record: DeployRecord, outcome: str, *, by: str | None = None) -> None:
     """Close a journal read back (an unfinished deploy that was undone, by rollback `by`, or abandoned)."""
     at = now()
-    record.source.append({"type": "outcome", "outcome": outcome, "at": at, **({"by": by} if by else {})})
+    record.appends.append({"type": "outcome", "outcome": outcome, "at": at, **({"by": by} if by else {})})
     record.outcome = JournalOutcome(outcome, at)
 
 
 def append_undone(record: DeployRecord, step: Step, *, by: str) -> None:
     """Record on a journal read back that rollback `by` undid one of its writes."""
-    record.source.append({"type": "undone", "seq": step.seq, "at": now(), "by": by})
+    record.appends.append({"type": "undone", "seq": step.seq, "at": now(), "by": by})
     step.undone = True
 
 
@@ -278,8 +349,10 @@ def load(path: Path) -> DeployRecord | None:
 def parse(text: str, source: JournalLines) -> DeployRecord | None:
     """A journal's text as stored; None if its header never got there (nothing was written).
 
-    Every line is stored whole before the next starts, so a line that does not parse is one a
-    killed process cut short, and it is skipped: an intent cut short was never acted on; a
+    Lines are stored in order, each append after the last one ended, so a line that does not
+    parse is one a killed process cut short (the lines of its append before it may be there, and
+    none of their callers had returned: each is one whose write may or may not have been made),
+    and it is skipped: an intent cut short was never acted on; a
     `done` line cut short leaves its write as one that may have happened (undo finds what
     it made by name); an `undone` one leaves the undo to be done again (undo is
     idempotent); an outcome one leaves the deploy unfinished, to be rolled back or abandoned.
