@@ -148,3 +148,13 @@ def kill_after(project_dir: Path, emulator: Emulator, args: list[str], *, done_w
     process.wait()
     time.sleep(0.5)  # a request the process had in flight still lands (150 ms latency): let it settle
     emulator.set_faults(FaultConfig())
+
+
+def content_fetches(emulator) -> int:
+    """Function and asset version contents the emulator has served so far."""
+    return sum(n for route, n in emulator.stats()["by_route"].items() if route.endswith("/Content"))
+
+
+def flow_fetches(emulator) -> int:
+    """Flows fetched one by one (for their definition: the list gives none) so far."""
+    return emulator.stats()["by_route"].get("GET /v2/Flows/<Sid>", 0)

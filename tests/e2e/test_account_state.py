@@ -35,7 +35,7 @@ from twideploy.state.paths import StatePaths
 from twideploy.twilio_api import gateway as gateway_module
 from twideploy.twilio_api import sync
 
-from .helpers import edit_yaml, open_ws, run, set_greeting
+from .helpers import content_fetches, edit_yaml, flow_fetches, open_ws, run, set_greeting
 from .snapshot import account_state
 
 
@@ -92,16 +92,6 @@ def test_b_sees_a_s_deploys_and_rolls_back_a_s_last_one(a, b, cli_env):
     assert reverted[a_ids[-1]] is True and reverted[a_ids[0]] is False
     for project in (a, b):
         assert not StatePaths(project).journals.exists()  # nothing journalled on either machine's disk
-
-
-def content_fetches(emulator) -> int:
-    """Function and asset version contents the emulator has served so far."""
-    return sum(n for route, n in emulator.stats()["by_route"].items() if route.endswith("/Content"))
-
-
-def flow_fetches(emulator) -> int:
-    """Flows fetched one by one (for their definition: the list gives none) so far."""
-    return emulator.stats()["by_route"].get("GET /v2/Flows/<Sid>", 0)
 
 
 def test_a_fresh_checkout_plans_with_the_content_hashes_a_kept_in_the_account(a, b, tmp_path, cli_env):

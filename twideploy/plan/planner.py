@@ -64,7 +64,9 @@ def make_plan(gw: Gateway, project: Project, env: Environment, *, cache: Content
     desired = Desired(project, env)
     live = read_live(gw, desired, cache, lazy=True)
     context = PlanContext(gw, desired, live, address_book(desired, live), cache, prune)
-    changes = [change for provider in PROVIDERS for change in provider.plan(context)]
+    # Concurrently: each provider's plan may read what it still needs (a flow's definition, a function's
+    # live code for its diff), and these reads depend on nothing but the live state read above.
+    changes = [change for part in gw.map(lambda provider: provider.plan(context), PROVIDERS) for change in part]
     plan = Plan(environment=env.name, account_sid=gw.account_sid,
                 changes=mask_secrets(changes, desired.secret_values()),
                 fingerprint=fingerprint(live, plan_key), git_sha=git_sha, created_at=now(),

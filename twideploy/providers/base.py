@@ -213,7 +213,8 @@ class Provider(Protocol):
         """Enter what other kinds may refer to (functions, flows) into the address book."""
 
     def plan(self, ctx: PlanContext) -> list[Change]:
-        """The changes of this kind, in the order they are applied."""
+        """The changes of this kind, in the order they are applied. Runs at the same time as the
+        other providers' `plan` (`planner.make_plan`): it writes only its own kind's entries of `ctx`."""
 
     def fingerprint(self, live: Live, plan_key: bytes) -> object:
         """What the plan was computed from (JSON data): a saved plan is refused when it moved."""

@@ -76,6 +76,7 @@ class LiveCode:
     visibility: str | None = None
     version_sid: str | None = None
     content_hash: str | None = None
+    content: str | None = None  # the deployed code, read only where it differs from the local file (for the diff)
 
 
 @dataclass
@@ -108,42 +109,67 @@ class LiveService:
 
 # --------------------------------------------------------------------------- read
 
-def read(gw: Gateway, wanted: dict[str, str], env_names: dict[str, str], cache: ContentCache) -> dict[str, LiveService]:
+def read(gw: Gateway, wanted: dict[str, str], env_names: dict[str, str], cache: ContentCache,
+         local: dict[str, dict[str, str]] | None = None) -> dict[str, LiveService]:
     """Live state of the services named in `wanted` (folder -> unique_name).
 
-    One list of services, then per wanted service (concurrently): environments, functions,
-    assets; then the deployed build, the variables and unknown function content.
+    One list of services, then per wanted service, concurrently, in as few dependent rounds as
+    the API allows: its functions, its assets, and its environments, whose answer at once
+    starts the deployed build's and the variables' reads; then the content of each deployed
+    function whose hash is unknown. `local` (folder -> path -> sha256 of the local functions)
+    says which of those contents to keep for the plan's diff (`attach_diffs`): those that
+    differ from the local file.
     """
     by_unique = {s.unique_name: s for s in api.list_services(gw)}
     present = [(name, by_unique[u]) for name, u in wanted.items() if u in by_unique]
-    services = gw.map(lambda item: _read_service(gw, item[1], env_names[item[0]], cache), present)
+    services = gw.map(lambda item: _read_service(gw, item[1], env_names[item[0]], cache,
+                                                 (local or {}).get(item[0], {})), present)
     return {name: service for (name, _), service in zip(present, services, strict=True)}
 
 
-def _read_service(gw: Gateway, record: api.Service, env_name: str, cache: ContentCache) -> LiveService:
+def _read_service(gw: Gateway, record: api.Service, env_name: str, cache: ContentCache,
+                  local: dict[str, str] | None = None) -> LiveService:
+    """One service as `read` describes; `local` is path -> sha256 of its local functions."""
     service = LiveService(record.sid, record.unique_name, record.friendly_name, record.ui_editable)
-    environments, functions, assets = api.list_parts(gw, record.sid)
-    service.functions = {f.friendly_name: LiveCode(f.sid, f.friendly_name) for f in functions}
-    service.assets = {a.friendly_name: LiveCode(a.sid, a.friendly_name) for a in assets}
-    env = next((e for e in environments if e.unique_name == env_name), None)
-    if env is None:
-        return service
-    service.environment = LiveEnvironment(env.sid, env.unique_name, env.domain_name, env.build_sid)
+    deployed: list[api.Build] = []  # the environment's build, once read
 
-    def read_build() -> None:
-        if not env.build_sid:
+    def read_functions() -> None:
+        service.functions = {f.friendly_name: LiveCode(f.sid, f.friendly_name)
+                             for f in api.list_code(gw, record.sid, "function")}
+
+    def read_assets() -> None:
+        service.assets = {a.friendly_name: LiveCode(a.sid, a.friendly_name)
+                          for a in api.list_code(gw, record.sid, "asset")}
+
+    def read_environment() -> None:
+        env = next((e for e in api.list_environments(gw, record.sid) if e.unique_name == env_name), None)
+        if env is None:
             return
-        build = api.fetch_build(gw, record.sid, env.build_sid)
-        service.build = LiveBuild(build.sid, build.runtime, {d["name"]: d["version"] for d in build.dependencies})
+        service.environment = LiveEnvironment(env.sid, env.unique_name, env.domain_name, env.build_sid)
+
+        def read_build() -> None:
+            if env.build_sid:
+                build = api.fetch_build(gw, record.sid, env.build_sid)
+                service.build = LiveBuild(build.sid, build.runtime,
+                                          {d["name"]: d["version"] for d in build.dependencies})
+                deployed.append(build)
+
+        def read_variables() -> None:
+            service.variables = {v.key: (v.sid, v.value) for v in api.list_variables(gw, record.sid, env.sid)}
+
+        _run_concurrently(gw, [read_build, read_variables])
+
+    _run_concurrently(gw, [read_environment, read_functions, read_assets])
+    for build in deployed:
         _attach_versions(service.functions, build.function_versions)
         _attach_versions(service.assets, build.asset_versions)
-
-    def read_variables() -> None:
-        service.variables = {v.key: (v.sid, v.value) for v in api.list_variables(gw, record.sid, env.sid)}
-
-    gw.map(lambda task: task(), [read_build, read_variables])
-    _hash_function_contents(gw, service, cache)
+    _read_contents(gw, service, cache, local or {})
     return service
+
+
+def _run_concurrently(gw: Gateway, reads: list[Callable[[], None]]) -> None:
+    """Run `reads` at once through the gateway; the first failure in list order is raised."""
+    gw.map(lambda read: read(), reads)
 
 
 def _attach_versions(codes: dict[str, LiveCode], versions: list[api.Version]) -> None:
@@ -158,17 +184,22 @@ def _attach_versions(codes: dict[str, LiveCode], versions: list[api.Version]) ->
         codes[code.path] = code
 
 
-def _hash_function_contents(gw: Gateway, service: LiveService, cache: ContentCache) -> None:
+def _read_contents(gw: Gateway, service: LiveService, cache: ContentCache, local: dict[str, str]) -> None:
+    """Hash the deployed code: from the cache where known, else by fetching a function's
+    content, kept when it differs from its local file (`local`: path -> sha256) so the plan's
+    diff needs no second fetch. Assets have no content endpoint."""
     for code in [*service.functions.values(), *service.assets.values()]:
         if code.version_sid:
             code.content_hash = cache.hashes.get(code.version_sid)
-    unknown = [(c, c.version_sid) for c in service.functions.values() if c.version_sid and c.content_hash is None]
+    unknown = [code for code in service.functions.values() if code.version_sid and code.content_hash is None]
 
-    def fetch(item: tuple[LiveCode, str]) -> None:
-        code, version_sid = item
-        content = api.function_content(gw, service.sid, code.sid, version_sid)
+    def fetch(code: LiveCode) -> None:
+        assert code.version_sid is not None
+        content = api.function_content(gw, service.sid, code.sid, code.version_sid)
         code.content_hash = hashlib.sha256(content.encode()).hexdigest()  # as CodeFile.content_hash
-        cache.hashes[version_sid] = code.content_hash
+        cache.hashes[code.version_sid] = code.content_hash
+        if code.path in local and local[code.path] != code.content_hash:
+            code.content = content
 
     gw.map(fetch, unknown)
 
@@ -250,8 +281,9 @@ def plan(name: str, source: ServiceSource, settings: ServiceEnvironment, live: L
 def attach_diffs(gw: Gateway, name: str, source: ServiceSource, live: LiveService | None,
                  changes: list[Change]) -> None:
     """What a reviewer reads of each updated function or asset of service `name`, as its
-    Change's `diff`: a function's live code (fetched again: the cache keeps hashes, never code)
-    against the local file; an asset's against its previous local copy (see `asset_diff`)."""
+    Change's `diff`: a function's live code (the cache keeps hashes, never code: read now,
+    concurrently, unless the service's read fetched it, see `_read_contents`) against the local
+    file; an asset's against its previous local copy (see `asset_diff`)."""
     if live is None:
         return
     files = {Address.service(name, f.kind, f.path): f for f in [*source.functions, *source.assets]}
@@ -265,7 +297,7 @@ def attach_diffs(gw: Gateway, name: str, source: ServiceSource, live: LiveServic
             return
         code = live.functions[file.path]
         if code.version_sid:
-            content = api.function_content(gw, live.sid, code.sid, code.version_sid)
+            content = code.content or api.function_content(gw, live.sid, code.sid, code.version_sid)
             change.diff = code_diff(content, file.content.decode("utf-8", errors="replace"), file.path)
 
     gw.map(attach, updated)
@@ -1075,19 +1107,25 @@ class ServerlessProvider:
     def read(self, gw: Gateway, desired: Desired, cache: ContentCache, *, lazy: bool = False) -> dict[str, LiveService]:
         wanted = {name: source.unique_name for name, (source, _) in desired.services.items()}
         env_names = {name: settings.environment for name, (_, settings) in desired.services.items()}
-        return read(gw, wanted, env_names, cache)
+        local = {name: {f.path: f.content_hash for f in source.functions}
+                 for name, (source, _) in desired.services.items()}
+        return read(gw, wanted, env_names, cache, local)
 
     def add_addresses(self, book: AddressBook, desired: Desired, live: Live) -> None:
         for name in desired.services:
             _enter(book, name, live.services.get(name))
 
     def plan(self, ctx: PlanContext) -> list[Change]:
-        changes = []
-        for name, (source, settings) in ctx.desired.services.items():
-            mine = plan(name, source, settings, ctx.live.services.get(name), ctx.prune)
-            attach_diffs(ctx.gw, name, source, ctx.live.services.get(name), mine)
-            changes += mine
-        return changes
+        """Each service's changes; the live code of the updated functions of all of them is read
+        at once, for their diffs."""
+        planned = {name: plan(name, source, settings, ctx.live.services.get(name), ctx.prune)
+                   for name, (source, settings) in ctx.desired.services.items()}
+
+        def diff(name: str) -> None:
+            attach_diffs(ctx.gw, name, ctx.desired.services[name][0], ctx.live.services.get(name), planned[name])
+
+        ctx.gw.map(diff, list(planned))
+        return [change for mine in planned.values() for change in mine]
 
     def fingerprint(self, live: Live, plan_key: bytes) -> dict[str, object]:
         return {name: fingerprint(s, plan_key) for name, s in sorted(live.services.items())}

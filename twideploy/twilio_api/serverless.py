@@ -112,14 +112,6 @@ def delete_environment(gw: Gateway, service_sid: str, sid: str) -> None:
 
 # --------------------------------------------------------------------------- functions and assets
 
-def list_parts(gw: Gateway, service_sid: str) -> tuple[list[Environment], list[Code], list[Code]]:
-    """A service's environments, functions and assets, listed concurrently."""
-    api = _api(gw, service_sid)
-    environments, functions, assets = gw.map(gw.list_all, [api.environments, api.functions, api.assets])
-    return ([_environment(r) for r in environments], [Code(r.sid, r.friendly_name) for r in functions],
-            [Code(r.sid, r.friendly_name) for r in assets])
-
-
 def list_code(gw: Gateway, service_sid: str, kind: CodeKind) -> list[Code]:
     return [Code(r.sid, r.friendly_name) for r in gw.list_all(_code(gw, service_sid, kind))]
 
