@@ -2,7 +2,7 @@
 
     python bench/plan_benchmark.py [--latency-ms 100] [--flows 200] [--numbers 1000]
                                    [--services 10] [--functions 10] [--concurrency 16]
-                                   [--naive-sample N] [--tmp-dir DIR]
+                                   [--naive-sample N] [--tmp-dir DIR] [--state local|account]
 
 1. Generates a temporary project: `--flows` flows (a few widgets each; every fifth flow is a
    subflow that the next four run with run-subflow, and every flow runs a function with
@@ -23,6 +23,12 @@
    function version's content, fetch each number.
 5. Prints the lower bound (see `lower_bound`) and the ratios, among them cold / warm requests.
 
+With `--state account` the environment keeps its state in the account (`state: account`,
+docs/state.md): the setup apply shares the content hashes of what it deployed in the Sync map
+`content-hashes`, and "cold" is a fresh checkout (no `.twideploy/cache`, no local journals), so
+the plan reads the hashes from Sync instead of fetching function code. The requests are then
+also given apart: the account's resources (Studio, Serverless, numbers) and Sync.
+
 Each measurement runs in a fresh child process (the emulator stays in this one), so its
 peak RSS and tracemalloc peak are the client's alone. Peak Python heap (tracemalloc) is
 measured in separate runs at latency 0: tracing slows Python code, and what is allocated
@@ -40,6 +46,7 @@ import multiprocessing
 import platform
 import resource
 import shlex
+import shutil
 import sys
 import tempfile
 import threading
@@ -132,7 +139,8 @@ def voice_flow(i: int, flows: int) -> int:
     return voice[i % len(voice)]
 
 
-def generate_project(root: Path, *, flows: int, numbers: int, services: int, functions: int) -> None:
+def generate_project(root: Path, *, flows: int, numbers: int, services: int, functions: int,
+                     state: str = "local") -> None:
     (root / "twideploy.yaml").write_text(f"name: plan-benchmark\ndefault_environment: {ENV}\n")
     (root / "environments").mkdir()
     (root / "flows").mkdir()
@@ -148,6 +156,7 @@ def generate_project(root: Path, *, flows: int, numbers: int, services: int, fun
                                 "sms": f"flow:{flow_name(voice_flow(i + 1, flows))}"}
                     for i in range(numbers)},
         "prune": False,
+        "state": state,
     }
     # JSON is valid YAML; the file stays readable enough and is written fast.
     (root / "environments" / f"{ENV}.yaml").write_text(json.dumps(env, indent=1) + "\n")
@@ -268,20 +277,23 @@ def run_engine(spec: dict[str, Any]) -> dict[str, Any]:
 
     project = load_project(Path(spec["root"]))
     ws = Workspace(project, project.environment(ENV), _gateway(spec))
-    cache_file = ws.content_cache().path
-    if spec["cold_cache"] and cache_file is not None:
-        cache_file.unlink(missing_ok=True)
+    if spec["cold_cache"]:  # a fresh checkout: none of what the applying machine kept on disk
+        shutil.rmtree(ws.paths.root / "cache", ignore_errors=True)
+        shutil.rmtree(ws.paths.journals, ignore_errors=True)
     inflight = _InFlight(ws.gateway)
     # Warm up the SDK's lazy imports (a one-off cost of any twilio program, not of the plan):
     # constructing the resource objects of the three products imports their modules.
     ws.gateway.client.studio.v2.flows, ws.gateway.client.serverless.v1.services  # noqa: B018
     ws.gateway.client.api.v2010.accounts(ws.gateway.account_sid).incoming_phone_numbers  # noqa: B018
 
+    def made() -> int:  # the account's resources and Sync (state: account's journals, lease, hashes)
+        return ws.gateway.requests_made + sum(ws.gateway.state_requests_by_method.values())
+
     def work() -> dict[str, Any]:
-        before = ws.gateway.requests_made
+        before = made()
         planned = plan(ws)
         changes = [c for c in planned.plan.changes if c.action.value in ("create", "update", "delete")]
-        return {"requests": ws.gateway.requests_made - before, "summary": planned.plan.summary(),
+        return {"requests": made() - before, "summary": planned.plan.summary(),
                 "changed": [str(c.address) for c in changes], "resources": len(planned.plan.changes)}
 
     result = _measure(spec, work)
@@ -353,7 +365,7 @@ def in_child(fn, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def lower_bound(*, flows: int, numbers: int, functions_per_service: list[int], assets_per_service: list[int],
-                concurrency: int, cold_cache: bool, flow_fetches: int) -> dict[str, Any]:
+                concurrency: int, cold_cache: bool, flow_fetches: int, state_reads: int = 0) -> dict[str, Any]:
     """Round trips on the critical path of what plan must read, at `concurrency` in flight.
 
     What the engine must read (lists in pages of 1,000), as dependency levels:
@@ -365,6 +377,9 @@ def lower_bound(*, flows: int, numbers: int, functions_per_service: list[int], a
       L3  per deployed function: fetch its version's content               (needs the build's
           version SIDs; only with a cold content cache, else hashes come from the cache)
     N = total requests; depth D = 4 levels cold, 3 warm (or more pages of a long list).
+    With `state: account`, `state_reads` more: list the Sync services, then the content-hashes
+    map page after page (a chain of `state_reads` round trips, which may overlap L0-L2), and
+    no L3 cold or warm (the hashes come from Sync).
     With at most C requests in flight, a round trip carries at most C requests, and the first
     carries at most the 3 of L0 (all else waits for the list of services), so
 
@@ -382,11 +397,26 @@ def lower_bound(*, flows: int, numbers: int, functions_per_service: list[int], a
     l3 = sum(functions_per_service) if cold_cache else 0
     total = l0 + l1 + l2 + l3
     depth = max(1 + (services > 0) * (2 + (l3 > 0)), pages(flows) + (flow_fetches > 0), pages(numbers))
-    rounds = max(depth, 1 + math.ceil(max(total - 3, 0) / concurrency))
-    return {"requests": total, "depth": depth, "rounds": rounds, "levels": [l0, l1, l2, l3]}
+    total += state_reads
+    depth = max(depth, state_reads)
+    first = 3 + (state_reads > 0)  # L0 and the Sync services' list
+    rounds = max(depth, 1 + math.ceil(max(total - first, 0) / concurrency))
+    return {"requests": total, "depth": depth, "rounds": rounds, "levels": [l0, l1, l2, l3], "first": first,
+            "state_reads": state_reads}
 
 
 # --------------------------------------------------------------------------- main
+
+
+def account_state_reads(gw: Any) -> int:
+    """The Sync requests a plan needs to read the account's content hashes: list the Sync
+    services, then each page of the `content-hashes` map."""
+    from twideploy.state.account_store import CONTENT_MAP, SyncAccount
+    from twideploy.twilio_api import sync
+
+    service = SyncAccount(gw).service(create=False)
+    hashes = len(sync.list_items(gw, service, CONTENT_MAP)) if service else 0
+    return 1 + max(1, math.ceil(hashes / sync.ITEMS_PAGE_SIZE))
 
 
 def add_project_arguments(parser: argparse.ArgumentParser) -> None:
@@ -409,6 +439,9 @@ def main() -> None:
     parser.add_argument("--tmp-dir", default="/dev/shm" if Path("/dev/shm").is_dir() else None,
                         help="where the project and the emulator database go (default: /dev/shm when "
                              "there is one: the setup apply fsyncs its journal on every write)")
+    parser.add_argument("--state", choices=["local", "account"], default="local",
+                        help="where the bench environment keeps its state (journals, lock, content hashes): "
+                             "`account` keeps them in the account's Sync (docs/state.md)")
     args = parser.parse_args()
     if min(args.flows, args.services, args.functions) < 1 or args.numbers < 0:
         parser.error("--flows, --services and --functions must be at least 1")
@@ -425,7 +458,7 @@ def main() -> None:
           f"python {platform.python_version()} on {platform.system()} {platform.machine()}")
     print(f"parameters: latency {args.latency_ms:g} ms/request, {args.flows} flows, {args.numbers} numbers, "
           f"{args.services} services x {args.functions} functions, concurrency {args.concurrency}, "
-          f"naive {'sample ' + str(args.naive_sample) if args.naive_sample else 'full'}, "
+          f"naive {'sample ' + str(args.naive_sample) if args.naive_sample else 'full'}, state {args.state}, "
           f"temporary files in {args.tmp_dir or tempfile.gettempdir()}")
 
     with tempfile.TemporaryDirectory(prefix="twideploy-plan-bench-", dir=args.tmp_dir) as tmp:
@@ -433,7 +466,7 @@ def main() -> None:
         root.mkdir()
         started = time.perf_counter()
         generate_project(root, flows=args.flows, numbers=args.numbers, services=args.services,
-                         functions=args.functions)
+                         functions=args.functions, state=args.state)
         project = load_project(root)
         env = project.environment(ENV)
         print(f"project: {len(project.flows)} flows, {len(project.services)} services, "
@@ -458,6 +491,7 @@ def main() -> None:
             live_services = serverless.read(gw, {n: s.unique_name for n, s in project.services.items()},
                                             {n: "bench" for n in project.services},
                                             ContentCache(None))
+            state_reads = account_state_reads(gw) if args.state == "account" else 0
             state = {"flows": [f.sid for f in live_flows],
                      "numbers": [n.sid for n in live_numbers if n.phone_number in env.numbers],
                      "services": [s.sid for s in live_services.values()]}
@@ -467,7 +501,10 @@ def main() -> None:
                 result = in_child(fn, {**spec, **extra})
                 after = emu.stats()
                 result["emulator_requests"] = after["total"] - before["total"]
-                result["flow_fetches"] = after["by_route"].get(FLOW_FETCH, 0) - before["by_route"].get(FLOW_FETCH, 0)
+                asked = {route: n - before["by_route"].get(route, 0) for route, n in after["by_route"].items()}
+                result["flow_fetches"] = asked.get(FLOW_FETCH, 0)
+                result["content_fetches"] = sum(n for route, n in asked.items() if route.endswith(CONTENT_FETCH))
+                result["sync_requests"] = sum(n for route, n in asked.items() if SYNC_ROUTES in route)
                 return result
 
             # Memory runs (tracemalloc, latency 0), then the timed runs (no tracing).
@@ -482,13 +519,18 @@ def main() -> None:
     assets = [len(s.assets) for s in live_services.values()]
     edited_flows = sum(address.startswith("flow.") for address in expected)
     bounds = [lower_bound(flows=len(live_flows), numbers=len(live_numbers), functions_per_service=functions,
-                          assets_per_service=assets, concurrency=args.concurrency, cold_cache=options["cold_cache"],
-                          flow_fetches=edited_flows)
+                          assets_per_service=assets, concurrency=args.concurrency,
+                          cold_cache=options["cold_cache"] and not state_reads, flow_fetches=edited_flows,
+                          state_reads=state_reads)
               for _, options in SCENARIOS]
     report(args, engine, naive, mem_engine, mem_naive, bounds, expected)
 
 
-FLOW_FETCH = "GET /v2/Flows/<Sid>"  # the emulator's stats by route
+# The emulator's stats by route: a flow's definition, a function or asset version's content, and Sync
+# (the account state's journals, lease and content hashes).
+FLOW_FETCH = "GET /v2/Flows/<Sid>"
+CONTENT_FETCH = "/Content"
+SYNC_ROUTES = " /sync/"
 
 #: (label, options of run_engine). The first is the headline: what CI sees (a fresh checkout,
 #: so no content cache).
@@ -539,8 +581,9 @@ def report(args, engine, naive, mem_engine, mem_naive, bounds, expected) -> None
             print("  ".join("-" * w for w in widths))
     print()
     for (label, _), b in zip(SCENARIOS, bounds, strict=True):
-        print(f"lower bound, {label}: N = {b['requests']} requests (levels L0-L3 {b['levels']}), depth D = "
-              f"{b['depth']}; rounds = max(D, 1 + ceil((N - 3) / {args.concurrency})) = {b['rounds']} "
+        sync_reads = f" + Sync {b['state_reads']}" if b["state_reads"] else ""
+        print(f"lower bound, {label}: N = {b['requests']} requests (levels L0-L3 {b['levels']}{sync_reads}), depth D = "
+              f"{b['depth']}; rounds = max(D, 1 + ceil((N - {b['first']}) / {args.concurrency})) = {b['rounds']} "
               f"-> {b['rounds'] * latency:.2f} s; with no cap on requests in flight: D x latency = "
               f"{b['depth'] * latency:.2f} s")
     print("naive by kind: " + "; ".join(
@@ -548,6 +591,11 @@ def report(args, engine, naive, mem_engine, mem_naive, bounds, expected) -> None
         for kind, p in naive["parts"].items()))
     print("flow definitions fetched: " + ", ".join(
         f"{label} {r['flow_fetches']}" for (label, _), r in zip(SCENARIOS, engine, strict=True)))
+    print("function and asset contents fetched: " + ", ".join(
+        f"{label} {r['content_fetches']}" for (label, _), r in zip(SCENARIOS, engine, strict=True)))
+    print("requests, account resources + Sync: " + ", ".join(
+        f"{label} {r['emulator_requests'] - r['sync_requests']} + {r['sync_requests']} = {r['emulator_requests']}"
+        for (label, _), r in zip(SCENARIOS, engine, strict=True)))
     print("urllib3 'connection pool is full, discarding connection' warnings: " + ", ".join(
         f"{label} {r['pool_full_warnings']}" for (label, _), r in zip(SCENARIOS, engine, strict=True)))
     print(f"memory runs (tracemalloc, latency 0): engine ({SCENARIOS[0][0]}) {mem_engine['seconds']:.2f} s / "

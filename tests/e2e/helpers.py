@@ -151,5 +151,10 @@ def kill_after(project_dir: Path, emulator: Emulator, args: list[str], *, done_w
 
 
 def content_fetches(emulator) -> int:
-    """Function version contents the emulator has served so far."""
+    """Function and asset version contents the emulator has served so far."""
     return sum(n for route, n in emulator.stats()["by_route"].items() if route.endswith("/Content"))
+
+
+def flow_fetches(emulator) -> int:
+    """Flows fetched one by one (for their definition: the list gives none) so far."""
+    return emulator.stats()["by_route"].get("GET /v2/Flows/<Sid>", 0)

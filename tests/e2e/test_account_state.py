@@ -35,7 +35,7 @@ from twideploy.state.paths import StatePaths
 from twideploy.twilio_api import gateway as gateway_module
 from twideploy.twilio_api import sync
 
-from .helpers import content_fetches, edit_yaml, open_ws, run, set_greeting
+from .helpers import content_fetches, edit_yaml, flow_fetches, open_ws, run, set_greeting
 from .snapshot import account_state
 
 
@@ -96,13 +96,15 @@ def test_b_sees_a_s_deploys_and_rolls_back_a_s_last_one(a, b, cli_env):
 
 def test_a_fresh_checkout_plans_with_the_content_hashes_a_kept_in_the_account(a, b, tmp_path, cli_env):
     assert run(a, "apply", "--env", "local", "--auto-approve")[0] == 0
-    before = content_fetches(cli_env)
+    assert not StatePaths(b).root.exists()  # B is a fresh checkout: no cache, no journals
+    before = content_fetches(cli_env), flow_fetches(cli_env)
     assert not deploy.plan(open_ws(b, cli_env)).plan.has_changes
-    assert content_fetches(cli_env) == before  # the hashes came from the account's Sync
+    # the hashes came from the account's Sync, the flows' from their revisions' commit messages
+    assert (content_fetches(cli_env), flow_fetches(cli_env)) == before
     # the same fresh checkout with state on disk fetches function code, and cannot know the asset's
     local = checkout(tmp_path / "local", state="local")
     unknown = deploy.plan(open_ws(local, cli_env)).plan.actionable
-    assert content_fetches(cli_env) > before
+    assert content_fetches(cli_env) > before[0]
     assert [str(c.address) for c in unknown if c.kind == "asset"] == ["service.crm.asset./hold.xml"]
 
 

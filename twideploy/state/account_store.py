@@ -35,6 +35,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
@@ -422,15 +423,48 @@ class LeaseHolder:
 
 class AccountContentCache(ContentCache):
     """The content hashes of the account's Sync map, over the local copy; `share` adds the new ones
-    (apply calls it through the store's `share_content`; a plan writes only the local copy)."""
+    (apply calls it through the store's `share_content`; a plan writes only the local copy).
+
+    Reading them is a chain of round trips (find the Sync service, then the map 100 items per
+    page: 4 for the bench project's 300 hashes), so it runs on a thread from construction on,
+    alongside the plan's first reads of the account (lists of flows, services, numbers, which
+    need no hash); `hashes` and `shared` wait for it, and raise what it raised."""
 
     def __init__(self, path: Path | None, account: SyncAccount):
+        self._lock = threading.Lock()
         super().__init__(path)
         self.account = account
-        service = account.service(create=False)
-        self.shared = {item.key: str(item.data.get("sha256")) for item in
-                       (sync.list_items(account.gw, service, CONTENT_MAP) if service else [])}
-        self.hashes.update(self.shared)
+        self._shared: dict[str, str] = {}
+        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="twideploy-content-hashes")
+        self._reading: Future[dict[str, str]] | None = reader.submit(self._read_shared)
+        reader.shutdown(wait=False)
+
+    def _read_shared(self) -> dict[str, str]:
+        service = self.account.service(create=False)
+        return {item.key: str(item.data.get("sha256")) for item in
+                (sync.list_items(self.account.gw, service, CONTENT_MAP) if service else [])}
+
+    def _read(self) -> None:
+        with self._lock:
+            if self._reading is not None:
+                self._shared = self._reading.result()
+                self._hashes.update(self._shared)
+                self._reading = None
+
+    @property
+    def hashes(self) -> dict[str, str]:
+        self._read()
+        return self._hashes
+
+    @hashes.setter
+    def hashes(self, value: dict[str, str]) -> None:
+        self._hashes = value
+
+    @property
+    def shared(self) -> dict[str, str]:
+        """The hashes the account's map holds (as read, plus what `share` added)."""
+        self._read()
+        return self._shared
 
     def share(self) -> None:
         new = {key: value for key, value in self.hashes.items() if key not in self.shared}
