@@ -320,3 +320,23 @@ def test_sixteen_writes_in_flight_journal_in_a_few_sync_updates_read_back_in_ord
     assert [s.seq for s in record.steps] == list(range(1, 17))  # stored in the order the seqs were given
     assert sorted(s.undo["i"] for s in record.steps) == list(range(16))
 
+
+
+def _most_writes_under_way(project: Path, cli_env) -> int:
+    """The most writes journalled as begun and not yet done at one point of the last deploy."""
+    [record] = open_ws(project, cli_env).store.history().records
+    spans = [(step.seq, step.done_after) for step in record.steps if step.done_after is not None]
+    return max(sum(begun <= seq <= done for begun, done in spans) for seq, _ in spans)
+
+
+@pytest.mark.parametrize("parallelism", [1, 2])
+def test_with_the_journal_in_the_account_more_writes_are_under_way_than_requests_in_flight(
+        a, cli_env, parallelism):
+    """Each write also waits for two journal round trips in which it sends nothing; more writes
+    are under way than `--parallelism` so the request slots are not idle meanwhile (the gateway
+    still sends at most `--parallelism` requests at once), except at 1: one write at a time."""
+    cli_env.set_faults(FaultConfig(latency_ms=30))
+    code, out = run(a, "apply", "--env", "local", "--auto-approve", "--parallelism", str(parallelism))
+    assert code == 0, out
+    most = _most_writes_under_way(a, cli_env)
+    assert most == 1 if parallelism == 1 else most > parallelism

@@ -42,6 +42,13 @@ from twideploy.state.store import Lease, StateStore
 from twideploy.twilio_api.gateway import Gateway
 
 
+#: Tasks under way per request slot when the journal lives in the account: each write also waits
+#: for two journal round trips (its intent, then its done line) in which it sends nothing, so with
+#: one task per slot the slots would sit idle most of the time. The gateway's limit still caps the
+#: requests in flight at `--parallelism`; `--parallelism 1` stays one write at a time.
+TASKS_PER_SLOT_WITH_ACCOUNT_JOURNAL = 3
+
+
 @dataclass
 class Outcome:
     deploy_id: str | None
@@ -61,6 +68,10 @@ class Executor:
         self.made: list[journals.Step] = []  # this run's writes; their undo data has secrets (memory only)
         self.journal: journals.Journal | None = None
 
+    def _workers(self) -> int:
+        slots = self.gw.concurrency
+        return slots * TASKS_PER_SLOT_WITH_ACCOUNT_JOURNAL if self.store.kind == "account" and slots > 1 else slots
+
     def run(self) -> Outcome:
         plan = self.planned.plan
         if not plan.has_changes:
@@ -74,7 +85,7 @@ class Executor:
 
         def deploy(context: ApplyContext) -> None:
             context.commit_message = commits.deploy_message(header.deploy_id, self.git_sha)
-            run_tasks(write_tasks(context, plan.changes), workers=self.gw.concurrency, report=self.progress)
+            run_tasks(write_tasks(context, plan.changes), workers=self._workers(), report=self.progress)
 
         writes = self.journalled(header, context, deploy)
         return Outcome(header.deploy_id, writes, [f"{c.action.value} {c.address}" for c in plan.actionable])
