@@ -41,7 +41,6 @@ from twideploy.state.history import History
 from twideploy.state.store import Lease, StateStore
 from twideploy.twilio_api.gateway import Gateway
 
-
 #: Tasks under way per request slot when the journal lives in the account: each write also waits
 #: for two journal round trips (its intent, then its done line) in which it sends nothing, so with
 #: one task per slot the slots would sit idle most of the time. The gateway's limit still caps the
