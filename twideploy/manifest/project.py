@@ -7,7 +7,6 @@ the way through, so `str`, `repr` and `to_dict()` of everything here print `***`
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -285,7 +284,3 @@ class Project:
             "root": self.root, "name": self.name, "default_environment": self.default_environment,
             "flows": self.flows, "services": self.services, "environments": self.environments,
         })
-
-
-def env_lookup(name: str) -> str | None:
-    return os.environ.get(name)

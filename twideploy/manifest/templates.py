@@ -77,11 +77,3 @@ def parse_template(text: str) -> list[Part]:
     if pos < len(text):
         parts.append(text[pos:])
     return parts
-
-
-def references(text: str) -> list[EnvRef | VarRef]:
-    """The references in `text`, ignoring malformed ones (reported elsewhere)."""
-    try:
-        return [p for p in parse_template(text) if not isinstance(p, str)]
-    except ValueError:
-        return []
